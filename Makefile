@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: MIT
+# uvmlab: one non-recursive Makefile; component source lists live in the *.mk
+# fragments it includes. All outputs go to $(BUILD). V=1 shows commands.
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+CC       ?= cc
+CLANG    ?= clang
+PYTHON   ?= /usr/bin/python3
+FUZZ_SECONDS ?= 15
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PKGS       := yaml-0.1 jansson libnl-route-3.0 libcrypto
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+CPPFLAGS += -D_GNU_SOURCE -Iharness/src -I$(BUILD)/gen
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -MMD -MP
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all deps test unit fuzz fuzz-build pytest install clean guests help
+
+all: $(BUILD)/uvmlab guests
+
+help:
+	@echo "make                 build uvmlab and the guest images"
+	@echo "make deps            install the Debian packages uvmlab needs (root)"
+	@echo "make test            unit tests (ASan/UBSan), fuzzers (bounded), integration tests"
+	@echo "make scenario-NAME   run scenarios/NAME.yaml (e.g. make scenario-pair)"
+	@echo "make install         put uvmlab on PATH ($(PREFIX)/bin)"
+
+# make deps runs automatically before anything builds: the stamp is renewed
+# whenever the package list changes.
+DEPS_STAMP := $(BUILD)/.deps-ok
+$(DEPS_STAMP): ci/debian-packages.txt ci/install-deps
+	$(Q)mkdir -p $(@D)
+	$(Q)ci/install-deps
+	$(Q)touch $@
+deps:
+	$(Q)ci/install-deps
+	$(Q)mkdir -p $(BUILD) && touch $(DEPS_STAMP)
+
+include harness/harness.mk
+include harness/tests/tests.mk
+include guests/guests.mk
+
+install: $(BUILD)/uvmlab
+	install -D -m 0755 $(BUILD)/uvmlab $(DESTDIR)$(PREFIX)/bin/uvmlab
+
+# make scenario-NAME: build everything, then run scenarios/NAME.yaml.
+scenario-%: all
+	$(BUILD)/uvmlab run scenarios/$*.yaml
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: MIT
+# harness.mk: the uvmlab orchestrator. Explicit source lists per component.
+
+SCENARIO_SRCS := harness/src/scenario_parse.c harness/src/scenario_validate.c
+AGENT_SRCS    := harness/src/agent_proto.c harness/src/agent_client.c
+QMP_SRCS      := harness/src/qmp_client.c
+NETNS_SRCS    := harness/src/netns_link.c
+CORE_SRCS     := harness/src/util.c harness/src/plan.c \
+                 harness/src/qemu_argv.c harness/src/qemu_machine.c harness/src/qemu_accel.c \
+                 harness/src/accel_probe.c harness/src/run_state.c harness/src/result.c \
+                 harness/src/lab.c harness/src/lab_vm.c harness/src/checks.c
+CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c
+MAIN_SRCS     := harness/src/main.c
+
+LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libuvmlab.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/uvmlab: $(MAIN_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libuvmlab.a
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)

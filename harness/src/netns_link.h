@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* netns_link.h: links inside the run's network namespace, through netlink (libnl-3 route).
+ *
+ * Every call acts in the network namespace the calling thread is in when
+ * netns_link_open() is called: enter the run's namespace first (lab code does
+ * unshare(CLONE_NEWNET) at start). Taps are opened non-persistent, so they
+ * disappear with the last process holding their fd (QEMU).
+ */
+#ifndef UVMLAB_NETNS_LINK_H
+#define UVMLAB_NETNS_LINK_H
+
+#include <stdint.h>
+
+struct netns_link;
+
+/* Open a route netlink socket. 0 or negative errno. */
+int netns_link_open(struct netns_link **out);
+void netns_link_close(struct netns_link *nl);
+
+/* Create a bridge NAME (admin down). 0, -EEXIST, or negative errno. */
+int netns_link_bridge_create(struct netns_link *nl, const char *name);
+
+/* Create a veth pair A <-> B. */
+int netns_link_veth_create(struct netns_link *nl, const char *a, const char *b);
+
+/* Open /dev/net/tun as a tap named NAME (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, not
+ * persistent). 0 with *FD set (close-on-exec cleared by the caller if it must
+ * reach a child), or negative errno. */
+int netns_link_tap_open(struct netns_link *nl, const char *name, int *fd);
+
+/* Enslave IFNAME to bridge MASTER. */
+int netns_link_set_master(struct netns_link *nl, const char *ifname, const char *master);
+
+/* Set IFNAME administratively up (UP=1) or down. */
+int netns_link_set_up(struct netns_link *nl, const char *ifname, int up);
+
+/* Add ADDR/PREFIX (IPv4, host byte order) to IFNAME. */
+int netns_link_addr_add(struct netns_link *nl, const char *ifname, uint32_t addr,
+			uint8_t prefix);
+
+/* Interface index of IFNAME: > 0, or -ENODEV. */
+int netns_link_ifindex(struct netns_link *nl, const char *ifname);
+
+/* Delete link IFNAME. 0 or negative errno (-ENODEV if absent). */
+int netns_link_delete(struct netns_link *nl, const char *ifname);
+
+#endif

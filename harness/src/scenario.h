@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario.h: the typed model of what the user wrote in a scenario file.
+ *
+ * A scenario is exactly what the YAML says, validated, with the file position of
+ * every element kept so that later stages (plan) can still point at the user's
+ * text. Nothing here is derived: addresses, MACs and start order live in plan.h.
+ */
+#ifndef UVMLAB_SCENARIO_H
+#define UVMLAB_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A position in the scenario file, 1-based. line == 0 means "no position". */
+struct scn_loc {
+	uint32_t line;
+	uint32_t col;
+};
+
+/* One diagnostic: the first error found. Rendered by scn_diag_format() as
+ * "FILE:LINE:COL: MESSAGE" with " (hint: HINT)" appended when a hint is set. */
+struct scn_diag {
+	char file[512];
+	struct scn_loc loc;
+	char msg[512];
+	char hint[256];
+};
+
+enum scn_accel { SCN_ACCEL_AUTO = 0, SCN_ACCEL_KVM, SCN_ACCEL_TCG };
+enum scn_machine { SCN_MACHINE_MICROVM = 0, SCN_MACHINE_Q35, SCN_MACHINE_PC };
+enum scn_role { SCN_ROLE_APP = 0, SCN_ROLE_ROUTER };
+enum scn_expect { SCN_EXPECT_ALLOWED = 0, SCN_EXPECT_BLOCKED };
+enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP };
+
+/* A name referring to another element, with where the reference was written. */
+struct scn_ref {
+	char *name;
+	struct scn_loc loc;
+};
+
+/* networks: NAME: { subnet: A.B.C.D/P } */
+struct scn_network {
+	char *name;
+	struct scn_loc loc;         /* of the key NAME */
+	uint32_t subnet;            /* network address, host byte order, host bits zero */
+	uint8_t prefix;             /* 16..30 */
+	struct scn_loc subnet_loc;  /* of the subnet value */
+};
+
+/* vms: NAME: { role, nics, depends_on, machine, memory, vcpus } */
+struct scn_vm {
+	char *name;
+	struct scn_loc loc;
+	enum scn_role role;              /* default app */
+	struct scn_ref *nics;            /* network names, in NIC order (eth0, eth1...) */
+	size_t n_nics;
+	struct scn_ref *depends_on;      /* VM names that must be ready first */
+	size_t n_depends_on;
+	int has_machine;                 /* 0: use scenario lab.machine */
+	enum scn_machine machine;
+	uint32_t memory_mib;             /* 0: default (plan decides) */
+	uint32_t vcpus;                  /* 0: default 1 */
+};
+
+/* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect } */
+struct scn_check {
+	char *name;                 /* user's name, or generated "reach-FROM-TO" */
+	struct scn_loc loc;         /* of the list item */
+	struct scn_ref from;        /* a VM */
+	struct scn_ref to;          /* a VM */
+	struct scn_ref network;     /* optional (name NULL): which of to's addresses */
+	enum scn_proto proto;       /* default icmp */
+	uint16_t port;              /* tcp only, 1..65535 */
+	enum scn_expect expect;
+};
+
+/* The whole file. */
+struct scenario {
+	char *path;                 /* as given to scenario_load() */
+	char *name;                 /* required, [a-z0-9-], max 32 chars */
+	char *description;          /* optional */
+	uint8_t sha256[32];         /* of the file's bytes */
+
+	/* lab: { accel, machine, boot_timeout } */
+	enum scn_accel accel;       /* default auto */
+	enum scn_machine machine;   /* default microvm */
+	uint32_t boot_timeout_s;    /* default 0 = plan decides */
+
+	struct scn_network *networks;
+	size_t n_networks;
+	struct scn_vm *vms;
+	size_t n_vms;
+	struct scn_check *checks;
+	size_t n_checks;
+
+	/* measure: { boot: { repeat: N } } ; 0 when absent */
+	uint32_t boot_repeat;
+};
+
+/* Parse and validate the scenario file at PATH into *OUT.
+ * Returns 0 on success (*OUT owned by caller, free with scenario_free()).
+ * On a scenario error returns -EINVAL and fills DIAG (first error only).
+ * On an I/O error returns the negative errno and fills DIAG (loc line 0).
+ * Validation covers syntax, unknown keys (with "did you mean" hints), types,
+ * ranges, duplicate names, references to unknown networks/VMs and overlapping
+ * or out-of-range subnets. Dependency cycles are found by plan_build(). */
+int scenario_load(const char *path, struct scenario **out, struct scn_diag *diag);
+
+/* Same as scenario_load() on an in-memory buffer; NAME is used in diagnostics
+ * and stored as path. Used by tests and the fuzzer. */
+int scenario_parse(const char *name, const char *buf, size_t len,
+		   struct scenario **out, struct scn_diag *diag);
+
+/* Free a scenario and everything it owns; NULL is fine. */
+void scenario_free(struct scenario *scn);
+
+/* Render DIAG as one line "FILE:LINE:COL: MSG (hint: HINT)" into BUF. */
+void scn_diag_format(const struct scn_diag *diag, char *buf, size_t len);
+
+/* Set DIAG's message printf-style at LOC (file already set). Returns -EINVAL
+ * so callers can `return scn_diag_set(...)`. */
+int scn_diag_set(struct scn_diag *diag, struct scn_loc loc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Lookups by name; NULL / -1 when absent. */
+const struct scn_vm *scenario_find_vm(const struct scenario *scn, const char *name);
+const struct scn_network *scenario_find_network(const struct scenario *scn,
+						const char *name);
+
+const char *scn_machine_name(enum scn_machine m);
+const char *scn_accel_name(enum scn_accel a);
+const char *scn_role_name(enum scn_role r);
+
+#endif
