@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: MIT
+# agent.mk: uvmlab-agent (static guest PID 1) and agentctl (host debugging tool).
+# Included from guests/guests.mk; uses the top Makefile's CC/CPPFLAGS/CFLAGS/Q/BUILD.
+
+AGENT_GUEST_SRCS := guests/agent/agent_main.c guests/agent/agent_boot.c \
+                    guests/agent/agent_cmdline.c guests/agent/agent_net.c \
+                    guests/agent/agent_port.c guests/agent/agent_serve.c \
+                    guests/agent/agent_exec.c guests/agent/agent_log.c \
+                    harness/src/agent_proto.c
+# Separate object tree: the agent is built -O2 without the host's pkg-config flags.
+AGENT_GUEST_OBJS := $(AGENT_GUEST_SRCS:%.c=$(BUILD)/agentobj/%.o)
+AGENTCTL_SRCS    := guests/agent/agentctl.c harness/src/agent_client.c harness/src/agent_proto.c
+
+.PHONY: agent
+agent: $(BUILD)/guests/uvmlab-agent $(BUILD)/agentctl
+
+$(BUILD)/agentobj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC agent $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -c -o $@ $<
+
+# Static: the guest image has no libc, only busybox and this binary.
+$(BUILD)/guests/uvmlab-agent: $(AGENT_GUEST_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) -static $(CFLAGS) -O2 -o $@ $^
+
+$(BUILD)/agentctl: $(AGENTCTL_SRCS:%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
