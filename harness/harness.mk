@@ -20,6 +20,17 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# version.h is rewritten only when the commit changes, so builds stay incremental.
+UVMLAB_VERSION := 0.1.0
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define UVMLAB_VERSION "%s"\n#define UVMLAB_GIT_COMMIT "%s"\n' '$(UVMLAB_VERSION)' '$(GIT_COMMIT)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+.PHONY: FORCE
+FORCE:
+$(BUILD)/obj/harness/src/result.o $(BUILD)/san/harness/src/result.o $(BUILD)/fuzzobj/harness/src/result.o: $(BUILD)/gen/version.h
+
 $(BUILD)/libuvmlab.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* checks.c: run a scenario's checks against a live lab and judge them. */
+#include "checks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+#define CHECKS_PROBE_TIMEOUT_MS 10000
+
+/* The last non-empty line of S, trimmed, into BUF: the probe's summary. */
+static void checks_last_line(const char *s, char *buf, size_t len)
+{
+	const char *end, *start;
+
+	buf[0] = '\0';
+	if (!s)
+		return;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > s && start[-1] != '\n')
+		start--;
+	snprintf(buf, len, "%.*s", (int)(end - start), start);
+}
+
+static int checks_reach(struct lab *lab, const struct plan *plan, const struct scn_check *c,
+			json_t *row, struct checks_summary *sum)
+{
+	const struct plan_vm *from = plan_find_vm(plan, c->from.name);
+	const struct plan_vm *to = plan_find_vm(plan, c->to.name);
+	char addr[16], port[8], evidence[512] = "", line[256];
+	const char *argv_icmp[] = { "ping", "-c", "1", "-W", "2", addr, NULL };
+	const char *argv_tcp[] = { "nc", "-z", "-w", "2", addr, port, NULL };
+	const char *const *argv = c->proto == SCN_PROTO_TCP ? argv_tcp : argv_icmp;
+	int tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 2, i, ok = 0, fails = 0, ret;
+	uint32_t a;
+
+	if (!from || !to || plan_target_addr(plan, from, to, c->network.name, &a) < 0) {
+		json_object_set_new(row, "verdict", json_string("error"));
+		json_object_set_new(row, "evidence", json_string("target has no address"));
+		sum->errors++;
+		return 0;
+	}
+	plan_fmt_addr(a, addr);
+	snprintf(port, sizeof(port), "%u", c->port);
+	json_object_set_new(row, "addr", json_string(addr));
+	for (i = 0; i < tries; i++) {
+		struct agent_exec_result r = { 0 };
+
+		ret = lab_exec(lab, c->from.name, argv, CHECKS_PROBE_TIMEOUT_MS, &r);
+		if (ret < 0) {
+			json_object_set_new(row, "verdict", json_string("error"));
+			json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+			sum->errors++;
+			return ret;
+		}
+		checks_last_line(r.out_len ? (const char *)r.out : (const char *)r.err, line, sizeof(line));
+		snprintf(evidence, sizeof(evidence), "%s %s%s%s from %s: exit %u%s%s", argv[0], addr,
+			 c->proto == SCN_PROTO_TCP ? ":" : "", c->proto == SCN_PROTO_TCP ? port : "",
+			 c->from.name, r.status, line[0] ? ": " : "", line);
+		if (r.status == 0 && !r.timed_out)
+			ok++;
+		else
+			fails++;
+		agent_exec_result_release(&r);
+		if (c->expect == SCN_EXPECT_ALLOWED && ok)
+			break;
+		if (c->expect == SCN_EXPECT_BLOCKED && ok)
+			break;
+	}
+	int pass = c->expect == SCN_EXPECT_ALLOWED ? ok > 0 : (ok == 0 && fails == tries);
+	json_object_set_new(row, "verdict", json_string(pass ? "pass" : "fail"));
+	json_object_set_new(row, "evidence", json_string(evidence));
+	json_object_set_new(row, "attempts", json_integer(ok + fails));
+	if (pass)
+		sum->passed++;
+	else
+		sum->failed++;
+	return 0;
+}
+
+int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum)
+{
+	const struct scenario *scn = plan->scn;
+	json_t *rows = json_array();
+	size_t i;
+	int ret = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!rows)
+		return -ENOMEM;
+	for (i = 0; i < scn->n_checks; i++) {
+		const struct scn_check *c = &scn->checks[i];
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", c->name, "kind", "reach",
+					"from", c->from.name, "to", c->to.name,
+					"proto", c->proto == SCN_PROTO_TCP ? "tcp" : "icmp",
+					"expect", c->expect == SCN_EXPECT_ALLOWED ? "allowed" : "blocked");
+
+		if (c->proto == SCN_PROTO_TCP)
+			json_object_set_new(row, "port", json_integer(c->port));
+		util_progress("check %s", c->name);
+		ret = checks_reach(lab, plan, c, row, sum);
+		json_array_append_new(rows, row);
+		if (ret < 0)
+			break;
+	}
+	*out = rows;
+	return ret;
+}
+
+void checks_print(FILE *f, json_t *checks)
+{
+	size_t i;
+	json_t *row;
+
+	if (!json_array_size(checks))
+		return;
+	fprintf(f, "%-28s %-7s %s\n", "CHECK", "VERDICT", "EVIDENCE");
+	json_array_foreach(checks, i, row)
+		fprintf(f, "%-28s %-7s %s\n", json_string_value(json_object_get(row, "name")),
+			json_string_value(json_object_get(row, "verdict")),
+			json_string_value(json_object_get(row, "evidence")) ?: "");
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* checks.h: run a scenario's checks against a live lab and judge them.
+ *
+ * A reach check runs a probe command in the `from` VM through its agent
+ * (ICMP: ping; TCP: nc -z) against the planned address of `to`. "allowed"
+ * needs one success in up to 3 tries (the first packet may wait for ARP);
+ * "blocked" needs every one of 2 tries to fail. Evidence is the probe's own
+ * output.
+ */
+#ifndef UVMLAB_CHECKS_H
+#define UVMLAB_CHECKS_H
+
+#include <jansson.h>
+
+#include "lab.h"
+#include "plan.h"
+
+struct checks_summary {
+	int passed;
+	int failed;
+	int errors;   /* the check could not be run (lab failure) */
+};
+
+/* Run every check of PLAN's scenario. *OUT is a new JSON array of
+ * {name, kind, from, to, addr, proto, port, expect, verdict, evidence}.
+ * Returns 0 (verdicts in *SUM), or negative errno if nothing could run. */
+int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum);
+
+/* Print the verdict table (one line per check) to F. */
+void checks_print(FILE *f, json_t *checks);
+
+#endif

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.c: shared command-line parsing, usage text, scenario loading and signals. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lab_internal.h"
+#include "run_state.h"
+#include "util.h"
+
+void cli_usage(FILE *f)
+{
+	fputs(
+"usage: uvmlab COMMAND [OPTIONS] [ARGS]\n"
+"\n"
+"Stand microVM topologies up from YAML scenario files, check what is isolated\n"
+"from what, measure boots; tear everything down afterwards.\n"
+"\n"
+"Commands:\n"
+"  run FILE           bring the lab up, run its checks, write results/<run-id>/,\n"
+"                     print the verdict table and boot timelines, tear down\n"
+"  up FILE            bring the lab up and leave it running in the background;\n"
+"                     prints the run id\n"
+"  down RUN-ID        stop a run and remove everything it left behind\n"
+"  down --all         stop every run on this host, orphans of killed runs included\n"
+"  status             list runs on this host and their VMs\n"
+"  exec VM -- CMD...  run CMD in VM of a running lab (--run ID when several run)\n"
+"  console VM         print VM's serial console log (-f follows it)\n"
+"  validate FILE      check a scenario file without running anything\n"
+"\n"
+"Options:\n"
+"  --accel auto|kvm|tcg  override the scenario's accelerator (auto: KVM only if a\n"
+"                        probe guest really boots under it, else TCG)\n"
+"  --boot-timeout SEC    per-VM boot timeout (default: scenario, else 120 s on\n"
+"                        TCG, 30 s on KVM)\n"
+"  --images DIR          guest images (default: guests/ beside the uvmlab binary,\n"
+"                        or $UVMLAB_IMAGES)\n"
+"  --results DIR         where run folders go (default: ./results or $UVMLAB_RESULTS)\n"
+"  --run-root DIR        live run state (default: /run/uvmlab)\n"
+"  --qemu PATH           QEMU binary (default: qemu-system-x86_64)\n"
+"  --run ID              which run (exec, console)\n"
+"  --timeout SEC         exec: kill the command after SEC seconds (default 60)\n"
+"  -f, --follow          console: keep printing as the log grows\n"
+"  -h, --help            this text\n"
+"\n"
+"Exit codes:\n"
+"  0  everything passed\n"
+"  1  a check failed\n"
+"  2  bad usage or bad scenario (one line: FILE:LINE:COLUMN: message)\n"
+"  3  the lab itself failed (a VM did not boot, a dependency is missing,\n"
+"     interrupted); nothing is left behind\n"
+"`uvmlab exec` exits with the command's own status (3 if it could not run it).\n"
+"Progress goes to stderr when it is a terminal (UVMLAB_PROGRESS=1 forces it).\n", f);
+}
+
+enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,
+       OPT_RUN, OPT_TIMEOUT, OPT_ALL };
+
+static int cli_uint(const char *cmd, const char *opt, const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v == 0 || v > 86400) {
+		util_err("%s: %s wants a number of seconds (1-86400), not \"%s\"", cmd, opt, s);
+		return CLI_EXIT_USAGE;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Where the guest images are when nobody says: beside the binary (build/uvmlab
+ * → build/guests), which also holds for `make install`ed trees that copy both. */
+static const char *cli_default_images(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 16);
+	char *slash;
+
+	if (getenv("UVMLAB_IMAGES"))
+		return getenv("UVMLAB_IMAGES");
+	if (n <= 0)
+		return "build/guests";
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return "build/guests";
+	strcpy(slash, "/guests");
+	return buf;
+}
+
+int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *optind_out)
+{
+	static const struct option longopts[] = {
+		{ "accel", required_argument, NULL, OPT_ACCEL },
+		{ "boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT },
+		{ "images", required_argument, NULL, OPT_IMAGES },
+		{ "results", required_argument, NULL, OPT_RESULTS },
+		{ "run-root", required_argument, NULL, OPT_RUN_ROOT },
+		{ "qemu", required_argument, NULL, OPT_QEMU },
+		{ "run", required_argument, NULL, OPT_RUN },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->accel = -1;
+	o->timeout_s = 60;
+	o->results_root = getenv("UVMLAB_RESULTS") ? getenv("UVMLAB_RESULTS") : "results";
+	o->run_root = getenv("UVMLAB_RUN_ROOT") ? getenv("UVMLAB_RUN_ROOT") : RUN_STATE_DEFAULT_ROOT;
+	o->qemu_bin = getenv("UVMLAB_QEMU") ? getenv("UVMLAB_QEMU") : "qemu-system-x86_64";
+	o->images_dir = cli_default_images(o->images_buf, sizeof(o->images_buf));
+	optind = 1;
+	opterr = 0;
+	/* "+": stop at the first operand, so `exec VM -- CMD -x` keeps -x. */
+	while ((c = getopt_long(argc, argv, "+fh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_ACCEL:
+			if (!strcmp(optarg, "auto"))
+				o->accel = SCN_ACCEL_AUTO;
+			else if (!strcmp(optarg, "kvm"))
+				o->accel = SCN_ACCEL_KVM;
+			else if (!strcmp(optarg, "tcg"))
+				o->accel = SCN_ACCEL_TCG;
+			else {
+				util_err("%s: --accel wants auto, kvm or tcg, not \"%s\"", cmd, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case OPT_BOOT_TIMEOUT:
+			if (cli_uint(cmd, "--boot-timeout", optarg, &o->boot_timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_TIMEOUT:
+			if (cli_uint(cmd, "--timeout", optarg, &o->timeout_s))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_IMAGES: o->images_dir = optarg; break;
+		case OPT_RESULTS: o->results_root = optarg; break;
+		case OPT_RUN_ROOT: o->run_root = optarg; break;
+		case OPT_QEMU: o->qemu_bin = optarg; break;
+		case OPT_RUN: o->run_id = optarg; break;
+		case OPT_ALL: o->all = 1; break;
+		case 'f': o->follow = 1; break;
+		case 'h':
+			cli_usage(stdout);
+			exit(CLI_EXIT_PASS);
+		default:
+			util_err("%s: unknown option \"%s\" (see uvmlab --help)", cmd, argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	*optind_out = optind;
+	return CLI_EXIT_PASS;
+}
+
+int cli_load(const char *path, struct scenario **scn, struct plan **plan)
+{
+	struct scn_diag diag;
+	char line[1400];
+	int ret;
+
+	memset(&diag, 0, sizeof(diag));
+	*scn = NULL;
+	*plan = NULL;
+	ret = scenario_load(path, scn, &diag);
+	if (!ret) {
+		ret = plan_build(*scn, plan, &diag);
+		if (ret < 0) {
+			util_strlcpy(diag.file, path, sizeof(diag.file));
+			scenario_free(*scn);
+			*scn = NULL;
+		}
+	}
+	if (ret < 0) {
+		scn_diag_format(&diag, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+		return CLI_EXIT_USAGE;
+	}
+	return CLI_EXIT_PASS;
+}
+
+static void cli_on_signal(int sig)
+{
+	(void)sig;
+	lab_stop_flag = 1;
+}
+
+void cli_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cli_on_signal; /* no SA_RESTART: waits return EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* cli_ctl.c: `uvmlab down|status|exec|console|validate`: acting on runs that already exist. */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "run_state.h"
+#include "util.h"
+
+int cli_validate(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct scenario *scn = NULL;
+	struct plan *plan = NULL;
+	int first, code;
+
+	code = cli_parse("validate", argc, argv, &o, &first);
+	if (code)
+		return code;
+	if (first != argc - 1) {
+		util_err("validate: expected one scenario FILE (see uvmlab --help)");
+		return CLI_EXIT_USAGE;
+	}
+	code = cli_load(argv[first], &scn, &plan);
+	if (!code)
+		printf("%s: ok (%zu networks, %zu VMs, %zu checks)\n", argv[first],
+		       scn->n_networks, scn->n_vms, scn->n_checks);
+	plan_free(plan);
+	scenario_free(scn);
+	return code;
+}
+
+int cli_down(int argc, char **argv)
+{
+	struct cli_opts o;
+	int first, code, ret, killed = 0;
+
+	code = cli_parse("down", argc, argv, &o, &first);
+	if (code)
+		return code;
+	if (o.all == (first < argc) || argc - first > 1) {
+		util_err("down: give one RUN-ID or --all (see uvmlab --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (o.all) {
+		ret = run_state_reap_all(o.run_root, 0, 15000);
+		if (ret < 0) {
+			util_err("down: %s: %s", o.run_root, strerror(-ret));
+			return CLI_EXIT_LAB;
+		}
+		printf("stopped %d run(s)\n", ret);
+		return CLI_EXIT_PASS;
+	}
+	ret = run_state_reap(o.run_root, argv[first], 15000, &killed);
+	if (ret == -ENOENT || ret == -EINVAL) {
+		util_err("down: no run \"%s\" (see uvmlab status)", argv[first]);
+		return CLI_EXIT_USAGE;
+	}
+	if (ret < 0) {
+		util_err("down: %s: %s", argv[first], strerror(-ret));
+		return CLI_EXIT_LAB;
+	}
+	printf("stopped run %s\n", argv[first]);
+	return CLI_EXIT_PASS;
+}
+
+static int cli_status_one(const struct run_state_info *info, void *arg)
+{
+	json_t *vms = info->state ? json_object_get(info->state, "vms") : NULL, *vm;
+	size_t i;
+
+	(*(int *)arg)++;
+	printf("%s  %s  supervisor %d %s\n", info->id, info->scenario[0] ? info->scenario : "?",
+	       (int)info->supervisor, info->alive ? "running" : "gone (orphan: `uvmlab down --all`)");
+	json_array_foreach(vms, i, vm) {
+		json_int_t pid = json_integer_value(json_object_get(vm, "pid"));
+		json_int_t st = json_integer_value(json_object_get(vm, "starttime"));
+		int alive = pid > 0 && util_proc_starttime((pid_t)pid) == (uint64_t)st;
+
+		printf("  vm %-16s pid %-8d %s\n", json_string_value(json_object_get(vm, "name")),
+		       (int)pid, alive ? "running" : "stopped");
+	}
+	return 0;
+}
+
+int cli_status(int argc, char **argv)
+{
+	struct cli_opts o;
+	int first, code, n = 0, ret;
+
+	code = cli_parse("status", argc, argv, &o, &first);
+	if (code)
+		return code;
+	ret = run_state_list(o.run_root, cli_status_one, &n);
+	if (ret < 0) {
+		util_err("status: %s: %s", o.run_root, strerror(-ret));
+		return CLI_EXIT_LAB;
+	}
+	if (!n)
+		printf("no runs\n");
+	return CLI_EXIT_PASS;
+}
+
+struct cli_find {
+	const char *want;   /* run id or NULL: the only live one */
+	int matches;
+	char id[128];
+	json_t *state;      /* new reference */
+};
+
+static int cli_find_one(const struct run_state_info *info, void *arg)
+{
+	struct cli_find *f = arg;
+
+	if (f->want ? strcmp(f->want, info->id) : !info->alive)
+		return 0;
+	f->matches++;
+	util_strlcpy(f->id, info->id, sizeof(f->id));
+	json_decref(f->state);
+	f->state = json_incref(info->state);
+	return 0;
+}
+
+/* The VM entry of the run named by --run, or of the only live run. */
+static int cli_find_vm(const char *cmd, const struct cli_opts *o, const char *vmname,
+		       json_t **state, json_t **vm)
+{
+	struct cli_find f = { .want = o->run_id };
+	json_t *v;
+	size_t i;
+
+	run_state_list(o->run_root, cli_find_one, &f);
+	if (f.matches == 0 || !f.state) {
+		util_err("%s: %s", cmd, o->run_id ? "no such run (see uvmlab status)" :
+			 "no running lab (start one with `uvmlab up FILE`)");
+		json_decref(f.state);
+		return CLI_EXIT_USAGE;
+	}
+	if (f.matches > 1) {
+		util_err("%s: several labs are running; choose one with --run ID (see uvmlab status)", cmd);
+		json_decref(f.state);
+		return CLI_EXIT_USAGE;
+	}
+	json_array_foreach(json_object_get(f.state, "vms"), i, v)
+		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", vmname)) {
+			*state = f.state;
+			*vm = v;
+			return 0;
+		}
+	util_err("%s: run %s has no vm \"%s\"", cmd, f.id, vmname);
+	json_decref(f.state);
+	return CLI_EXIT_USAGE;
+}
+
+int cli_exec(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct agent_conn *c = NULL;
+	struct agent_hello hello;
+	struct agent_exec_result r = { 0 };
+	json_t *state = NULL, *vm = NULL;
+	char err[256] = "";
+	int first, code, ret;
+
+	code = cli_parse("exec", argc, argv, &o, &first);
+	if (code)
+		return code;
+	if (first < argc && !strcmp(argv[first - 1], "--"))
+		first--; /* getopt consumed "--" before VM: nothing to do */
+	if (argc - first < 2) {
+		util_err("exec: usage: uvmlab exec VM -- CMD [ARGS...]");
+		return CLI_EXIT_USAGE;
+	}
+	const char *vmname = argv[first++];
+	if (first < argc && !strcmp(argv[first], "--"))
+		first++;
+	if (first >= argc) {
+		util_err("exec: no command given (uvmlab exec VM -- CMD [ARGS...])");
+		return CLI_EXIT_USAGE;
+	}
+	code = cli_find_vm("exec", &o, vmname, &state, &vm);
+	if (code)
+		return code;
+	code = CLI_EXIT_LAB;
+	ret = agent_conn_open(json_string_value(json_object_get(vm, "agent_sock")) ?: "", 5000, &c);
+	if (!ret)
+		ret = agent_conn_read_hello(c, 5000, &hello);
+	if (ret < 0) {
+		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
+		goto cleanup;
+	}
+	ret = agent_conn_exec(c, (const char *const *)&argv[first], o.timeout_s * 1000, NULL, 0,
+			      &r, err, sizeof(err));
+	if (ret < 0) {
+		util_err("exec: vm \"%s\": %s%s%s", vmname, strerror(-ret), err[0] ? ": " : "", err);
+		goto cleanup;
+	}
+	if (r.out_len && fwrite(r.out, 1, r.out_len, stdout) != r.out_len)
+		util_err("exec: short write to stdout");
+	if (r.err_len && fwrite(r.err, 1, r.err_len, stderr) != r.err_len)
+		util_err("exec: short write to stderr");
+	if (r.timed_out)
+		util_err("exec: vm \"%s\": killed after %u s (--timeout)", vmname, o.timeout_s);
+	code = (int)(r.status & 0xff);
+cleanup:
+	agent_exec_result_release(&r);
+	agent_conn_close(c);
+	json_decref(state);
+	return code;
+}
+
+int cli_console(int argc, char **argv)
+{
+	struct cli_opts o;
+	json_t *state = NULL, *vm = NULL;
+	const char *path;
+	char buf[65536];
+	int first, code, fd;
+	struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+	code = cli_parse("console", argc, argv, &o, &first);
+	if (code)
+		return code;
+	if (argc - first != 1) {
+		util_err("console: usage: uvmlab console [-f] [--run ID] VM");
+		return CLI_EXIT_USAGE;
+	}
+	code = cli_find_vm("console", &o, argv[first], &state, &vm);
+	if (code)
+		return code;
+	path = json_string_value(json_object_get(vm, "console_log")) ?: "";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		util_err("console: %s: %s", path, strerror(errno));
+		json_decref(state);
+		return CLI_EXIT_LAB;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n > 0) {
+			if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+				break;
+			continue;
+		}
+		if (!o.follow || n < 0)
+			break;
+		fflush(stdout);
+		json_int_t pid = json_integer_value(json_object_get(vm, "pid"));
+		if (util_proc_starttime((pid_t)pid) !=
+		    (uint64_t)json_integer_value(json_object_get(vm, "starttime")))
+			break; /* the VM is gone: nothing more will come */
+		nanosleep(&ts, NULL);
+	}
+	close(fd);
+	json_decref(state);
+	return CLI_EXIT_PASS;
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/* cli_run.c: `uvmlab run` (up, checks, results, down) and `uvmlab up` (background supervisor). */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checks.h"
+#include "lab_internal.h"
+#include "result.h"
+#include "run_state.h"
+#include "util.h"
+
+static void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo)
+{
+	memset(lo, 0, sizeof(*lo));
+	lo->results_root = o->results_root;
+	lo->run_root = o->run_root;
+	lo->images_dir = o->images_dir;
+	lo->qemu_bin = o->qemu_bin;
+	lo->accel = o->accel;
+	lo->boot_timeout_s = o->boot_timeout_s;
+}
+
+static void cli_print_timelines(FILE *f, json_t *vms)
+{
+	static const char *const keys[] = { "qmp_greeting", "console_first_byte", "init_start",
+					     "agent_ready" };
+	size_t i, k;
+	json_t *vm;
+
+	fprintf(f, "%-16s %10s %10s %10s %10s   (ms after QEMU exec)\n", "VM", "qmp", "console",
+		"init", "ready");
+	json_array_foreach(vms, i, vm) {
+		json_t *ph = json_object_get(json_object_get(vm, "boot"), "phases_ms");
+
+		fprintf(f, "%-16s", json_string_value(json_object_get(vm, "name")));
+		for (k = 0; k < 4; k++) {
+			double v = json_real_value(json_object_get(ph, keys[k]));
+
+			if (v < 0)
+				fprintf(f, " %10s", "-");
+			else
+				fprintf(f, " %10.0f", v);
+		}
+		fputc('\n', f);
+	}
+}
+
+/* Shared by run and up: parse, plan, clear orphans of earlier killed runs. */
+static int cli_prepare(const char *cmd, int argc, char **argv, struct cli_opts *o,
+		       struct scenario **scn, struct plan **plan)
+{
+	int ret, first, n;
+
+	ret = cli_parse(cmd, argc, argv, o, &first);
+	if (ret)
+		return ret;
+	if (first != argc - 1) {
+		util_err("%s: expected one scenario FILE (see uvmlab --help)", cmd);
+		return CLI_EXIT_USAGE;
+	}
+	ret = cli_load(argv[first], scn, plan);
+	if (ret)
+		return ret;
+	n = run_state_reap_all(o->run_root, 1, 5000);
+	if (n > 0)
+		util_progress("removed %d orphaned run(s) left by killed uvmlab processes", n);
+	return CLI_EXIT_PASS;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct lab_opts lo;
+	struct scenario *scn = NULL;
+	struct plan *plan = NULL;
+	struct lab *lab = NULL;
+	struct checks_summary sum = { 0 };
+	json_t *res = NULL, *checks = NULL, *vms = NULL;
+	char errbuf[1100] = "";
+	int ret, code = CLI_EXIT_LAB;
+
+	code = cli_prepare("run", argc, argv, &o, &scn, &plan);
+	if (code)
+		goto cleanup;
+	code = CLI_EXIT_LAB;
+	cli_signals();
+	cli_lab_opts(&o, &lo);
+	ret = lab_create(plan, &lo, &lab);
+	if (ret < 0) {
+		util_err("run: %s", strerror(-ret));
+		goto cleanup;
+	}
+	res = result_new(lab_run_id(lab), lab->started_at, scn);
+	util_progress("run %s: %zu VM(s), results in %s", lab_run_id(lab), plan->n_vms,
+		      lab_results_dir(lab));
+	ret = lab_up(lab);
+	if (ret < 0) {
+		snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+	} else {
+		ret = checks_run(lab, plan, &checks, &sum);
+		if (ret < 0)
+			snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+		code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+	}
+	/* Collect what the VMs know before they are torn down. */
+	vms = lab_vms_json(lab);
+	json_object_set_new(res, "host", lab_host_json(lab));
+	json_object_set_new(res, "accelerator", lab_accel_json(lab));
+	json_object_set_new(res, "images", lab_images_json(lab));
+	json_object_set_new(res, "boot_timeout_s", json_integer(lab->boot_timeout_s));
+	json_object_set(res, "vms", vms);
+	if (checks)
+		json_object_set(res, "checks", checks);
+	lab_down(lab);
+	result_finish(res, code, errbuf[0] ? errbuf : NULL);
+	if (result_write(lab_results_dir(lab), res) < 0)
+		util_err("run: could not write %s/result.json", lab_results_dir(lab));
+	if (checks)
+		checks_print(stdout, checks);
+	cli_print_timelines(stdout, vms);
+	if (errbuf[0])
+		util_err("%s", errbuf);
+	printf("run %s: %s (%d passed, %d failed) — %s/result.json\n", lab_run_id(lab),
+	       code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" : "LAB FAILURE",
+	       sum.passed, sum.failed, lab_results_dir(lab));
+cleanup:
+	json_decref(checks);
+	json_decref(vms);
+	json_decref(res);
+	lab_destroy(lab);
+	plan_free(plan);
+	scenario_free(scn);
+	return code;
+}
+
+/* The supervisor side of `up`: bring the lab up, tell the parent, then keep
+ * it until `uvmlab down` (SIGTERM). */
+static int cli_up_child(struct lab *lab, int wfd)
+{
+	char msg[1200];
+	int ret, logfd;
+
+	setsid();
+	ret = lab_up(lab);
+	if (ret < 0) {
+		snprintf(msg, sizeof(msg), "ERR %s\n", lab_error(lab));
+		if (write(wfd, msg, strlen(msg)) < 0)
+			ret = -EPIPE;
+		lab_down(lab);
+		return CLI_EXIT_LAB;
+	}
+	if (write(wfd, "OK\n", 3) < 0)
+		ret = -EPIPE;
+	close(wfd);
+	snprintf(msg, sizeof(msg), "%s/supervisor.log", lab_results_dir(lab));
+	logfd = open(msg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd >= 0) {
+		dup2(logfd, STDOUT_FILENO);
+		dup2(logfd, STDERR_FILENO);
+		close(logfd);
+	}
+	ret = lab_supervise(lab);
+	if (ret == -ECHILD)
+		util_err("every VM exited; tearing the lab down");
+	lab_down(lab);
+	return CLI_EXIT_PASS;
+}
+
+int cli_up(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct lab_opts lo;
+	struct scenario *scn = NULL;
+	struct plan *plan = NULL;
+	struct lab *lab = NULL;
+	char buf[1200];
+	size_t got = 0;
+	int code, ret, p[2] = { -1, -1 };
+	pid_t pid;
+
+	code = cli_prepare("up", argc, argv, &o, &scn, &plan);
+	if (code)
+		goto cleanup;
+	code = CLI_EXIT_LAB;
+	cli_signals();
+	cli_lab_opts(&o, &lo);
+	ret = lab_create(plan, &lo, &lab);
+	if (ret < 0 || pipe2(p, O_CLOEXEC) < 0) {
+		util_err("up: %s", strerror(ret < 0 ? -ret : errno));
+		goto cleanup;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		util_err("up: fork: %s", strerror(errno));
+		goto cleanup;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		code = cli_up_child(lab, p[1]);
+		lab_destroy(lab);
+		plan_free(plan);
+		scenario_free(scn);
+		_exit(code);
+	}
+	close(p[1]);
+	p[1] = -1;
+	while (got < sizeof(buf) - 1) {
+		ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	buf[got] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (!strcmp(buf, "OK")) {
+		printf("%s\n", lab_run_id(lab));
+		util_progress("run %s is up (supervisor pid %d); `uvmlab exec VM -- CMD`, "
+			      "`uvmlab down %s`", lab_run_id(lab), (int)pid, lab_run_id(lab));
+		code = CLI_EXIT_PASS;
+	} else {
+		util_err("up: %s", !strncmp(buf, "ERR ", 4) ? buf + 4 : "the supervisor died while starting the lab");
+	}
+cleanup:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	/* The lab belongs to the supervisor now: free our copy without tearing down. */
+	if (lab) {
+		lab->down_done = 1;
+		lab_destroy(lab);
+	}
+	plan_free(plan);
+	scenario_free(scn);
+	return code;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* lab.h: a live lab run: namespace, bridges, taps, one QEMU per VM, teardown.
+ *
+ * Life cycle: lab_create() → lab_up() → (lab_exec(), checks) → lab_down() →
+ * lab_destroy(). lab_up() moves the calling process into a new network
+ * namespace that only the run uses; it disappears when the last process in it
+ * (this one and its QEMUs) exits, so even kill -9 leaves no link behind.
+ * QEMU children die with their parent (PR_SET_PDEATHSIG).
+ */
+#ifndef UVMLAB_LAB_H
+#define UVMLAB_LAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "agent_client.h"
+#include "plan.h"
+#include "qemu_argv.h"
+
+struct lab_opts {
+	const char *results_root;  /* default "results" */
+	const char *run_root;      /* default "/run/uvmlab" */
+	const char *images_dir;    /* kernel, <role>.cpio, manifest.json */
+	const char *qemu_bin;      /* default "qemu-system-x86_64" */
+	int accel;                 /* -1: from scenario; else enum scn_accel */
+	uint32_t boot_timeout_s;   /* 0: from plan/default */
+};
+
+/* Boot phases on the host's CLOCK_MONOTONIC, in order. */
+enum lab_phase {
+	LAB_PHASE_EXEC = 0,        /* fork+exec of QEMU */
+	LAB_PHASE_QMP,             /* QMP greeting received */
+	LAB_PHASE_CONSOLE,         /* first byte on the serial console */
+	LAB_PHASE_INIT,            /* agent's init marker ('I' on isa-debugcon) */
+	LAB_PHASE_AGENT,           /* agent HELLO received: the VM is ready */
+	LAB_PHASE_COUNT,
+};
+const char *lab_phase_name(enum lab_phase p);
+
+struct lab;
+
+/* Derive run id and paths; nothing is created yet. 0 or negative errno. */
+int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab **out);
+
+const char *lab_run_id(const struct lab *lab);
+const char *lab_results_dir(const struct lab *lab);
+/* The last error with context, e.g. `vm "a": boot timed out after 120 s ...`. */
+const char *lab_error(const struct lab *lab);
+
+/* Choose the accelerator, create the run's directories, namespace, bridges
+ * and taps, start the VMs in dependency order (independent ones in parallel)
+ * and wait until every agent said hello, each bounded by the boot timeout.
+ * 0, -EINTR when a stop signal arrived, or another negative errno with
+ * lab_error() set. On failure the caller still calls lab_down(). */
+int lab_up(struct lab *lab);
+
+/* Keep logging consoles and watching QEMUs until a stop signal or a VM exits
+ * (supervisor mode of `uvmlab up`). Closes the agent connections first so
+ * `uvmlab exec` can connect. 0 on stop signal, -ECHILD if a VM exited. */
+int lab_supervise(struct lab *lab);
+
+/* Run ARGV in VM through its agent. See agent_conn_exec(). */
+int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,
+	     struct agent_exec_result *res);
+
+/* Stop every QEMU (QMP quit, then SIGKILL), close everything, remove the run's
+ * state directory. Safe to call more than once and after a failed lab_up(). */
+int lab_down(struct lab *lab);
+
+/* Result pieces for result.json: the accelerator block, the VMs array (argv,
+ * NICs, boot timeline) and image manifest. New references. */
+json_t *lab_accel_json(const struct lab *lab);
+json_t *lab_vms_json(const struct lab *lab);
+json_t *lab_images_json(const struct lab *lab);
+json_t *lab_host_json(const struct lab *lab);
+
+/* lab_down() if needed, then free; NULL is fine. */
+void lab_destroy(struct lab *lab);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/* lab_internal.h: the live-run structures shared by lab.c and lab_vm.c only. */
+#ifndef UVMLAB_LAB_INTERNAL_H
+#define UVMLAB_LAB_INTERNAL_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "accel_probe.h"
+#include "agent_client.h"
+#include "lab.h"
+#include "netns_link.h"
+#include "qemu_argv.h"
+#include "qmp_client.h"
+
+enum lab_src_kind {
+	LAB_SRC_QMP_LISTEN, LAB_SRC_QMP, LAB_SRC_CON_LISTEN, LAB_SRC_CON,
+	LAB_SRC_MARK_LISTEN, LAB_SRC_MARK, LAB_SRC_AGENT, LAB_SRC_PIDFD,
+	LAB_SRC_COUNT,
+};
+
+/* What an epoll event points at. */
+struct lab_src {
+	struct lab_vm *vm;
+	enum lab_src_kind kind;
+};
+
+enum lab_vm_state { LAB_VM_PENDING = 0, LAB_VM_BOOTING, LAB_VM_READY, LAB_VM_FAILED, LAB_VM_EXITED };
+
+struct lab_vm {
+	struct lab *lab;
+	const struct plan_vm *pvm;
+	enum lab_vm_state state;
+	char dir[512];
+	char qmp_path[600], con_path[600], mark_path[600], agent_path[600];
+	char console_log[1024], qemu_log[1024];
+	int lfd[3];                  /* listening: qmp, console, marker */
+	int qmp_fd_raw;              /* accepted, before the handshake */
+	struct qmp_client *qmp;
+	int con_fd, mark_fd, pidfd, console_log_fd;
+	struct agent_conn *agent;
+	int tap_fds[PLAN_MAX_NICS];
+	struct lab_src src[LAB_SRC_COUNT];
+	struct qemu_argv argv;
+	char cmdline[2048];
+	pid_t pid;
+	uint64_t starttime;
+	uint64_t t[LAB_PHASE_COUNT]; /* host CLOCK_MONOTONIC ns, 0 = not reached */
+	uint64_t t_ready_marker;
+	uint64_t deadline;
+	struct agent_hello hello;
+	int64_t cpu_user_ms, cpu_sys_ms;
+	int qemu_version[3];
+	int exit_status;             /* wait status, when EXITED */
+	char last_line[256];         /* last complete console line */
+	char partial[256];
+	size_t partial_len;
+};
+
+struct lab {
+	const struct plan *plan;
+	struct lab_opts opts;
+	char run_id[128];
+	char run_dir[512];
+	char results_dir[1024];
+	char kernel[1024];
+	char images_dir[1024];
+	char err[1024];
+	struct accel_choice accel;
+	const struct qemu_accel_ops *accel_ops;
+	uint64_t tsc_khz;
+	uint32_t boot_timeout_s;
+	struct lab_vm *vms;
+	size_t n_vms;
+	struct netns_link *nl;
+	int orig_netns;              /* to return to at lab_down() */
+	int epfd;
+	int up_started, down_done;
+	uint64_t t_start_wall_ns;
+	char started_at[32];
+};
+
+extern volatile sig_atomic_t lab_stop_flag;
+
+/* lab_vm.c */
+int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);
+int lab_vm_start(struct lab_vm *vm);
+/* Handle an epoll event for SRC. 0, or negative errno when the VM failed
+ * (lab->err set). */
+int lab_vm_event(struct lab_src *src, uint32_t events);
+/* Periodic work: connect the agent once QMP is up, enforce the deadline.
+ * 0 or negative errno (lab->err set). */
+int lab_vm_tick(struct lab_vm *vm, uint64_t now);
+void lab_vm_stop(struct lab_vm *vm);
+void lab_vm_close(struct lab_vm *vm);
+enum lab_phase lab_vm_last_phase(const struct lab_vm *vm);
+json_t *lab_vm_json(const struct lab_vm *vm);
+void lab_set_err(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* run_state.h: the on-host record of live runs, and the reaper of orphans.
+ *
+ * Each run owns RUN_ROOT/<run-id>/ (sockets, state.json). state.json names the
+ * supervising uvmlab process (pid + start time, so a recycled pid is not
+ * mistaken for it), the QEMU pids and the results directory. A run whose
+ * supervisor is gone is an orphan: run_state_reap() kills whatever still
+ * mentions the run's directory on its command line and removes the directory.
+ */
+#ifndef UVMLAB_RUN_STATE_H
+#define UVMLAB_RUN_STATE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <jansson.h>
+
+#define RUN_STATE_DEFAULT_ROOT "/run/uvmlab"
+
+/* Write STATE (borrowed) as DIR/state.json atomically. */
+int run_state_save(const char *dir, json_t *state);
+
+struct run_state_info {
+	char id[128];
+	char dir[512];
+	char scenario[256];
+	char results_dir[512];
+	pid_t supervisor;
+	int alive;          /* supervisor still running */
+	json_t *state;      /* the parsed state.json (borrowed during the callback), may be NULL */
+};
+
+typedef int (*run_state_visit_fn)(const struct run_state_info *info, void *arg);
+
+/* Call FN for each run directory under ROOT (sorted by id). Stops at and
+ * returns FN's first non-zero value. A missing ROOT is no runs. */
+int run_state_list(const char *root, run_state_visit_fn fn, void *arg);
+
+/* Stop the run ID under ROOT (SIGTERM to a live supervisor, then SIGKILL
+ * after TIMEOUT_MS), kill leftover processes of that run and remove its
+ * directory. *KILLED counts processes killed by force (may be NULL).
+ * 0, -ENOENT (no such run) or negative errno. */
+int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed);
+
+/* Reap every run under ROOT; ONLY_ORPHANS skips runs whose supervisor lives.
+ * Returns the number of runs reaped, or negative errno. */
+int run_state_reap_all(const char *root, int only_orphans, int timeout_ms);
+
+/* Kill (SIGKILL) every process whose command line contains NEEDLE; returns
+ * how many. Used for a run's QEMUs: their socket paths name the run. */
+int run_state_kill_matching(const char *needle);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* util.h: small helpers shared by the orchestrator: clocks, files, sockets, logging. */
+#ifndef UVMLAB_UTIL_H
+#define UVMLAB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define UTIL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* CLOCK_MONOTONIC in nanoseconds: the one host clock every timeline uses. */
+uint64_t util_mono_ns(void);
+
+/* Progress and error output. util_progress() prints only when stderr is a
+ * terminal or UVMLAB_PROGRESS=1, so CI logs stay quiet; util_err() always. */
+void util_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void util_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int util_progress_enabled(void);
+
+/* mkdir -p with MODE. 0 or negative errno. */
+int util_mkdir_p(const char *path, mode_t mode);
+/* rm -rf PATH (does not follow symlinks). 0 or negative errno; absent is 0. */
+int util_rm_rf(const char *path);
+/* Read at most MAX bytes of PATH into a malloc'd NUL-terminated *BUF. */
+int util_read_file(const char *path, size_t max, char **buf, size_t *len);
+/* Write LEN bytes to PATH atomically (temp file + rename). */
+int util_write_file(const char *path, const void *data, size_t len);
+/* sha256 of PATH's bytes as 64 lowercase hex chars + NUL. */
+int util_sha256_file(const char *path, char hex[65]);
+void util_hex(const uint8_t *in, size_t len, char *out);
+
+/* Close-on-exec on or off. */
+int util_set_cloexec(int fd, int on);
+/* Bind+listen a Unix stream socket at PATH (unlinks a stale one). */
+int util_unix_listen(const char *path, int *fd);
+/* Accept one connection on LFD (non-blocking result fd, cloexec). */
+int util_unix_accept(int lfd, int *fd);
+
+/* The host's TSC rate in kHz, measured against CLOCK_MONOTONIC (~20 ms). 0 if
+ * it cannot be measured. Under TCG the guest TSC runs at the host's rate. */
+uint64_t util_host_tsc_khz(void);
+
+/* Process start time (field 22 of /proc/PID/stat) so a recorded pid can be
+ * told apart from a recycled one. 0 if the process does not exist. */
+uint64_t util_proc_starttime(pid_t pid);
+/* utime + stime of PID in milliseconds; -1 if unknown. */
+int64_t util_proc_cpu_ms(pid_t pid, int64_t *user_ms, int64_t *sys_ms);
+
+/* Copy SRC into DST (size LEN) always NUL-terminating; -ENAMETOOLONG if cut. */
+int util_strlcpy(char *dst, const char *src, size_t len);
+
+#endif
