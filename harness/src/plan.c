@@ -232,7 +232,7 @@ int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *d
 				goto cleanup;
 			}
 			vm->nics[k].net = (uint32_t)ni;
-			snprintf(vm->nics[k].tap, PLAN_IFNAME_LEN, "vm%zun%zu", i, k);
+			snprintf(vm->nics[k].tap, PLAN_IFNAME_LEN, "vm%un%u", (unsigned)(i & 0xffff), (unsigned)(k & 7));
 			do
 				plan_mac(scn->name, sv->name, k, salt++, vm->nics[k].mac);
 			while (plan_mac_taken(plan, i, k, vm->nics[k].mac));

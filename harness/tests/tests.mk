@@ -18,11 +18,11 @@ $(BUILD)/san/%.o: %.c | $(DEPS_STAMP)
 	$(if $(Q),@echo "  CC san  $<")
 	$(Q)$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
-$(BUILD)/tests/test_%: harness/tests/unit/test_%.c $$(test_$$*_DEPS:%.c=$(BUILD)/san/%.o) | $(DEPS_STAMP)
+$(BUILD)/tests/test_%: harness/tests/unit/test_%.c $$(addprefix $(BUILD)/san/,$$(subst .c,.o,$$(test_$$*_DEPS))) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC test $<")
 	$(Q)$(CC) $(CPPFLAGS) -Iharness/tests/unit $(PKG_CFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< \
-		$(test_$*_DEPS:%.c=$(BUILD)/san/%.o) $(PKG_LIBS) -lcmocka
+		$(addprefix $(BUILD)/san/,$(subst .c,.o,$(test_$*_DEPS))) $(PKG_LIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do \
@@ -37,11 +37,11 @@ $(BUILD)/fuzzobj/%.o: %.c | $(DEPS_STAMP)
 	$(if $(Q),@echo "  CC fuzz $<")
 	$(Q)$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 $(FUZZ_FLAGS) -c -o $@ $<
 
-$(BUILD)/fuzz/fuzz_%: harness/tests/fuzz/fuzz_%.c $$(fuzz_$$*_DEPS:%.c=$(BUILD)/fuzzobj/%.o) | $(DEPS_STAMP)
+$(BUILD)/fuzz/fuzz_%: harness/tests/fuzz/fuzz_%.c $$(addprefix $(BUILD)/fuzzobj/,$$(subst .c,.o,$$(fuzz_$$*_DEPS))) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC fuzz $<")
 	$(Q)$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(fuzz_$*_DEPS:%.c=$(BUILD)/fuzzobj/%.o) $(PKG_LIBS)
+		-o $@ $< $(addprefix $(BUILD)/fuzzobj/,$(subst .c,.o,$(fuzz_$*_DEPS))) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/* test_plan.c: address plan, MACs, gateways and start order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../src/plan.c"
+
+static struct scenario *load(const char *yaml)
+{
+	struct scenario *scn = NULL;
+	struct scn_diag d = { 0 };
+	int ret = scenario_parse("t.yaml", yaml, strlen(yaml), &scn, &d);
+
+	if (ret) {
+		char line[1400];
+
+		scn_diag_format(&d, line, sizeof(line));
+		fail_msg("parse failed: %s", line);
+	}
+	return scn;
+}
+
+static const char routed[] =
+	"name: routed\n"
+	"networks:\n"
+	"  left: { subnet: 198.18.10.0/24 }\n"
+	"  right: { subnet: 198.18.11.0/24 }\n"
+	"vms:\n"
+	"  alice: { role: app, nics: [left], depends_on: [router] }\n"
+	"  router: { role: router, nics: [left, right] }\n"
+	"  bob: { role: app, nics: [right], depends_on: [router, alice] }\n";
+
+static void test_addresses_routers_first(void **state)
+{
+	struct scenario *scn = load(routed);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+	char a[16];
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), 0);
+	const struct plan_vm *alice = plan_find_vm(p, "alice");
+	const struct plan_vm *router = plan_find_vm(p, "router");
+	const struct plan_vm *bob = plan_find_vm(p, "bob");
+	assert_non_null(alice);
+	plan_fmt_addr(router->nics[0].addr, a);
+	assert_string_equal(a, "198.18.10.1");
+	plan_fmt_addr(router->nics[1].addr, a);
+	assert_string_equal(a, "198.18.11.1");
+	plan_fmt_addr(alice->nics[0].addr, a);
+	assert_string_equal(a, "198.18.10.2");
+	plan_fmt_addr(bob->nics[0].addr, a);
+	assert_string_equal(a, "198.18.11.2");
+	assert_int_equal(alice->nics[0].prefix, 24);
+	/* app VMs route through the router on their network; routers forward */
+	assert_int_equal(alice->gateway, router->nics[0].addr);
+	assert_int_equal(bob->gateway, router->nics[1].addr);
+	assert_int_equal(router->gateway, 0);
+	assert_true(router->forward);
+	assert_false(alice->forward);
+	assert_string_equal(p->nets[0].bridge, "br-left");
+	assert_string_equal(router->nics[1].tap, "vm1n1");
+	assert_int_equal(router->cid, 4);
+	plan_free(p);
+	scenario_free(scn);
+}
+
+static void test_order_dependencies_first(void **state)
+{
+	struct scenario *scn = load(routed);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+	size_t i, pos[3];
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), 0);
+	for (i = 0; i < 3; i++)
+		pos[p->order[i]] = i;
+	/* indices: alice 0, router 1, bob 2 */
+	assert_true(pos[1] < pos[0]);
+	assert_true(pos[0] < pos[2]);
+	assert_int_equal(p->vms[1].level, 0);
+	assert_int_equal(p->vms[0].level, 1);
+	assert_int_equal(p->vms[2].level, 2);
+	plan_free(p);
+	scenario_free(scn);
+}
+
+static void test_macs_deterministic_distinct(void **state)
+{
+	struct scenario *s1 = load(routed), *s2 = load(routed);
+	struct plan *p1 = NULL, *p2 = NULL;
+	struct scn_diag d = { 0 };
+	size_t v, k, w, j;
+
+	(void)state;
+	assert_int_equal(plan_build(s1, &p1, &d), 0);
+	assert_int_equal(plan_build(s2, &p2, &d), 0);
+	for (v = 0; v < p1->n_vms; v++)
+		for (k = 0; k < p1->vms[v].n_nics; k++) {
+			const uint8_t *m = p1->vms[v].nics[k].mac;
+
+			assert_memory_equal(m, p2->vms[v].nics[k].mac, 6);
+			assert_int_equal(m[0] & 0x03, 0x02); /* local, unicast */
+			for (w = 0; w < p1->n_vms; w++)
+				for (j = 0; j < p1->vms[w].n_nics; j++)
+					if (w != v || j != k)
+						assert_memory_not_equal(m, p1->vms[w].nics[j].mac, 6);
+		}
+	plan_free(p1);
+	plan_free(p2);
+	scenario_free(s1);
+	scenario_free(s2);
+}
+
+static void test_cycle_is_scenario_error(void **state)
+{
+	static const char y[] =
+		"name: cyc\n"
+		"vms:\n"
+		"  a: { depends_on: [c] }\n"
+		"  b: { depends_on: [a] }\n"
+		"  c: { depends_on: [b] }\n";
+	struct scenario *scn = load(y);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), -EINVAL);
+	assert_null(p);
+	assert_non_null(strstr(d.msg, "dependency cycle"));
+	/* a -> c -> b -> a: the entry closing the cycle is b's "a" (line 4) */
+	assert_int_equal(d.loc.line, 4);
+	assert_int_equal(d.loc.col, 21);
+	scenario_free(scn);
+}
+
+static void test_subnet_too_small(void **state)
+{
+	static const char y[] =
+		"name: small\n"
+		"networks:\n"
+		"  n: { subnet: 198.18.0.0/30 }\n"
+		"vms:\n"
+		"  a: { nics: [n] }\n"
+		"  b: { nics: [n] }\n"
+		"  c: { nics: [n] }\n";
+	struct scenario *scn = load(y);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "too small"));
+	assert_int_equal(d.loc.line, 3);
+	scenario_free(scn);
+}
+
+static void test_target_addr(void **state)
+{
+	struct scenario *scn = load(routed);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+	uint32_t a = 0;
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), 0);
+	const struct plan_vm *alice = plan_find_vm(p, "alice");
+	const struct plan_vm *router = plan_find_vm(p, "router");
+	const struct plan_vm *bob = plan_find_vm(p, "bob");
+	/* shared network wins */
+	assert_int_equal(plan_target_addr(p, bob, router, NULL, &a), 0);
+	assert_int_equal(a, router->nics[1].addr);
+	/* explicit network */
+	assert_int_equal(plan_target_addr(p, bob, router, "left", &a), 0);
+	assert_int_equal(a, router->nics[0].addr);
+	assert_int_equal(plan_target_addr(p, bob, alice, "right", &a), -ENOENT);
+	/* no shared network: the first NIC */
+	assert_int_equal(plan_target_addr(p, alice, bob, NULL, &a), 0);
+	assert_int_equal(a, bob->nics[0].addr);
+	plan_free(p);
+	scenario_free(scn);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addresses_routers_first),
+		cmocka_unit_test(test_order_dependencies_first),
+		cmocka_unit_test(test_macs_deterministic_distinct),
+		cmocka_unit_test(test_cycle_is_scenario_error),
+		cmocka_unit_test(test_subnet_too_small),
+		cmocka_unit_test(test_target_addr),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
