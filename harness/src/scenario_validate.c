@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario_validate.c: semantic checks on a typed scenario (refs, subnets, checks).
+ *
+ * scenario_parse.c has already enforced shapes, types, per-value ranges, name
+ * syntax and unique mapping keys; what is left needs the whole model: does a
+ * name refer to something that exists, do subnets fit the lab range and not
+ * collide. Every error points at the reference or value the user must edit.
+ * Dependency cycles are left to plan_build(), which orders the VMs anyway.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scenario_internal.h"
+
+static uint32_t scenario_validate_mask(uint32_t prefix)
+{
+	return prefix == 0 ? 0 : prefix >= 32 ? UINT32_MAX : UINT32_MAX << (32 - prefix);
+}
+
+static void scenario_validate_cidr(uint32_t addr, uint32_t prefix, char *out, size_t len)
+{
+	snprintf(out, len, "%" PRIu32 ".%" PRIu32 ".%" PRIu32 ".%" PRIu32 "/%" PRIu32,
+		 addr >> 24, (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff, prefix);
+}
+
+static int scenario_validate_networks(const struct scenario *scn, struct scn_diag *diag)
+{
+	size_t i, j;
+
+	for (i = 0; i < scn->n_networks; i++) {
+		const struct scn_network *net = &scn->networks[i];
+		uint32_t mask = scenario_validate_mask(net->prefix);
+		char cidr[32], fixed[32];
+		int rc;
+
+		scenario_validate_cidr(net->subnet, net->prefix, cidr, sizeof(cidr));
+		if (net->prefix < SCN_MIN_PREFIX || net->prefix > SCN_MAX_PREFIX)
+			return scn_diag_set(diag, net->subnet_loc, "network \"%s\": subnet %s: prefix "
+					    "/%u is out of range (%u..%u)", net->name, cidr,
+					    (unsigned int)net->prefix, SCN_MIN_PREFIX, SCN_MAX_PREFIX);
+		/* Lab links must stay inside the benchmarking range so that no lab
+		 * address can ever shadow a real one on the host. */
+		if ((net->subnet & scenario_validate_mask(SCN_LAB_PREFIX)) != SCN_LAB_NET)
+			return scn_diag_set(diag, net->subnet_loc, "network \"%s\": subnet %s is "
+					    "outside the lab range 198.18.0.0/15", net->name, cidr);
+		if (net->subnet & ~mask) {
+			scenario_validate_cidr(net->subnet & mask, net->prefix, fixed, sizeof(fixed));
+			rc = scn_diag_set(diag, net->subnet_loc, "network \"%s\": subnet %s has host "
+					  "bits set", net->name, cidr);
+			snprintf(diag->hint, sizeof(diag->hint), "did you mean \"%s\"?", fixed);
+			return rc;
+		}
+		for (j = 0; j < i; j++) {
+			const struct scn_network *o = &scn->networks[j];
+			uint32_t m = scenario_validate_mask(o->prefix < net->prefix ?
+							    o->prefix : net->prefix);
+			char ocidr[32];
+
+			if ((o->subnet & m) != (net->subnet & m))
+				continue;
+			scenario_validate_cidr(o->subnet, o->prefix, ocidr, sizeof(ocidr));
+			return scn_diag_set(diag, net->subnet_loc, "network \"%s\": subnet %s overlaps "
+					    "%s of network \"%s\" (%" PRIu32 ":%" PRIu32 ")",
+					    net->name, cidr, ocidr, o->name, o->subnet_loc.line,
+					    o->subnet_loc.col);
+		}
+	}
+	return 0;
+}
+
+/* Report REF as unknown, with a did-you-mean over the names that do exist. */
+static int scenario_validate_unknown(const struct scenario *scn, struct scn_diag *diag,
+				     const struct scn_ref *ref, const char *where,
+				     const char *key, int networks)
+{
+	const char *cands[SCN_MAX_VMS > SCN_MAX_NETWORKS ? SCN_MAX_VMS : SCN_MAX_NETWORKS];
+	size_t n = networks ? scn->n_networks : scn->n_vms;
+	char q[256];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		cands[i] = networks ? scn->networks[i].name : scn->vms[i].name;
+	scenario_parse_quote(ref->name, strlen(ref->name), q, sizeof(q));
+	rc = scn_diag_set(diag, ref->loc, "%s: %s: unknown %s %s", where, key,
+			  networks ? "network" : "vm", q);
+	scenario_parse_suggest(diag, ref->name, cands, n);
+	return rc;
+}
+
+/* Find a repeat of REFS[I] among the entries before it. */
+static const struct scn_ref *scenario_validate_repeat(const struct scn_ref *refs, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (!strcmp(refs[j].name, refs[i].name))
+			return &refs[j];
+	return NULL;
+}
+
+static int scenario_validate_vm(const struct scenario *scn, const struct scn_vm *vm,
+				struct scn_diag *diag)
+{
+	const struct scn_ref *first;
+	char where[64];
+	size_t i;
+
+	snprintf(where, sizeof(where), "vm \"%s\"", vm->name);
+	for (i = 0; i < vm->n_nics; i++) {
+		const struct scn_ref *nic = &vm->nics[i];
+
+		if (!scenario_find_network(scn, nic->name))
+			return scenario_validate_unknown(scn, diag, nic, where, "nics", 1);
+		/* Two NICs on one bridge would give the VM two addresses in one
+		 * subnet and make routing inside the guest ambiguous. */
+		first = scenario_validate_repeat(vm->nics, i);
+		if (first)
+			return scn_diag_set(diag, nic->loc, "%s: network \"%s\" is listed twice in nics "
+					    "(first at %" PRIu32 ":%" PRIu32 ")", where, nic->name,
+					    first->loc.line, first->loc.col);
+	}
+	for (i = 0; i < vm->n_depends_on; i++) {
+		const struct scn_ref *dep = &vm->depends_on[i];
+
+		if (!strcmp(dep->name, vm->name))
+			return scn_diag_set(diag, dep->loc, "%s depends on itself", where);
+		if (!scenario_find_vm(scn, dep->name))
+			return scenario_validate_unknown(scn, diag, dep, where, "depends_on", 0);
+		first = scenario_validate_repeat(vm->depends_on, i);
+		if (first)
+			return scn_diag_set(diag, dep->loc, "%s: \"%s\" is listed twice in depends_on "
+					    "(first at %" PRIu32 ":%" PRIu32 ")", where, dep->name,
+					    first->loc.line, first->loc.col);
+	}
+	return 0;
+}
+
+static int scenario_validate_check(const struct scenario *scn, size_t idx, struct scn_diag *diag)
+{
+	const struct scn_check *chk = &scn->checks[idx];
+	const struct scn_vm *from, *to;
+	char where[64];
+	size_t i;
+	int rc;
+
+	snprintf(where, sizeof(where), "check #%zu", idx + 1);
+	from = scenario_find_vm(scn, chk->from.name);
+	if (!from)
+		return scenario_validate_unknown(scn, diag, &chk->from, where, "from", 0);
+	to = scenario_find_vm(scn, chk->to.name);
+	if (!to)
+		return scenario_validate_unknown(scn, diag, &chk->to, where, "to", 0);
+	if (from == to)
+		return scn_diag_set(diag, chk->to.loc, "%s: from and to are the same vm \"%s\"",
+				    where, to->name);
+	/* A probe needs an interface at each end; without one the check could
+	 * only ever report "blocked", which would be a false pass. */
+	if (from->n_nics == 0)
+		return scn_diag_set(diag, chk->from.loc, "%s: vm \"%s\" has no nics to probe from",
+				    where, from->name);
+	if (to->n_nics == 0)
+		return scn_diag_set(diag, chk->to.loc, "%s: vm \"%s\" has no nics to probe",
+				    where, to->name);
+	if (chk->network.name) {
+		if (!scenario_find_network(scn, chk->network.name))
+			return scenario_validate_unknown(scn, diag, &chk->network, where,
+							 "network", 1);
+		for (i = 0; i < to->n_nics; i++)
+			if (!strcmp(to->nics[i].name, chk->network.name))
+				break;
+		if (i == to->n_nics)
+			return scn_diag_set(diag, chk->network.loc, "%s: vm \"%s\" has no nic on "
+					    "network \"%s\"", where, to->name, chk->network.name);
+	}
+	/* Results are keyed by check name, so two checks may not share one. */
+	for (i = 0; i < idx; i++) {
+		if (strcmp(scn->checks[i].name, chk->name))
+			continue;
+		rc = scn_diag_set(diag, chk->loc, "%s: duplicate check name \"%s\" (first at %" PRIu32
+				  ":%" PRIu32 ")", where, chk->name, scn->checks[i].loc.line,
+				  scn->checks[i].loc.col);
+		snprintf(diag->hint, sizeof(diag->hint), "give each check a distinct name:");
+		return rc;
+	}
+	return 0;
+}
+
+int scenario_validate(const struct scenario *scn, struct scn_diag *diag)
+{
+	size_t i;
+	int rc;
+
+	rc = scenario_validate_networks(scn, diag);
+	for (i = 0; rc == 0 && i < scn->n_vms; i++)
+		rc = scenario_validate_vm(scn, &scn->vms[i], diag);
+	for (i = 0; rc == 0 && i < scn->n_checks; i++)
+		rc = scenario_validate_check(scn, i, diag);
+	return rc;
+}
