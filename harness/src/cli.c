@@ -33,6 +33,8 @@ void cli_usage(FILE *f)
 "  exec VM -- CMD...  run CMD in VM of a running lab (--run ID when several run)\n"
 "  console VM         print VM's serial console log (-f follows it)\n"
 "  validate FILE      check a scenario file without running anything\n"
+"  accel              say which accelerator `auto` picks on this host, and why\n"
+"                     (boots a probe guest under KVM once per host boot)\n"
 "\n"
 "Options:\n"
 "  --accel auto|kvm|tcg  override the scenario's accelerator (auto: KVM only if a\n"

@@ -52,5 +52,6 @@ int cli_status(int argc, char **argv);
 int cli_exec(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_validate(int argc, char **argv);
+int cli_accel(int argc, char **argv);
 
 #endif

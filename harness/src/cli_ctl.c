@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accel_probe.h"
 #include "agent_client.h"
 #include "run_state.h"
 #include "util.h"
@@ -261,5 +262,32 @@ int cli_console(int argc, char **argv)
 	}
 	close(fd);
 	json_decref(state);
+	return CLI_EXIT_PASS;
+}
+
+int cli_accel(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct accel_choice ch;
+	struct accel_probe_cfg cfg;
+	char kernel[4200], initrd[4200];
+	int first, code;
+
+	code = cli_parse("accel", argc, argv, &o, &first);
+	if (code)
+		return code;
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", o.images_dir);
+	snprintf(initrd, sizeof(initrd), "%s/app.cpio", o.images_dir);
+	if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0) {
+		util_err("accel: guest images missing in %s: build them with `make guests`", o.images_dir);
+		return CLI_EXIT_LAB;
+	}
+	cfg = (struct accel_probe_cfg){ .qemu_bin = o.qemu_bin, .kernel = kernel, .initrd = initrd,
+					.cache_dir = o.run_root };
+	if (accel_probe_choose(o.accel >= 0 ? (enum scn_accel)o.accel : SCN_ACCEL_AUTO, &cfg, &ch) < 0) {
+		util_err("accel: %s", ch.reason);
+		return CLI_EXIT_LAB;
+	}
+	printf("%s: %s\n", qemu_accel_get(ch.id)->name, ch.reason);
 	return CLI_EXIT_PASS;
 }

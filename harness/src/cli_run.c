@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -214,8 +215,12 @@ int cli_up(int argc, char **argv)
 	while (got < sizeof(buf) - 1) {
 		ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
 
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR) {
+			/* Ctrl-C while starting: the supervisor tears its lab down. */
+			if (lab_stop_flag)
+				kill(pid, SIGTERM);
 			continue;
+		}
 		if (n <= 0)
 			break;
 		got += (size_t)n;

@@ -20,6 +20,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "exec", cli_exec },
 	{ "console", cli_console },
 	{ "validate", cli_validate },
+	{ "accel", cli_accel },
 };
 
 int main(int argc, char **argv)

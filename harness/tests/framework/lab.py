@@ -1,0 +1,126 @@
+"""Drive the uvmlab binary the way a user does, with a hard timeout on every call."""
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+UVMLAB = os.environ.get("UVMLAB", str(REPO / "build" / "uvmlab"))
+BUILD = Path(os.environ.get("UVMLAB_BUILD", str(REPO / "build")))
+RUN_ROOT = "/run/uvmlab"
+
+# A guest operation never waits longer than this; boots have their own
+# in-uvmlab timeout well below it.
+HARD_TIMEOUT_S = 420
+
+
+@dataclass
+class Completed:
+    code: int
+    out: str
+    err: str
+
+    def __str__(self):
+        return f"exit {self.code}\n--- stdout\n{self.out}\n--- stderr\n{self.err}"
+
+
+def uvmlab(*args, results=None, timeout=HARD_TIMEOUT_S, env=None, check_code=None):
+    """Run `uvmlab ARGS...` and return Completed; optionally assert the exit code."""
+    e = dict(os.environ)
+    e["UVMLAB_PROGRESS"] = "0"
+    if results is not None:
+        e["UVMLAB_RESULTS"] = str(results)
+    if env:
+        e.update(env)
+    p = subprocess.run([UVMLAB, *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout, env=e, cwd=REPO, stdin=subprocess.DEVNULL)
+    c = Completed(p.returncode, p.stdout, p.stderr)
+    if check_code is not None:
+        assert c.code == check_code, str(c)
+    return c
+
+
+def scenario(name):
+    return REPO / "scenarios" / f"{name}.yaml"
+
+
+def result_of(results_dir):
+    """The single run folder's result.json under RESULTS_DIR."""
+    runs = [d for d in Path(results_dir).iterdir() if (d / "result.json").exists()]
+    assert len(runs) == 1, f"expected one run in {results_dir}, found {runs}"
+    with open(runs[0] / "result.json") as f:
+        return json.load(f), runs[0]
+
+
+def run_id_dirs():
+    p = Path(RUN_ROOT)
+    return sorted(d.name for d in p.iterdir() if d.is_dir()) if p.exists() else []
+
+
+def processes_mentioning(needle):
+    """PIDs whose command line contains NEEDLE (ours excluded)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in cmd:
+            found.append(int(d.name))
+    return found
+
+
+def net_namespaces():
+    """Network namespace inodes held by any process, plus named ones."""
+    seen = set()
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            seen.add(os.readlink(d / "ns" / "net"))
+        except OSError:
+            pass
+    named = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
+    return seen, named
+
+
+def lab_mounts():
+    with open("/proc/self/mountinfo") as f:
+        return [l for l in f if "uvmlab" in l]
+
+
+def leftovers(run_id=None):
+    """Everything a run may have left: returns a list of human-readable findings."""
+    found = []
+    needle = f"{RUN_ROOT}/{run_id}/" if run_id else f"{RUN_ROOT}/"
+    pids = processes_mentioning(needle)
+    if pids:
+        found.append(f"processes still mention {needle}: {pids}")
+    qemus = [p for p in processes_mentioning("qemu-system") if p not in pids]
+    if qemus:
+        found.append(f"QEMU processes still running: {qemus}")
+    if run_id and os.path.exists(f"{RUN_ROOT}/{run_id}"):
+        found.append(f"{RUN_ROOT}/{run_id} still exists: {os.listdir(f'{RUN_ROOT}/{run_id}')}")
+    if not run_id and run_id_dirs():
+        found.append(f"run directories remain: {run_id_dirs()}")
+    if lab_mounts():
+        found.append(f"mounts remain: {lab_mounts()}")
+    return found
+
+
+def wait_until(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def kill9(pid):
+    os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,76 @@
+"""Real labs under TCG: pair, routed, mutants that must fail, bounded boots."""
+import pytest
+
+from framework.lab import leftovers, result_of, scenario, uvmlab
+
+pytestmark = pytest.mark.boots
+
+PHASES = ("qmp_greeting", "console_first_byte", "init_start", "agent_ready")
+
+
+def assert_timeline(vm):
+    ph = vm["boot"]["phases_ms"]
+    values = [ph[p] for p in PHASES]
+    assert all(v > 0 for v in values), ph
+    assert values == sorted(values), f"phases out of order: {ph}"
+    assert vm["boot"]["guest"]["boottime_init_ms"] > 0
+    assert vm["boot"]["qemu_cpu_ms"]["user"] > 0
+
+
+def test_pair_boots_and_reaches(lab_results):
+    r = uvmlab("run", scenario("pair"), results=lab_results)
+    assert r.code == 0, str(r)
+    res, run_dir = result_of(lab_results)
+    assert res["schema"] == "uvmlab.result/1"
+    assert res["verdict"] == "pass" and res["exit_code"] == 0
+    acc = res["accelerator"]
+    assert acc["name"] in ("tcg", "kvm") and acc["reason"]
+    assert [v["name"] for v in res["vms"]] == ["a", "b"]
+    for vm in res["vms"]:
+        assert_timeline(vm)
+        assert (run_dir / f"{vm['name']}.console.log").stat().st_size > 0
+        assert vm["argv"][0].startswith("qemu-system")
+    assert [c["verdict"] for c in res["checks"]] == ["pass", "pass"]
+    assert "exit 0" in res["checks"][0]["evidence"]
+    assert res["scenario"]["sha256"] and len(res["scenario"]["sha256"]) == 64
+    assert res["images"].get("files") or res["images"]
+    assert "a-reaches-b" in r.out and "PASS" in r.out
+    assert not leftovers(run_dir.name)
+
+
+def test_routed_forwards_and_isolates(lab_results):
+    r = uvmlab("run", scenario("routed"), results=lab_results)
+    assert r.code == 0, str(r)
+    res, run_dir = result_of(lab_results)
+    verdicts = {c["name"]: c["verdict"] for c in res["checks"]}
+    assert verdicts == {"alice-reaches-bob": "pass", "bob-reaches-alice": "pass",
+                        "alice-not-hermit": "pass"}
+    vms = {v["name"]: v for v in res["vms"]}
+    # dependencies first: the router was ready before its dependents started
+    assert vms["router"]["boot"]["qemu_exec_mono_ns"] < vms["alice"]["boot"]["qemu_exec_mono_ns"]
+    assert "uvmlab.forward=1" in vms["router"]["kernel_cmdline"]
+    assert not leftovers(run_dir.name)
+
+
+@pytest.mark.parametrize("mutant,failing", [
+    ("mutants/routed-no-router", "alice-reaches-bob"),
+    ("mutants/pair-split", "a-isolated-from-c"),
+])
+def test_mutants_are_caught(lab_results, mutant, failing):
+    r = uvmlab("run", scenario(mutant), results=lab_results)
+    assert r.code == 1, str(r)
+    res, run_dir = result_of(lab_results)
+    assert res["verdict"] == "fail"
+    failed = [c["name"] for c in res["checks"] if c["verdict"] == "fail"]
+    assert failed == [failing]
+    assert failing in r.out and "FAIL" in r.out
+    assert not leftovers(run_dir.name)
+
+
+def test_boot_timeout_reports_last_phase_and_cleans_up(lab_results):
+    r = uvmlab("run", "--boot-timeout", "2", scenario("pair"), results=lab_results)
+    assert r.code == 3, str(r)
+    assert "boot timed out after 2 s; last phase reached:" in r.err
+    res, run_dir = result_of(lab_results)
+    assert res["verdict"] == "lab-error" and "timed out" in res["error"]
+    assert not leftovers(run_dir.name)

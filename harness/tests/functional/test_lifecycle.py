@@ -1,0 +1,70 @@
+"""up / exec / status / console / down, SIGINT, and kill -9 of the supervisor."""
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from framework.lab import (RUN_ROOT, UVMLAB, leftovers, processes_mentioning, run_id_dirs,
+                           scenario, uvmlab, wait_until)
+
+pytestmark = pytest.mark.boots
+
+
+def supervisor_pid(run_id):
+    with open(f"{RUN_ROOT}/{run_id}/state.json") as f:
+        return json.load(f)["supervisor"]["pid"]
+
+
+def test_up_exec_kill9_down_all(lab_results):
+    r = uvmlab("up", scenario("pair"), results=lab_results)
+    assert r.code == 0, str(r)
+    run_id = r.out.strip()
+    assert run_id in run_id_dirs()
+    st = uvmlab("status", check_code=0)
+    assert run_id in st.out and "running" in st.out
+    e = uvmlab("exec", "--run", run_id, "a", "--", "cat", "/proc/cmdline", check_code=0)
+    assert "uvmlab.vm=a" in e.out
+    e = uvmlab("exec", "--run", run_id, "b", "--", "sh", "-c", "echo oops >&2; exit 7")
+    assert e.code == 7 and "oops" in e.err
+    c = uvmlab("console", "--run", run_id, "a", check_code=0)
+    assert "Linux version" in c.out
+    qemus = processes_mentioning(f"{RUN_ROOT}/{run_id}/")
+    assert len(qemus) == 2
+    sup = supervisor_pid(run_id)
+    os.kill(sup, signal.SIGKILL)
+    d = uvmlab("down", "--all", check_code=0)
+    assert "stopped" in d.out
+    assert leftovers(run_id) == []
+    assert run_id not in run_id_dirs()
+    st = uvmlab("status", check_code=0)
+    assert run_id not in st.out
+
+
+def test_down_by_id_stops_a_live_supervisor(lab_results):
+    r = uvmlab("up", scenario("pair"), results=lab_results, check_code=0)
+    run_id = r.out.strip()
+    sup = supervisor_pid(run_id)
+    uvmlab("down", run_id, check_code=0)
+    assert not os.path.exists(f"/proc/{sup}")
+    assert leftovers(run_id) == []
+    sup_log = Path(lab_results) / run_id / "supervisor.log"
+    assert sup_log.exists()
+
+
+def test_sigint_during_boot_leaves_nothing(lab_results):
+    env = dict(os.environ, UVMLAB_RESULTS=str(lab_results), UVMLAB_PROGRESS="0")
+    before = set(run_id_dirs())
+    p = subprocess.Popen([UVMLAB, "run", str(scenario("pair"))], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: len(processes_mentioning(RUN_ROOT + "/")) >= 2, 60, "QEMUs to start")
+    new = set(run_id_dirs()) - before
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 3, out + err
+    assert "interrupted" in err
+    for rid in new:
+        assert leftovers(rid) == []

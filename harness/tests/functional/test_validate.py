@@ -1,0 +1,48 @@
+"""`uvmlab validate`: every malformed scenario is one clear line at the right place, exit 2."""
+import re
+from pathlib import Path
+
+import pytest
+
+from framework.lab import REPO, uvmlab
+
+BAD = sorted((REPO / "fixtures" / "bad-scenarios").glob("*.yaml"))
+GOOD = sorted((REPO / "fixtures" / "good-scenarios").glob("*.yaml")) + \
+    sorted((REPO / "scenarios").glob("**/*.yaml"))
+
+
+def expectation(path):
+    first = path.read_text(errors="replace").splitlines()[0] if path.stat().st_size else ""
+    m = re.match(r"#\s*expect-error:\s*(\d+):(\d+):\s*(.+?)\s*$", first)
+    return m.groups() if m else None
+
+
+def test_enough_bad_scenarios():
+    assert len(BAD) >= 15
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
+def test_bad_scenario_is_one_line_at_its_position(path):
+    exp = expectation(path)
+    rel = path.relative_to(REPO)
+    r = uvmlab("validate", rel, check_code=2)
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1, f"expected exactly one line:\n{r.err}"
+    assert r.out == ""
+    if exp is None:  # files that cannot carry a header comment (empty file)
+        assert lines[0].startswith(f"{rel}:1:1: "), lines[0]
+        return
+    line, col, substr = exp
+    assert lines[0].startswith(f"{rel}:{line}:{col}: "), lines[0]
+    assert substr in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: str(p.relative_to(REPO)))
+def test_good_scenarios_validate(path):
+    r = uvmlab("validate", path.relative_to(REPO), check_code=0)
+    assert ": ok (" in r.out
+
+
+def test_missing_file_is_usage_error():
+    r = uvmlab("validate", "no/such/file.yaml", check_code=2)
+    assert "no/such/file.yaml" in r.err
