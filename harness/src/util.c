@@ -93,18 +93,18 @@ int util_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int util_rm_at(int dirfd, const char *name)
+static int util_rm_at(int parent, const char *name)
 {
 	struct stat st;
 	int fd, ret = 0;
 	DIR *d;
 	struct dirent *de;
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return unlinkat(parent, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	d = fdopendir(fd);
@@ -120,7 +120,7 @@ static int util_rm_at(int dirfd, const char *name)
 			ret = r;
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !ret)
+	if (unlinkat(parent, name, AT_REMOVEDIR) < 0 && errno != ENOENT && !ret)
 		ret = -errno;
 	return ret;
 }
