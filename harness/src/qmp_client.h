@@ -44,23 +44,34 @@ int qmp_client_open_fd(int fd, struct qmp_client **out);
 int qmp_client_fd(const struct qmp_client *c);
 
 /* Wait for the greeting, then send qmp_capabilities and wait for its return.
- * *MAJOR/MINOR/MICRO may be NULL. 0, -ETIMEDOUT, -EPROTO, -ECONNRESET. */
+ * *MAJOR/MINOR/MICRO may be NULL. 0, -ETIMEDOUT, -EPROTO, -ECONNRESET.
+ * Every wait in this API is bounded: TIMEOUT_MS < 0 is -EINVAL. After
+ * -EPROTO the stream is out of sync and every later call fails the same way. */
 int qmp_client_handshake(struct qmp_client *c, int timeout_ms,
 			 int *major, int *minor, int *micro);
 
-/* Execute CMD with ARGS (borrowed; NULL for none) and wait for its return.
- * 0 with *RET a new reference (may be NULL if RET is NULL); -EREMOTEIO when
- * QEMU answered an error (its desc copied to ERRBUF); -ETIMEDOUT; -ECONNRESET. */
+/* Execute CMD with ARGS (borrowed object; NULL for none) and wait for its
+ * return, matched by a per-command "id" (a late answer to a command that timed
+ * out is discarded). 0 with *RET a new reference (RET may be NULL; the value is
+ * an object or array, or a scalar for the few commands that return one);
+ * -EREMOTEIO when QEMU answered an error (its desc copied to ERRBUF, which may
+ * be NULL); -ETIMEDOUT; -ECONNRESET; -EPROTO; -EINVAL. Events that arrive
+ * meanwhile are queued. */
 int qmp_client_execute(struct qmp_client *c, const char *cmd, json_t *args,
 		       int timeout_ms, json_t **ret, char *errbuf, size_t errlen);
 
 /* Read whatever is available without blocking and queue the events.
- * 0, or -ECONNRESET when QEMU closed the socket. Call when poll() says readable. */
+ * 0, -ECONNRESET when QEMU closed the socket (events sent before the close are
+ * queued), or -EPROTO. Call when poll() says readable. */
 int qmp_client_pump(struct qmp_client *c);
 
-/* Pop the oldest queued event: 1 with NAME copied and *DATA a new reference
- * (or NULL), 0 when none. */
+/* Pop the oldest queued event: 1 with NAME copied (truncated to LEN-1; NAME
+ * may be NULL) and *DATA a new reference (or NULL), 0 when none. The queue
+ * keeps at most 256 events (and 8 MiB of them); older ones are dropped. */
 int qmp_client_next_event(struct qmp_client *c, char *name, size_t len, json_t **data);
+
+/* How many events were dropped because the queue was full. */
+uint64_t qmp_client_events_dropped(const struct qmp_client *c);
 
 /* Close and free; NULL is fine. */
 void qmp_client_destroy(struct qmp_client *c);
