@@ -286,6 +286,7 @@ static int qmp_client_rx_reserve(struct qmp_client *c)
 
 /* Append bytes as if they had been received, then parse what is complete.
  * The socket path reads in place instead; the fuzzer and tests use this. */
+__attribute__((unused))
 static int qmp_client_ingest(struct qmp_client *c, const char *data, size_t len)
 {
 	int ret = 0;
