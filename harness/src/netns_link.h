@@ -5,6 +5,10 @@
  * netns_link_open() is called: enter the run's namespace first (lab code does
  * unshare(CLONE_NEWNET) at start). Taps are opened non-persistent, so they
  * disappear with the last process holding their fd (QEMU).
+ *
+ * Names: longer than IFNAMSIZ-1 is -ENAMETOOLONG; empty, ".", "..", or
+ * containing '/', ':', '%' or whitespace is -EINVAL ('%' would let the
+ * kernel pick another name). libnl errors come back as negative errnos.
  */
 #ifndef UVMLAB_NETNS_LINK_H
 #define UVMLAB_NETNS_LINK_H
@@ -20,12 +24,13 @@ void netns_link_close(struct netns_link *nl);
 /* Create a bridge NAME (admin down). 0, -EEXIST, or negative errno. */
 int netns_link_bridge_create(struct netns_link *nl, const char *name);
 
-/* Create a veth pair A <-> B. */
+/* Create a veth pair A <-> B, both in this namespace. 0, -EEXIST, or negative errno. */
 int netns_link_veth_create(struct netns_link *nl, const char *a, const char *b);
 
 /* Open /dev/net/tun as a tap named NAME (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, not
  * persistent). 0 with *FD set (close-on-exec cleared by the caller if it must
- * reach a child), or negative errno. */
+ * reach a child), -EEXIST when another link (or a tap someone holds) has
+ * the name, or negative errno. */
 int netns_link_tap_open(struct netns_link *nl, const char *name, int *fd);
 
 /* Enslave IFNAME to bridge MASTER. */
@@ -34,7 +39,8 @@ int netns_link_set_master(struct netns_link *nl, const char *ifname, const char 
 /* Set IFNAME administratively up (UP=1) or down. */
 int netns_link_set_up(struct netns_link *nl, const char *ifname, int up);
 
-/* Add ADDR/PREFIX (IPv4, host byte order) to IFNAME. */
+/* Add ADDR/PREFIX (IPv4, host byte order) to IFNAME. -EEXIST if already
+ * there, -EINVAL for PREFIX > 32, -ENODEV. */
 int netns_link_addr_add(struct netns_link *nl, const char *ifname, uint32_t addr,
 			uint8_t prefix);
 
