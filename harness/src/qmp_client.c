@@ -470,8 +470,10 @@ static int qmp_client_roundtrip(struct qmp_client *c, const char *cmd, json_t *a
 	}
 	snprintf(c->want_id, sizeof(c->want_id), "uvmlab-%" PRIu64, c->next_id++);
 	req = json_pack("{s:s, s:s}", "execute", cmd, "id", c->want_id);
-	if (!req)
+	if (!req) {
+		ret = -EINVAL; /* CMD is not UTF-8, far likelier than OOM */
 		goto cleanup;
+	}
 	if (args && json_object_set(req, "arguments", args) < 0)
 		goto cleanup;
 	text = json_dumps(req, JSON_COMPACT);

@@ -273,6 +273,7 @@ static void test_execute_bad_args(void **state)
 	assert_int_equal(qmp_client_execute(f->c, "x", arr, 100, NULL, NULL, 0), -EINVAL);
 	assert_int_equal(qmp_client_execute(f->c, "x", NULL, -5, NULL, NULL, 0), -EINVAL);
 	assert_int_equal(qmp_client_execute(f->c, NULL, NULL, 100, NULL, NULL, 0), -EINVAL);
+	assert_int_equal(qmp_client_execute(f->c, "bad\xff", NULL, 100, NULL, NULL, 0), -EINVAL);
 	json_decref(arr);
 	qmp_client_destroy(NULL);
 	struct qmp_client *c = (struct qmp_client *)1;
