@@ -34,7 +34,7 @@ struct lab_vm {
 	enum lab_vm_state state;
 	char dir[512];
 	char qmp_path[600], con_path[600], mark_path[600], agent_path[600];
-	char console_log[1024], qemu_log[1024];
+	char console_log[1200], qemu_log[1200];
 	int lfd[3];                  /* listening: qmp, console, marker */
 	int qmp_fd_raw;              /* accepted, before the handshake */
 	struct qmp_client *qmp;
@@ -64,8 +64,8 @@ struct lab {
 	char run_id[128];
 	char run_dir[512];
 	char results_dir[1024];
-	char kernel[1024];
 	char images_dir[1024];
+	char kernel[1100];
 	char err[1024];
 	struct accel_choice accel;
 	const struct qemu_accel_ops *accel_ops;

@@ -262,7 +262,7 @@ static int lab_vm_fail(struct lab_vm *vm, int err, const char *what)
 
 static int lab_vm_on_exit(struct lab_vm *vm)
 {
-	char what[256];
+	char what[1300];
 	int st = 0;
 
 	if (waitpid(vm->pid, &st, WNOHANG) <= 0)
