@@ -41,7 +41,7 @@ $(BUILD)/fuzz/fuzz_%: harness/tests/fuzz/fuzz_%.c $$(addprefix $(BUILD)/fuzzobj/
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC fuzz $<")
 	$(Q)$(CLANG) $(CPPFLAGS) $(PKG_CFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(addprefix $(BUILD)/fuzzobj/,$(subst .c,.o,$(fuzz_$*_DEPS))) $(PKG_LIBS)
+		-MMD -MP -MF $@.d -o $@ $< $(addprefix $(BUILD)/fuzzobj/,$(subst .c,.o,$(fuzz_$*_DEPS))) $(PKG_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -101,9 +101,6 @@ def leftovers(run_id=None):
     pids = processes_mentioning(needle)
     if pids:
         found.append(f"processes still mention {needle}: {pids}")
-    qemus = [p for p in processes_mentioning("qemu-system") if p not in pids]
-    if qemus:
-        found.append(f"QEMU processes still running: {qemus}")
     if run_id and os.path.exists(f"{RUN_ROOT}/{run_id}"):
         found.append(f"{RUN_ROOT}/{run_id} still exists: {os.listdir(f'{RUN_ROOT}/{run_id}')}")
     if not run_id and run_id_dirs():
