@@ -17,13 +17,15 @@ agent: $(BUILD)/guests/uvmlab-agent $(BUILD)/agentctl
 $(BUILD)/agentobj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC agent $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -ffile-prefix-map=$(CURDIR)=. -c -o $@ $<
 
-# Static: the guest image has no libc, only busybox and this binary.
+# Static: the guest image has no libc, only busybox and this binary. Stripped,
+# and built with paths relative to the tree, so a clone anywhere gives the same
+# bytes (the images must not depend on where the repository sits).
 $(BUILD)/guests/uvmlab-agent: $(AGENT_GUEST_OBJS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) -static $(CFLAGS) -O2 -o $@ $^
+	$(Q)$(CC) -static -s $(CFLAGS) -O2 -o $@ $^
 
 $(BUILD)/agentctl: $(AGENTCTL_SRCS:%.c=$(BUILD)/obj/%.o)
 	@mkdir -p $(@D)
