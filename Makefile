@@ -31,8 +31,9 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 .DELETE_ON_ERROR:
 .SUFFIXES:
 .PHONY: all deps test unit fuzz fuzz-build pytest install clean guests help
-
-all: $(BUILD)/uvmlab guests
+.DEFAULT_GOAL := all
+# Fragments add their own programs to EXTRA_ALL.
+EXTRA_ALL :=
 
 help:
 	@echo "make                 build uvmlab and the guest images"
@@ -53,8 +54,12 @@ deps:
 	$(Q)mkdir -p $(BUILD) && touch $(DEPS_STAMP)
 
 include harness/harness.mk
-include harness/tests/tests.mk
 include guests/guests.mk
+# Optional components, each in its own fragment.
+-include harness/vsockd.mk harness/probes/probes.mk guests/kernel/kernel.mk
+include harness/tests/tests.mk
+
+all: $(BUILD)/uvmlab guests $(EXTRA_ALL)
 
 install: $(BUILD)/uvmlab
 	install -D -m 0755 $(BUILD)/uvmlab $(DESTDIR)$(PREFIX)/bin/uvmlab
