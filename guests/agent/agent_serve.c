@@ -111,7 +111,9 @@ static int agent_serve_error(int fd, struct agent_buf *b, int err, const char *w
 	return rc;
 }
 
-static int agent_serve_hello(const struct agent_serve *s, int fd, struct agent_buf *b)
+/* NONCE is the host's resync token to echo, or NULL for the unsolicited HELLO. */
+static int agent_serve_hello(const struct agent_serve *s, int fd, struct agent_buf *b,
+			     const uint64_t *nonce)
 {
 	uint8_t phases[24];
 	int rc, i, j;
@@ -134,6 +136,8 @@ static int agent_serve_hello(const struct agent_serve *s, int fd, struct agent_b
 		rc = agent_buf_put_u64(b, AGENT_ATTR_BOOTTIME_READY_NS, s->boottime_ready_ns);
 	if (rc == 0)
 		rc = agent_buf_put(b, AGENT_ATTR_PHASE_NS, phases, sizeof(phases));
+	if (rc == 0 && nonce)
+		rc = agent_buf_put_u64(b, AGENT_ATTR_NONCE, *nonce);
 	if (rc == 0)
 		rc = agent_serve_send(fd, b);
 	return rc;
@@ -369,6 +373,8 @@ static int agent_serve_write(int fd, const uint8_t *p, uint32_t len, struct agen
 static int agent_serve_one(struct agent_serve *s, int fd, uint32_t type, const uint8_t *p,
 			   uint32_t len, struct agent_buf *b)
 {
+	struct agent_attr_view a;
+	uint64_t nonce;
 	char what[64];
 
 	if (agent_payload_check(p, len) < 0)
@@ -380,6 +386,13 @@ static int agent_serve_one(struct agent_serve *s, int fd, uint32_t type, const u
 		return agent_serve_read(fd, p, len, b);
 	case AGENT_MSG_WRITE_REQ:
 		return agent_serve_write(fd, p, len, b);
+	case AGENT_MSG_HELLO:
+		/* The host starts every conversation this way because we may
+		 * have missed its reconnect (see agent_proto.h). */
+		if (agent_attr_find(p, len, AGENT_ATTR_NONCE, &a) != 1 ||
+		    agent_attr_u64(&a, &nonce) < 0)
+			return agent_serve_error(fd, b, EINVAL, "hello without nonce");
+		return agent_serve_hello(s, fd, b, &nonce);
 	case AGENT_MSG_POWEROFF_REQ:
 		agent_log_msg(s->log_fd, "power off requested");
 		if (s->ops && s->ops->poweroff)
@@ -399,7 +412,7 @@ int agent_serve_session(struct agent_serve *s, int fd)
 	uint32_t type, len;
 	int rc;
 
-	rc = agent_serve_hello(s, fd, &b);
+	rc = agent_serve_hello(s, fd, &b, NULL);
 	while (rc == 0) {
 		rc = agent_serve_read_full(fd, hdr, sizeof(hdr));
 		if (rc == -ENODATA) {

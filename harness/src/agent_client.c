@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -20,6 +21,7 @@
 
 struct agent_conn {
 	int fd;
+	uint64_t nonce; /* of the last resync HELLO we sent */
 };
 
 /* One received frame; payload is malloc'd with a trailing NUL. */
@@ -148,6 +150,10 @@ static int agent_client_wrap(int fd, struct agent_conn **out)
 	if (!c)
 		return -ENOMEM;
 	c->fd = fd;
+	/* Unpredictable start so a nonce from an earlier client that is still
+	 * buffered in the guest cannot match ours. */
+	if (getrandom(&c->nonce, sizeof(c->nonce), GRND_NONBLOCK) != sizeof(c->nonce))
+		c->nonce = (uint64_t)agent_client_now_ms() << 20 ^ (uint64_t)getpid();
 	*out = c;
 	return 0;
 }
@@ -258,21 +264,46 @@ static int agent_client_parse_hello(const uint8_t *p, uint32_t len, struct agent
 	return h->version == AGENT_PROTO_VERSION ? 0 : -EPROTO;
 }
 
+/* 1 when P is a HELLO payload carrying NONCE, else 0. */
+static int agent_client_is_echo(const uint8_t *p, uint32_t len, uint64_t nonce)
+{
+	struct agent_attr_view a;
+	uint64_t v;
+
+	return agent_attr_find(p, len, AGENT_ATTR_NONCE, &a) == 1 && agent_attr_u64(&a, &v) == 0 &&
+	       v == nonce;
+}
+
 int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hello *out)
 {
+	int64_t deadline = agent_client_now_ms() + timeout_ms;
 	struct agent_client_frame f = { 0 };
+	struct agent_buf b = { 0 };
 	int rc;
 
-	rc = agent_client_read_frame(c->fd, agent_client_now_ms() + timeout_ms, &f);
+	c->nonce++;
+	rc = agent_buf_start(&b, AGENT_MSG_HELLO);
+	if (rc == 0)
+		rc = agent_buf_put_u64(&b, AGENT_ATTR_NONCE, c->nonce);
 	if (rc < 0)
 		goto out;
-	if (f.type != AGENT_MSG_HELLO) {
-		rc = -EPROTO;
-		goto out;
+	agent_buf_finish(&b);
+	rc = agent_client_write_full(c->fd, b.data, b.len, deadline);
+	/* Skip until our echo: everything before it belongs to an older
+	 * conversation. The deadline bounds how long a chatty guest can stall. */
+	while (rc == 0) {
+		rc = agent_client_read_frame(c->fd, deadline, &f);
+		if (rc < 0)
+			break;
+		if (f.type == AGENT_MSG_HELLO && agent_client_is_echo(f.payload, f.len, c->nonce)) {
+			rc = agent_client_parse_hello(f.payload, f.len, out);
+			break;
+		}
+		agent_client_frame_release(&f);
 	}
-	rc = agent_client_parse_hello(f.payload, f.len, out);
 out:
 	agent_client_frame_release(&f);
+	agent_buf_release(&b);
 	return rc;
 }
 

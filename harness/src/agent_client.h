@@ -41,8 +41,11 @@ int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out);
 /* The connected socket, for poll(). */
 int agent_conn_fd(const struct agent_conn *c);
 
-/* Wait up to TIMEOUT_MS for the agent's HELLO. 0, -ETIMEDOUT, -EPROTO (bad
- * frame or not a HELLO), -ECONNRESET (closed). */
+/* Start a conversation: send HELLO with a fresh nonce and wait up to
+ * TIMEOUT_MS for the agent's HELLO echoing it, discarding anything before it
+ * (stale replies, the agent's unsolicited HELLO). Call first after
+ * agent_conn_open(), and again to resync after a timeout. 0, -ETIMEDOUT,
+ * -EPROTO (bad frame or bad HELLO), -ECONNRESET (closed). */
 int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hello *out);
 
 /* Run ARGV (NULL-terminated, argv[0] a path or a busybox applet name) in the

@@ -12,6 +12,14 @@
  * Conversation: whenever the host connects to the agent's virtio-serial port,
  * the agent sends HELLO first. Then the host sends requests, one at a time, and
  * the agent answers each with the matching *_RESP (or ERROR).
+ *
+ * Resync: the guest cannot always see a reconnect (virtio-serial reports the
+ * host's state, not its edges: a close quickly followed by a connect, e.g. a
+ * second client waiting in QEMU's listen backlog, leaves no POLLHUP to see), so
+ * it may still be in the old conversation with stale replies in flight. The
+ * host therefore opens every conversation by sending HELLO carrying a fresh
+ * NONCE; the agent answers any HELLO from the host with a HELLO echoing it, and
+ * the host discards everything before that echo.
  */
 #ifndef UVMLAB_AGENT_PROTO_H
 #define UVMLAB_AGENT_PROTO_H
@@ -27,7 +35,7 @@
 #define AGENT_PORT_NAME "uvmlab.agent"
 
 enum agent_msg_type {
-	AGENT_MSG_HELLO = 1,        /* guest -> host */
+	AGENT_MSG_HELLO = 1,        /* guest -> host; host -> guest with NONCE: resync */
 	AGENT_MSG_EXEC_REQ = 2,     /* host -> guest */
 	AGENT_MSG_EXEC_RESP = 3,
 	AGENT_MSG_READ_REQ = 4,
@@ -59,7 +67,8 @@ enum agent_attr_tag {
 	AGENT_ATTR_ERRNO = 17,           /* u32, positive errno */
 	AGENT_ATTR_MESSAGE = 18,         /* str */
 	AGENT_ATTR_PHASE_NS = 19,        /* u64 x3: boottime after modules, after net, after port open */
-	AGENT_ATTR_TAG_MAX = 19,
+	AGENT_ATTR_NONCE = 20,           /* u64: in a host HELLO, echoed in the agent's reply */
+	AGENT_ATTR_TAG_MAX = 20,
 };
 
 /* A growable encoder for one frame. */

@@ -75,7 +75,8 @@ static uint32_t fake_recv(struct fake *f, uint8_t **payload, uint32_t *len)
 	return type;
 }
 
-static void hello_frame(struct agent_buf *b, uint32_t version)
+/* A HELLO as the agent sends it; NONCE 0 means the unsolicited one. */
+static void hello_frame(struct agent_buf *b, uint32_t version, uint64_t nonce)
 {
 	uint8_t ph[24] = { 0 };
 
@@ -92,15 +93,22 @@ static void hello_frame(struct agent_buf *b, uint32_t version)
 	assert_int_equal(agent_buf_put(b, AGENT_ATTR_PHASE_NS, ph, sizeof(ph)), 0);
 	/* Future fields must be skipped, not rejected. */
 	assert_int_equal(agent_buf_put_u32(b, 999, 5), 0);
+	if (nonce)
+		assert_int_equal(agent_buf_put_u64(b, AGENT_ATTR_NONCE, nonce), 0);
 }
 
 static void test_hello(void **state)
 {
 	struct fake *f = *state;
 	struct agent_buf b = { 0 };
+	struct agent_attr_view a;
 	struct agent_hello h;
+	uint64_t nonce;
+	uint8_t *p;
+	uint32_t len;
 
-	hello_frame(&b, AGENT_PROTO_VERSION);
+	/* The nonce the client is about to use; the test includes the .c. */
+	hello_frame(&b, AGENT_PROTO_VERSION, f->c->nonce + 1);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), 0);
 	assert_int_equal(h.version, AGENT_PROTO_VERSION);
@@ -113,6 +121,39 @@ static void test_hello(void **state)
 	assert_true(h.phase_ns[1] == 2);
 	assert_true(h.phase_ns[2] == 0x8000000000000000ull);
 	assert_int_equal(agent_conn_fd(f->c) >= 0, 1);
+	/* The client opened with a HELLO carrying that nonce. */
+	assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_HELLO);
+	assert_int_equal(agent_attr_find(p, len, AGENT_ATTR_NONCE, &a), 1);
+	assert_int_equal(agent_attr_u64(&a, &nonce), 0);
+	assert_true(nonce == f->c->nonce);
+	free(p);
+}
+
+static void test_hello_resync(void **state)
+{
+	struct fake *f = *state;
+	struct agent_buf b = { 0 };
+	struct agent_hello h;
+
+	/* What a guest that missed our reconnect sends: a stale reply from the
+	 * old conversation, its own unsolicited HELLO, an echo of an old nonce,
+	 * then ours. Only the last one counts. */
+	assert_int_equal(agent_buf_start(&b, AGENT_MSG_EXEC_RESP), 0);
+	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_EXIT_STATUS, 1), 0);
+	fake_send(f, &b);
+	hello_frame(&b, AGENT_PROTO_VERSION + 7, 0);
+	fake_send(f, &b);
+	hello_frame(&b, AGENT_PROTO_VERSION + 7, f->c->nonce);
+	fake_send(f, &b);
+	hello_frame(&b, AGENT_PROTO_VERSION, f->c->nonce + 1);
+	fake_send(f, &b);
+	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), 0);
+	assert_string_equal(h.vm, "work");
+
+	/* Without our echo there is no HELLO, however much else arrives. */
+	hello_frame(&b, AGENT_PROTO_VERSION, 0);
+	fake_send(f, &b);
+	assert_int_equal(agent_conn_read_hello(f->c, 200, &h), -ETIMEDOUT);
 }
 
 static void test_hello_bad(void **state)
@@ -122,18 +163,14 @@ static void test_hello_bad(void **state)
 	struct agent_hello h;
 	char longname[200];
 
-	hello_frame(&b, AGENT_PROTO_VERSION + 1);
-	fake_send(f, &b);
-	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), -EPROTO);
-
-	/* Not a HELLO at all. */
-	assert_int_equal(agent_buf_start(&b, AGENT_MSG_READ_RESP), 0);
+	hello_frame(&b, AGENT_PROTO_VERSION + 1, f->c->nonce + 1);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), -EPROTO);
 
 	/* Wrong-size integer. */
 	assert_int_equal(agent_buf_start(&b, AGENT_MSG_HELLO), 0);
 	assert_int_equal(agent_buf_put_u64(&b, AGENT_ATTR_VERSION, 1), 0);
+	assert_int_equal(agent_buf_put_u64(&b, AGENT_ATTR_NONCE, f->c->nonce + 1), 0);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), -EPROTO);
 
@@ -141,6 +178,7 @@ static void test_hello_bad(void **state)
 	assert_int_equal(agent_buf_start(&b, AGENT_MSG_HELLO), 0);
 	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_VERSION, 1), 0);
 	assert_int_equal(agent_buf_put(&b, AGENT_ATTR_PHASE_NS, longname, 16), 0);
+	assert_int_equal(agent_buf_put_u64(&b, AGENT_ATTR_NONCE, f->c->nonce + 1), 0);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), -EPROTO);
 
@@ -150,6 +188,7 @@ static void test_hello_bad(void **state)
 	assert_int_equal(agent_buf_start(&b, AGENT_MSG_HELLO), 0);
 	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_VERSION, 1), 0);
 	assert_int_equal(agent_buf_put_str(&b, AGENT_ATTR_VM_NAME, longname), 0);
+	assert_int_equal(agent_buf_put_u64(&b, AGENT_ATTR_NONCE, f->c->nonce + 1), 0);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_read_hello(f->c, 1000, &h), 0);
 	assert_int_equal(strlen(h.vm), sizeof(h.vm) - 1);
@@ -434,6 +473,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hello, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_hello_resync, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_hello_bad, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_timeout, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, fake_setup, fake_teardown),

@@ -314,8 +314,12 @@ static void test_malformed(void **state)
 	raw_send(f->fd, AGENT_MSG_EXEC_REQ, NULL, 0);
 	assert_int_equal(raw_reply(f->fd, &err), AGENT_MSG_ERROR);
 	assert_int_equal(err, EINVAL);
-	/* A message the host has no business sending. */
+	/* A resync HELLO must carry the nonce to echo. */
 	raw_send(f->fd, AGENT_MSG_HELLO, NULL, 0);
+	assert_int_equal(raw_reply(f->fd, &err), AGENT_MSG_ERROR);
+	assert_int_equal(err, EINVAL);
+	/* A message the host has no business sending. */
+	raw_send(f->fd, AGENT_MSG_EXEC_RESP, NULL, 0);
 	assert_int_equal(raw_reply(f->fd, &err), AGENT_MSG_ERROR);
 	assert_int_equal(err, EOPNOTSUPP);
 	raw_send(f->fd, AGENT_MSG_READ_REQ, NULL, 0);
@@ -357,6 +361,24 @@ static void test_truncated(void **state)
 	assert_int_equal(serve_finish(f), SERVE_EXIT_OTHER);
 }
 
+static void test_resync(void **state)
+{
+	struct serve_fixture *f = *state;
+	struct agent_exec_result r;
+	uint8_t nul_arg[12] = { AGENT_ATTR_ARG, 0, 0, 0, 4, 0, 0, 0, 't', 0, 'u', 'e' };
+
+	hello(f);
+	/* Leave replies unread, as a client that timed out would: a fresh
+	 * HELLO must skip them and put the conversation back in step. */
+	raw_send(f->fd, AGENT_MSG_EXEC_REQ, nul_arg, sizeof(nul_arg));
+	raw_send(f->fd, AGENT_MSG_EXEC_REQ, nul_arg, sizeof(nul_arg));
+	hello(f);
+	run(f, (const char *[]){ "/bin/echo", "in step", NULL }, 5000, NULL, &r);
+	assert_string_equal((char *)r.out, "in step\n");
+	agent_exec_result_release(&r);
+	assert_int_equal(serve_finish(f), SERVE_EXIT_CLEAN);
+}
+
 static void test_poweroff(void **state)
 {
 	struct serve_fixture *f = *state;
@@ -375,6 +397,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, serve_setup, serve_teardown),
 		cmocka_unit_test_setup_teardown(test_oversized, serve_setup, serve_teardown),
 		cmocka_unit_test_setup_teardown(test_truncated, serve_setup, serve_teardown),
+		cmocka_unit_test_setup_teardown(test_resync, serve_setup, serve_teardown),
 		cmocka_unit_test_setup_teardown(test_poweroff, serve_setup, serve_teardown),
 	};
 
