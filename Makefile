@@ -29,6 +29,8 @@ CFLAGS   += -std=gnu11 $(WARN) -MMD -MP
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 .DELETE_ON_ERROR:
+# Objects reached only through pattern chains are kept (no rebuild every run).
+.SECONDARY:
 .SUFFIXES:
 .PHONY: all deps test unit fuzz fuzz-build pytest install clean guests help
 .DEFAULT_GOAL := all

@@ -8,8 +8,9 @@ NETNS_SRCS    := harness/src/netns_link.c
 CORE_SRCS     := harness/src/util.c harness/src/plan.c \
                  harness/src/qemu_argv.c harness/src/qemu_machine.c harness/src/qemu_accel.c \
                  harness/src/accel_probe.c harness/src/run_state.c harness/src/result.c \
-                 harness/src/lab.c harness/src/lab_vm.c harness/src/checks.c
-CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c
+                 harness/src/lab.c harness/src/lab_vm.c harness/src/checks.c \
+                 harness/src/initrd_pad.c harness/src/stats.c harness/src/bench_boot.c
+CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c
 MAIN_SRCS     := harness/src/main.c
 
 LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS)
@@ -36,4 +37,4 @@ $(BUILD)/libuvmlab.a: $(LIB_OBJS)
 
 $(BUILD)/uvmlab: $(MAIN_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libuvmlab.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm

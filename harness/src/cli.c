@@ -33,6 +33,12 @@ void cli_usage(FILE *f)
 "  exec VM -- CMD...  run CMD in VM of a running lab (--run ID when several run)\n"
 "  console VM         print VM's serial console log (-f follows it)\n"
 "  validate FILE      check a scenario file without running anything\n"
+"  bench boot FILE    boot every VM of FILE as one configuration, a fresh VM per\n"
+"                     sample (--repeat N, default 5; --warmup K, default 1),\n"
+"                     each paired with the same QEMU started bare by /bin/sh\n"
+"                     (--no-bare skips it); raw samples go to result.json\n"
+"  report DIR...      Markdown + HTML report with plots from bench result\n"
+"                     folders (--out DIR, default: the first DIR)\n"
 "  accel              say which accelerator `auto` picks on this host, and why\n"
 "                     (boots a probe guest under KVM once per host boot)\n"
 "\n"
@@ -125,8 +131,9 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 	o->images_dir = cli_default_images(o->images_buf, sizeof(o->images_buf));
 	optind = 1;
 	opterr = 0;
-	/* "+": stop at the first operand, so `exec VM -- CMD -x` keeps -x. */
-	while ((c = getopt_long(argc, argv, "+fh", longopts, NULL)) != -1) {
+	/* exec stops at its first operand ("+") so `exec VM -- CMD -x` keeps -x;
+	 * the others accept options anywhere. */
+	while ((c = getopt_long(argc, argv, strcmp(cmd, "exec") ? "fh" : "+fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ACCEL:
 			if (!strcmp(optarg, "auto"))

@@ -53,5 +53,6 @@ int cli_exec(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_validate(int argc, char **argv);
 int cli_accel(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 #endif

@@ -135,7 +135,7 @@ static int lab_check_images(struct lab *lab)
 static int lab_netns(struct lab *lab)
 {
 	const struct plan *plan = lab->plan;
-	size_t i, k;
+	size_t i;
 	int ret;
 
 	lab->orig_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -159,25 +159,6 @@ static int lab_netns(struct lab *lab)
 			lab_set_err(lab, "network \"%s\": bridge %s: %s", plan->nets[i].name,
 				    plan->nets[i].bridge, strerror(-ret));
 			return ret;
-		}
-	}
-	for (i = 0; i < lab->n_vms; i++) {
-		struct lab_vm *vm = &lab->vms[i];
-
-		for (k = 0; k < vm->pvm->n_nics; k++) {
-			const struct plan_nic *nic = &vm->pvm->nics[k];
-
-			ret = netns_link_tap_open(lab->nl, nic->tap, &vm->tap_fds[k]);
-			if (!ret)
-				ret = util_set_cloexec(vm->tap_fds[k], 1);
-			if (!ret)
-				ret = netns_link_set_master(lab->nl, nic->tap, plan->nets[nic->net].bridge);
-			if (!ret)
-				ret = netns_link_set_up(lab->nl, nic->tap, 1);
-			if (ret < 0) {
-				lab_set_err(lab, "vm \"%s\": tap %s: %s", vm->pvm->name, nic->tap, strerror(-ret));
-				return ret;
-			}
 		}
 	}
 	return 0;
@@ -217,7 +198,7 @@ static int lab_start_ready(struct lab *lab, size_t *not_ready)
 	return started ? lab_save_state(lab) : 0;
 }
 
-static int lab_loop_once(struct lab *lab, int timeout_ms)
+int lab_poll(struct lab *lab, int timeout_ms)
 {
 	struct epoll_event ev[32];
 	uint64_t now;
@@ -241,11 +222,10 @@ static int lab_loop_once(struct lab *lab, int timeout_ms)
 	return 0;
 }
 
-int lab_up(struct lab *lab)
+int lab_prepare(struct lab *lab)
 {
 	struct accel_probe_cfg pcfg;
 	char initrd[1200];
-	size_t not_ready = 1;
 	int ret;
 
 	lab->up_started = 1;
@@ -289,7 +269,15 @@ int lab_up(struct lab *lab)
 		lab_set_err(lab, "epoll: %s", strerror(-ret));
 		return ret;
 	}
-	ret = lab_netns(lab);
+	return lab_netns(lab);
+}
+
+int lab_up(struct lab *lab)
+{
+	size_t not_ready = 1;
+	int ret;
+
+	ret = lab_prepare(lab);
 	if (ret < 0)
 		return ret;
 	while (not_ready) {
@@ -300,7 +288,7 @@ int lab_up(struct lab *lab)
 		ret = lab_start_ready(lab, &not_ready);
 		if (ret < 0 || !not_ready)
 			break;
-		ret = lab_loop_once(lab, 50);
+		ret = lab_poll(lab, 50);
 		if (ret < 0)
 			break;
 	}
@@ -325,7 +313,7 @@ int lab_supervise(struct lab *lab)
 	for (;;) {
 		if (lab_stop_flag)
 			return 0;
-		ret = lab_loop_once(lab, 1000);
+		ret = lab_poll(lab, 1000);
 		if (ret < 0 && ret != -ECHILD)
 			return ret;
 		for (alive = 0, i = 0; i < lab->n_vms; i++)

@@ -48,6 +48,11 @@ const char *lab_results_dir(const struct lab *lab);
 /* The last error with context, e.g. `vm "a": boot timed out after 120 s ...`. */
 const char *lab_error(const struct lab *lab);
 
+/* Everything lab_up() does before the first VM: choose the accelerator,
+ * create directories, namespace and bridges. Used alone by benchmarks, which
+ * then boot one fresh VM per sample. */
+int lab_prepare(struct lab *lab);
+
 /* Choose the accelerator, create the run's directories, namespace, bridges
  * and taps, start the VMs in dependency order (independent ones in parallel)
  * and wait until every agent said hello, each bounded by the boot timeout.

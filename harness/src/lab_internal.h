@@ -53,6 +53,8 @@ struct lab_vm {
 	int64_t cpu_user_ms, cpu_sys_ms;
 	int qemu_version[3];
 	int exit_status;             /* wait status, when EXITED */
+	int bare;                    /* next start is a bare QEMU (bench baseline) */
+	char **sh_argv;              /* bare: sh -c 'exec "$@"' sh ARGV... */
 	char last_line[256];         /* last complete console line */
 	char partial[256];
 	size_t partial_len;
@@ -93,6 +95,10 @@ int lab_vm_event(struct lab_src *src, uint32_t events);
  * 0 or negative errno (lab->err set). */
 int lab_vm_tick(struct lab_vm *vm, uint64_t now);
 void lab_vm_stop(struct lab_vm *vm);
+/* Forget a finished boot so the VM can be started again (benchmarks). */
+void lab_vm_reset(struct lab_vm *vm);
+/* One round of the event loop: wait up to TIMEOUT_MS, dispatch, tick. */
+int lab_poll(struct lab *lab, int timeout_ms);
 void lab_vm_close(struct lab_vm *vm);
 enum lab_phase lab_vm_last_phase(const struct lab_vm *vm);
 json_t *lab_vm_json(const struct lab_vm *vm);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "initrd_pad.h"
 #include "util.h"
 
 static const char *const lab_phase_names[LAB_PHASE_COUNT] = {
@@ -122,9 +123,49 @@ static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent)
 
 		fcntl(vm->tap_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
 	}
-	execvp(vm->argv.v[0], vm->argv.v);
+	if (vm->bare)
+		execv(vm->sh_argv[0], vm->sh_argv);
+	else
+		execvp(vm->argv.v[0], vm->argv.v);
 	dprintf(STDERR_FILENO, "uvmlab: exec %s: %s\n", vm->argv.v[0], strerror(errno));
 	_exit(127);
+}
+
+/* Open this VM's taps in the run's namespace and plug them into their
+ * bridges. Opened per start: a tap lives exactly as long as its QEMU. */
+static int lab_vm_taps(struct lab_vm *vm)
+{
+	struct lab *lab = vm->lab;
+	size_t k;
+	int ret = 0;
+
+	for (k = 0; k < vm->pvm->n_nics && !ret; k++) {
+		const struct plan_nic *nic = &vm->pvm->nics[k];
+
+		ret = netns_link_tap_open(lab->nl, nic->tap, &vm->tap_fds[k]);
+		if (!ret)
+			ret = util_set_cloexec(vm->tap_fds[k], 1);
+		if (!ret)
+			ret = netns_link_set_master(lab->nl, nic->tap, lab->plan->nets[nic->net].bridge);
+		if (!ret)
+			ret = netns_link_set_up(lab->nl, nic->tap, 1);
+		if (ret < 0)
+			lab_set_err(lab, "vm \"%s\": tap %s: %s", vm->pvm->name, nic->tap, strerror(-ret));
+	}
+	return ret;
+}
+
+/* Which kernel file this VM boots: the stock bzImage, or the lab kernel as
+ * bzImage or as an uncompressed vmlinux entered through its PVH note. */
+static void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len)
+{
+	const struct scn_vm *sv = vm->pvm->scn;
+	int pvh = sv->has_boot ? sv->boot == SCN_BOOT_PVH : sv->kernel == SCN_KERNEL_LAB;
+
+	if (sv->kernel == SCN_KERNEL_LAB)
+		snprintf(buf, len, "%s/%s", vm->lab->images_dir, pvh ? "lab-vmlinux" : "lab-bzImage");
+	else
+		snprintf(buf, len, "%s", vm->lab->kernel);
 }
 
 int lab_vm_start(struct lab_vm *vm)
@@ -132,7 +173,7 @@ int lab_vm_start(struct lab_vm *vm)
 	struct lab *lab = vm->lab;
 	const struct plan_vm *pvm = vm->pvm;
 	struct qemu_vm_spec spec = { 0 };
-	char initrd[1200];
+	char initrd[1200], kernel[1200];
 	const char *paths[3] = { vm->qmp_path, vm->con_path, vm->mark_path };
 	pid_t pid, parent = getpid();
 	int logfd = -1, ret, i;
@@ -143,7 +184,7 @@ int lab_vm_start(struct lab_vm *vm)
 		lab_set_err(lab, "vm \"%s\": mkdir %s: %s", pvm->name, vm->dir, strerror(-ret));
 		return ret;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 3 && !vm->bare; i++) {
 		ret = util_unix_listen(paths[i], &vm->lfd[i]);
 		if (ret < 0) {
 			lab_set_err(lab, "vm \"%s\": listen %s: %s", pvm->name, paths[i], strerror(-ret));
@@ -154,17 +195,39 @@ int lab_vm_start(struct lab_vm *vm)
 		if (ret < 0)
 			return ret;
 	}
+	ret = lab_vm_taps(vm);
+	if (ret < 0)
+		return ret;
 	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, scn_role_name(pvm->role));
+	if (pvm->scn->initramfs_pad_mib) {
+		/* The kernel unpacks concatenated archives: base image + padding. */
+		char padded[1200];
+
+		snprintf(padded, sizeof(padded), "%s/initrd-padded.cpio", vm->dir);
+		ret = initrd_pad_write(initrd, padded, pvm->scn->initramfs_pad_mib);
+		if (ret < 0) {
+			lab_set_err(lab, "vm \"%s\": padding the initramfs: %s", pvm->name, strerror(-ret));
+			return ret;
+		}
+		snprintf(initrd, sizeof(initrd), "%s", padded);
+	}
+	lab_vm_kernel_path(vm, kernel, sizeof(kernel));
 	spec.vm = pvm;
 	spec.plan = lab->plan;
 	spec.machine = qemu_machine_get(pvm->machine);
 	spec.accel = lab->accel_ops;
 	spec.qemu_bin = lab->opts.qemu_bin;
-	spec.kernel = lab->kernel;
+	spec.kernel = kernel;
+	spec.console = pvm->scn->console == SCN_CONSOLE_ON;
+	spec.bare = vm->bare;
 	spec.initrd = initrd;
 	spec.qmp_sock = vm->qmp_path;
 	spec.console_sock = vm->con_path;
 	spec.marker_sock = vm->mark_path;
+	if (vm->bare) {
+		unlink(vm->con_path);
+		unlink(vm->mark_path);
+	}
 	spec.agent_sock = vm->agent_path;
 	spec.tsc_khz = lab->tsc_khz;
 	for (i = 0; i < (int)pvm->n_nics; i++)
@@ -175,6 +238,22 @@ int lab_vm_start(struct lab_vm *vm)
 	if (ret < 0) {
 		lab_set_err(lab, "vm \"%s\": building the QEMU command line: %s", pvm->name, strerror(-ret));
 		return ret;
+	}
+	if (vm->bare) {
+		/* The baseline: the same QEMU started the way a script would. */
+		size_t k;
+
+		vm->sh_argv = calloc(vm->argv.n + 5, sizeof(char *));
+		if (!vm->sh_argv) {
+			ret = -ENOMEM;
+			goto cleanup;
+		}
+		vm->sh_argv[0] = "/bin/sh";
+		vm->sh_argv[1] = "-c";
+		vm->sh_argv[2] = "exec \"$@\"";
+		vm->sh_argv[3] = "sh";
+		for (k = 0; k < vm->argv.n; k++)
+			vm->sh_argv[4 + k] = vm->argv.v[k];
 	}
 	vm->console_log_fd = open(vm->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	logfd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -372,9 +451,13 @@ int lab_vm_event(struct lab_src *src, uint32_t events)
 	case LAB_SRC_AGENT:
 		if (vm->state != LAB_VM_BOOTING)
 			return 0;
-		ret = agent_conn_read_hello(vm->agent, 2000, &vm->hello);
-		if (ret < 0)
-			return lab_vm_fail(vm, ret, "no valid HELLO from the guest agent");
+		ret = agent_conn_read_hello(vm->agent, 5000, &vm->hello);
+		if (ret < 0) {
+			char what[128];
+
+			snprintf(what, sizeof(what), "no valid HELLO from the guest agent (%s)", strerror(-ret));
+			return lab_vm_fail(vm, ret, what);
+		}
 		vm->t[LAB_PHASE_AGENT] = util_mono_ns();
 		lab_vm_unwatch(vm, agent_conn_fd(vm->agent));
 		util_proc_cpu_ms(vm->pid, &vm->cpu_user_ms, &vm->cpu_sys_ms);
@@ -477,6 +560,21 @@ void lab_vm_close(struct lab_vm *vm)
 			vm->tap_fds[i] = -1;
 		}
 	qemu_argv_release(&vm->argv);
+	free(vm->sh_argv);
+	vm->sh_argv = NULL;
+}
+
+void lab_vm_reset(struct lab_vm *vm)
+{
+	lab_vm_stop(vm);
+	lab_vm_close(vm);
+	memset(vm->t, 0, sizeof(vm->t));
+	memset(&vm->hello, 0, sizeof(vm->hello));
+	vm->t_ready_marker = 0;
+	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
+	vm->last_line[0] = '\0';
+	vm->partial_len = 0;
+	vm->state = LAB_VM_PENDING;
 }
 
 static double lab_vm_ms(uint64_t t, uint64_t t0)

@@ -21,6 +21,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "console", cli_console },
 	{ "validate", cli_validate },
 	{ "accel", cli_accel },
+	{ "bench", cli_bench },
 };
 
 int main(int argc, char **argv)

@@ -105,7 +105,8 @@ int qemu_cmdline_build(const struct qemu_vm_spec *s, char *buf, size_t len)
 	if (ret < 0)
 		return ret;
 	ret = qemu_cat(buf, len, &off,
-		       "console=ttyS0 panic=-1 reboot=t%s%s%s%s uvmlab.vm=%s uvmlab.role=%s uvmlab.marker=0x%x",
+		       "%s panic=-1 reboot=t%s%s%s%s uvmlab.vm=%s uvmlab.role=%s uvmlab.marker=0x%x",
+		       s->console ? "console=ttyS0" : "quiet",
 		       *s->machine->cmdline ? " " : "", s->machine->cmdline,
 		       *accel ? " " : "", accel, vm->name, scn_role_name(vm->role),
 		       QEMU_MARKER_PORT);
@@ -162,16 +163,24 @@ int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 	 * byte we must not miss (QMP greeting, console, boot marker), so QEMU
 	 * connects to us before the guest runs; the agent port is QEMU's
 	 * listener so `uvmlab exec` can connect to it later. */
+	if (!s->bare) {
+		ADD("-chardev");
+		ADD("socket,id=qmp,path=%s,server=off", s->qmp_sock);
+		ADD("-mon");
+		ADD("chardev=qmp,mode=control");
+	}
 	ADD("-chardev");
-	ADD("socket,id=qmp,path=%s,server=off", s->qmp_sock);
-	ADD("-mon");
-	ADD("chardev=qmp,mode=control");
-	ADD("-chardev");
-	ADD("socket,id=con,path=%s,server=off", s->console_sock);
+	if (s->bare)
+		ADD("file,id=con,path=%s", s->console_sock);
+	else
+		ADD("socket,id=con,path=%s,server=off", s->console_sock);
 	ADD("-serial");
 	ADD("chardev:con");
 	ADD("-chardev");
-	ADD("socket,id=marker,path=%s,server=off", s->marker_sock);
+	if (s->bare)
+		ADD("file,id=marker,path=%s", s->marker_sock);
+	else
+		ADD("socket,id=marker,path=%s,server=off", s->marker_sock);
 	ADD("-device");
 	ADD("isa-debugcon,iobase=0x%x,chardev=marker", QEMU_MARKER_PORT);
 	ADD("-chardev");

@@ -68,6 +68,10 @@ struct qemu_vm_spec {
 	int tap_fds[PLAN_MAX_NICS];/* inherited tap fds, one per NIC */
 	uint64_t tsc_khz;
 	const char *extra_cmdline; /* appended last; may be NULL */
+	int console;               /* 1: kernel console on ttyS0; 0: quiet, no console */
+	int bare;                  /* 1: no QMP, console and marker to plain files (the
+	                            * *_sock paths), as a shell script would start QEMU:
+	                            * the baseline for uvmlab's own overhead */
 };
 
 #define QEMU_MARKER_PORT 0x402

@@ -31,6 +31,9 @@ enum scn_machine { SCN_MACHINE_MICROVM = 0, SCN_MACHINE_Q35, SCN_MACHINE_PC };
 enum scn_role { SCN_ROLE_APP = 0, SCN_ROLE_ROUTER };
 enum scn_expect { SCN_EXPECT_ALLOWED = 0, SCN_EXPECT_BLOCKED };
 enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP };
+enum scn_kernel { SCN_KERNEL_STOCK = 0, SCN_KERNEL_LAB };     /* Debian's kernel / our lab kernel */
+enum scn_boot { SCN_BOOT_BZIMAGE = 0, SCN_BOOT_PVH };         /* compressed bzImage / vmlinux via PVH */
+enum scn_console { SCN_CONSOLE_ON = 0, SCN_CONSOLE_OFF };
 
 /* A name referring to another element, with where the reference was written. */
 struct scn_ref {
@@ -60,6 +63,13 @@ struct scn_vm {
 	enum scn_machine machine;
 	uint32_t memory_mib;             /* 0: default (plan decides) */
 	uint32_t vcpus;                  /* 0: default 1 */
+	/* Boot-shaping knobs, mostly for boot benchmarks (scenarios/boot-matrix.yaml). */
+	enum scn_kernel kernel;          /* default stock */
+	int has_boot;                    /* 0: bzimage for stock, pvh for lab */
+	enum scn_boot boot;
+	struct scn_loc boot_loc;         /* of the boot value */
+	enum scn_console console;        /* default on */
+	uint32_t initramfs_pad_mib;      /* extra incompressible MiB appended to the initramfs */
 };
 
 /* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect } */
@@ -130,5 +140,7 @@ const struct scn_network *scenario_find_network(const struct scenario *scn,
 const char *scn_machine_name(enum scn_machine m);
 const char *scn_accel_name(enum scn_accel a);
 const char *scn_role_name(enum scn_role r);
+const char *scn_kernel_name(enum scn_kernel k);
+const char *scn_boot_name(enum scn_boot b);
 
 #endif

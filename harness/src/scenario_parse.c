@@ -22,6 +22,10 @@
  *       machine: microvm|q35|pc default: lab.machine
  *       memory: 256             MiB, 64..16384; 0 = default
  *       vcpus: 1                1..16
+ *       kernel: stock|lab       default stock (lab: built by `make lab-kernel`)
+ *       boot: bzimage|pvh       default bzimage for stock, pvh for lab; pvh needs lab
+ *       console: on|off         default on (off: no serial console output)
+ *       initramfs_pad: 0        MiB of incompressible padding appended to the initramfs
  *   checks:                     optional sequence, at most 256
  *     - name: a-to-b            optional, [a-z0-9-]{1,64}, unique; default
  *                               "reach-FROM-TO"
@@ -97,6 +101,18 @@ static const char *const scenario_parse_accels[] = {
 static const char *const scenario_parse_roles[] = {
 	[SCN_ROLE_APP] = "app",
 	[SCN_ROLE_ROUTER] = "router",
+};
+static const char *const scenario_parse_kernels[] = {
+	[SCN_KERNEL_STOCK] = "stock",
+	[SCN_KERNEL_LAB] = "lab",
+};
+static const char *const scenario_parse_boots[] = {
+	[SCN_BOOT_BZIMAGE] = "bzimage",
+	[SCN_BOOT_PVH] = "pvh",
+};
+static const char *const scenario_parse_consoles[] = {
+	[SCN_CONSOLE_ON] = "on",
+	[SCN_CONSOLE_OFF] = "off",
 };
 static const char *const scenario_parse_expects[] = {
 	[SCN_EXPECT_ALLOWED] = "allowed",
@@ -923,6 +939,7 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 {
 	static const char *const keys[] = {
 		"role", "nics", "depends_on", "machine", "memory", "vcpus",
+		"kernel", "boot", "console", "initramfs_pad",
 	};
 	char where[64];
 	size_t i, k;
@@ -966,9 +983,33 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 			rc = scenario_parse_u32(ctx, val, where, "memory", 64, 16384, 1, "MiB",
 						&vm->memory_mib);
 			break;
-		default:
+		case 5:
 			rc = scenario_parse_u32(ctx, val, where, "vcpus", 1, 16, 0, "",
 						&vm->vcpus);
+			break;
+		case 6:
+			rc = scenario_parse_enum(ctx, val, where, "kernel", "kernel",
+						 scenario_parse_kernels,
+						 SCN_COUNT(scenario_parse_kernels), &v);
+			vm->kernel = (enum scn_kernel)v;
+			break;
+		case 7:
+			rc = scenario_parse_enum(ctx, val, where, "boot", "boot protocol",
+						 scenario_parse_boots,
+						 SCN_COUNT(scenario_parse_boots), &v);
+			vm->boot = (enum scn_boot)v;
+			vm->has_boot = 1;
+			vm->boot_loc = val->loc;
+			break;
+		case 8:
+			rc = scenario_parse_enum(ctx, val, where, "console", "console setting",
+						 scenario_parse_consoles,
+						 SCN_COUNT(scenario_parse_consoles), &v);
+			vm->console = (enum scn_console)v;
+			break;
+		default:
+			rc = scenario_parse_u32(ctx, val, where, "initramfs_pad", 0, 1024, 0, "MiB",
+						&vm->initramfs_pad_mib);
 			break;
 		}
 	}
@@ -1393,6 +1434,16 @@ const char *scn_machine_name(enum scn_machine m)
 const char *scn_accel_name(enum scn_accel a)
 {
 	return (size_t)a < SCN_COUNT(scenario_parse_accels) ? scenario_parse_accels[a] : "?";
+}
+
+const char *scn_kernel_name(enum scn_kernel k)
+{
+	return (size_t)k < SCN_COUNT(scenario_parse_kernels) ? scenario_parse_kernels[k] : "?";
+}
+
+const char *scn_boot_name(enum scn_boot b)
+{
+	return (size_t)b < SCN_COUNT(scenario_parse_boots) ? scenario_parse_boots[b] : "?";
 }
 
 const char *scn_role_name(enum scn_role r)

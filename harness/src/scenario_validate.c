@@ -135,6 +135,11 @@ static int scenario_validate_vm(const struct scenario *scn, const struct scn_vm 
 					    "(first at %" PRIu32 ":%" PRIu32 ")", where, dep->name,
 					    first->loc.line, first->loc.col);
 	}
+	/* Debian ships only the compressed bzImage; direct PVH boot needs an
+	 * uncompressed vmlinux with a PVH note, which only the lab kernel has. */
+	if (vm->has_boot && vm->boot == SCN_BOOT_PVH && vm->kernel != SCN_KERNEL_LAB)
+		return scn_diag_set(diag, vm->boot_loc, "%s: boot: pvh needs kernel: lab "
+				    "(the stock kernel is a bzImage only)", where);
 	return 0;
 }
 

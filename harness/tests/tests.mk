@@ -22,7 +22,7 @@ $(BUILD)/tests/test_%: harness/tests/unit/test_%.c $$(addprefix $(BUILD)/san/,$$
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC test $<")
 	$(Q)$(CC) $(CPPFLAGS) -Iharness/tests/unit $(PKG_CFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< \
-		$(addprefix $(BUILD)/san/,$(subst .c,.o,$(test_$*_DEPS))) $(PKG_LIBS) -lcmocka
+		$(addprefix $(BUILD)/san/,$(subst .c,.o,$(test_$*_DEPS))) $(PKG_LIBS) -lcmocka -lm
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do \

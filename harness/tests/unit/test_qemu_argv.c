@@ -36,7 +36,7 @@ static int setup(void **state)
 		.initrd = "/img/router.cpio", .qmp_sock = "/run/x/r/qmp.sock",
 		.console_sock = "/run/x/r/console.sock", .marker_sock = "/run/x/r/marker.sock",
 		.agent_sock = "/run/x/r/agent.sock", .tsc_khz = 2445000,
-		.tap_fds = { 7, 9 },
+		.tap_fds = { 7, 9 }, .console = 1,
 	};
 	*state = f;
 	return 0;
@@ -125,6 +125,25 @@ static void test_q35_kvm(void **state)
 	assert_null(strstr(cmdline, "uvmlab.forward"));
 }
 
+static void test_bare_and_quiet(void **state)
+{
+	struct fixture *f = *state;
+
+	f->spec.vm = plan_find_vm(f->plan, "r");
+	f->spec.machine = qemu_machine_get(SCN_MACHINE_PC);
+	f->spec.accel = qemu_accel_get(QEMU_ACCEL_TCG);
+	f->spec.bare = 1;
+	f->spec.console = 0;
+	assert_int_equal(qemu_argv_build(&f->spec, &f->argv), 0);
+	/* a bare QEMU has no monitor and writes console and marker to files */
+	assert_int_equal(qemu_argv_find(&f->argv, "-mon"), -1);
+	assert_string_equal(after(&f->argv, "-chardev", 0), "file,id=con,path=/run/x/r/console.sock");
+	assert_string_equal(after(&f->argv, "-chardev", 1), "file,id=marker,path=/run/x/r/marker.sock");
+	assert_string_equal(after(&f->argv, "-machine", 0), "pc");
+	assert_non_null(strstr(after(&f->argv, "-append", 0), "quiet panic=-1"));
+	assert_null(strstr(after(&f->argv, "-append", 0), "console=ttyS0"));
+}
+
 static void test_pc_and_machine_table(void **state)
 {
 	(void)state;
@@ -166,6 +185,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_microvm_tcg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_q35_kvm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bare_and_quiet, setup, teardown),
 		cmocka_unit_test(test_pc_and_machine_table),
 		cmocka_unit_test_setup_teardown(test_cmdline_overflow, setup, teardown),
 		cmocka_unit_test(test_join),

@@ -1,0 +1,1 @@
+test_stats_DEPS :=
