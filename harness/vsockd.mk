@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: MIT
+# vsockd.mk: uvmlab-vsockd (vhost-user-vsock backend) and the uvmlab-xfer throughput tool.
+#
+# VHOST_USER_SRCS is the reusable vhost-user device library (framing, guest
+# memory, split virtqueues, device state); a future backend (e.g. an L2
+# switch) links it the same way. VSOCK_SRCS adds the vsock device logic.
+
+VHOST_USER_SRCS := harness/src/vhost_user_msg.c harness/src/vhost_user_mem.c \
+                   harness/src/virtq.c harness/src/vhost_user_dev.c
+VSOCK_SRCS      := $(VHOST_USER_SRCS) harness/src/vsock_backend.c
+
+EXTRA_ALL += $(BUILD)/uvmlab-vsockd $(BUILD)/guests/uvmlab-xfer $(BUILD)/uvmlab-xfer
+
+$(BUILD)/uvmlab-vsockd: $(VSOCK_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/src/vsockd_main.o
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
+
+# The transfer tool runs in guests (static, stripped, path-independent like
+# the agent so images stay reproducible) and on the host (same source).
+$(BUILD)/guests/uvmlab-xfer: guests/tools/uvmlab-xfer.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC xfer $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -static -s -ffile-prefix-map=$(CURDIR)=. -o $@ $<
+
+$(BUILD)/uvmlab-xfer: $(BUILD)/guests/uvmlab-xfer
+	$(Q)cp $< $@
+
+# The app image carries the tool (guests/roles/app.conf names it); make must
+# build it before the image builder runs, even on a fresh tree.
+$(BUILD)/guests/app.cpio: $(BUILD)/guests/uvmlab-xfer
