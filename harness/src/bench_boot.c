@@ -78,7 +78,7 @@ static int bench_boot_managed(struct lab *lab, struct lab_vm *vm, json_t **out, 
 	ret = lab_vm_start(vm);
 	while (!ret && vm->state == LAB_VM_BOOTING) {
 		if (lab_stop_flag) {
-			lab_set_err(lab, "interrupted");
+			lab_set_err(lab, "interrupted by signal %d (%s)", (int)lab_stop_flag, strsignal((int)lab_stop_flag));
 			ret = -EINTR;
 			break;
 		}
@@ -134,7 +134,7 @@ static int bench_boot_bare(struct lab *lab, struct lab_vm *vm, json_t **out)
 				lab_set_err(lab, "vm \"%s\" (bare QEMU): no ready marker within %u s",
 					    vm->pvm->name, lab->boot_timeout_s);
 			else if (lab_stop_flag)
-				lab_set_err(lab, "interrupted");
+				lab_set_err(lab, "interrupted by signal %d (%s)", (int)lab_stop_flag, strsignal((int)lab_stop_flag));
 			else {
 				vm->pid = 0;
 				lab_set_err(lab, "vm \"%s\" (bare QEMU) exited during boot (see %s)",

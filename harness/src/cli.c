@@ -202,8 +202,7 @@ int cli_load(const char *path, struct scenario **scn, struct plan **plan)
 
 static void cli_on_signal(int sig)
 {
-	(void)sig;
-	lab_stop_flag = 1;
+	lab_stop_flag = sig; /* which one, for the error message */
 }
 
 void cli_signals(void)

@@ -282,7 +282,7 @@ int lab_up(struct lab *lab)
 		return ret;
 	while (not_ready) {
 		if (lab_stop_flag) {
-			lab_set_err(lab, "interrupted");
+			lab_set_err(lab, "interrupted by signal %d (%s)", (int)lab_stop_flag, strsignal((int)lab_stop_flag));
 			return -EINTR;
 		}
 		ret = lab_start_ready(lab, &not_ready);
