@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# probes.mk: host-side eBPF probes (libbpf-bootstrap layout): flow.bpf.c is
+# compiled against the running kernel's BTF and embedded in a skeleton header
+# that the loader harness/src/flow_probe.c includes.
+
+BPFTOOL    ?= bpftool
+KERNEL_BTF ?= /sys/kernel/btf/vmlinux
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/gen -Iharness/probes
+BPF_LIBS   := -lbpf -lelf -lz
+
+# vmlinux.h only gives the program its types; CO-RE relocates field offsets
+# against each kernel's own BTF at load time, so one dump serves every host.
+$(BUILD)/gen/vmlinux.h: | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BTF     $@")
+	$(Q)$(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/probes/%.bpf.o: harness/probes/%.bpf.c harness/probes/%.h $(BUILD)/gen/vmlinux.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  BPF     $<")
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+# bpftool gen object links (and strips DWARF-only sections), as libbpf-bootstrap does.
+$(BUILD)/probes/%.o: $(BUILD)/probes/%.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/probes/%.o
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  SKEL    $@")
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+# Every build flavour of the loader needs the skeleton first.
+FLOW_PROBE_OBJS := $(addsuffix /harness/src/flow_probe.o,$(BUILD)/obj $(BUILD)/san $(BUILD)/fuzzobj)
+$(FLOW_PROBE_OBJS): $(BUILD)/gen/flow.skel.h
+
+
+# Keep the objects so a rebuild does not redo the chain.
+.SECONDARY: $(BUILD)/probes/flow.bpf.o $(BUILD)/probes/flow.o
