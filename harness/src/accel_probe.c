@@ -64,11 +64,20 @@ int accel_probe_kvm_boots(const struct accel_probe_cfg *cfg, char *why, size_t l
 	/* The lab's own kernel and agent: the question is whether *our* guests
 	 * boot under this KVM, not whether some guest could. */
 	const char *rest[] = { "-m", "128", "-nodefaults", "-no-user-config", "-display", "none",
-			       "-no-reboot", "-kernel", cfg->kernel, "-initrd", cfg->initrd, "-append",
-			       "console=ttyS0 panic=-1 uvmlab.vm=probe uvmlab.role=app uvmlab.marker=0x402",
-			       "-device", "isa-debugcon,iobase=0x402,chardev=marker", "-chardev" };
+			       "-no-reboot", "-kernel", cfg->kernel, "-initrd", cfg->initrd };
 	for (size_t i = 0; !ret && i < sizeof(rest) / sizeof(rest[0]); i++)
 		ret = qemu_argv_add(&a, "%s", rest[i]);
+	if (!ret)
+		ret = qemu_argv_add(&a, "-append");
+	if (!ret)
+		ret = qemu_argv_add(&a, "console=ttyS0 panic=-1 uvmlab.vm=probe uvmlab.role=app "
+				    "uvmlab.marker=0x%x", QEMU_MARKER_PORT);
+	if (!ret)
+		ret = qemu_argv_add(&a, "-device");
+	if (!ret)
+		ret = qemu_argv_add(&a, "isa-debugcon,iobase=0x%x,chardev=marker", QEMU_MARKER_PORT);
+	if (!ret)
+		ret = qemu_argv_add(&a, "-chardev");
 	if (!ret)
 		ret = qemu_argv_add(&a, "socket,id=marker,path=%s,server=off", sock);
 	if (ret < 0)

@@ -74,7 +74,10 @@ struct qemu_vm_spec {
 	                            * the baseline for uvmlab's own overhead */
 };
 
-#define QEMU_MARKER_PORT 0x402
+/* The agent's boot markers ('I' init start, 'R' ready) go to an isa-debugcon
+ * at this I/O port. Not 0x402: SeaBIOS (pc, q35) writes its debug log there,
+ * and its text would be taken for markers. */
+#define QEMU_MARKER_PORT 0x5f0
 
 /* Build the kernel command line into BUF. 0 or -ENAMETOOLONG. */
 int qemu_cmdline_build(const struct qemu_vm_spec *s, char *buf, size_t len);

@@ -91,11 +91,11 @@ static void test_microvm_tcg(void **state)
 	assert_string_equal(after(&f->argv, "-chardev", 0), "socket,id=qmp,path=/run/x/r/qmp.sock,server=off");
 	assert_string_equal(after(&f->argv, "-chardev", 3),
 			    "socket,id=agent,path=/run/x/r/agent.sock,server=on,wait=off");
-	assert_string_equal(after(&f->argv, "-device", 0), "isa-debugcon,iobase=0x402,chardev=marker");
+	assert_string_equal(after(&f->argv, "-device", 0), "isa-debugcon,iobase=0x5f0,chardev=marker");
 	cmdline = after(&f->argv, "-append", 0);
 	assert_non_null(strstr(cmdline, "console=ttyS0 panic=-1"));
 	assert_non_null(strstr(cmdline, " tsc_early_khz=2445000 "));
-	assert_non_null(strstr(cmdline, " uvmlab.vm=r uvmlab.role=router uvmlab.marker=0x402"));
+	assert_non_null(strstr(cmdline, " uvmlab.vm=r uvmlab.role=router uvmlab.marker=0x5f0"));
 	assert_non_null(strstr(cmdline, ",198.18.1.1/24 uvmlab.if="));
 	assert_non_null(strstr(cmdline, ",198.18.2.1/24"));
 	assert_non_null(strstr(cmdline, "uvmlab.forward=1"));
