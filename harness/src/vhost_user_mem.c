@@ -51,8 +51,10 @@ int vhost_user_mem_set(struct vhost_user_mem *mem, const struct vhost_user_msg *
 	int ret = 0;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if (t->nregions == 0 || t->nregions > VHOST_USER_MAX_REGIONS || m->nfds != t->nregions)
-		return -EINVAL;
+	if (t->nregions == 0 || t->nregions > VHOST_USER_MAX_REGIONS || m->nfds != t->nregions) {
+		ret = -EINVAL;
+		goto fail;
+	}
 	for (i = 0; i < t->nregions; i++) {
 		const struct vhost_memory_region *src = &t->regions[i];
 		uint64_t off = src->flags_padding; /* mmap_offset in vhost-user */
