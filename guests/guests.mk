@@ -26,7 +26,8 @@ $(GUEST_OUTPUTS) &: $(GUEST_BUILDER) guests/packages.lock $(GUEST_ROLES:%=guests
 	$(Q)$(PYTHON) $(GUEST_BUILDER) build --out $(BUILD)/guests --agent $(AGENT) \
 		--lock guests/packages.lock --roles guests/roles --depfile $(BUILD)/guests/images.d
 
-# Pin the versions Debian currently offers (runs apt-get update first); review and
-# commit the rewritten lock: the next 'make guests' then fetches the new packages.
+# Pin the versions Debian currently offers (runs apt-get update first), plus every
+# package the role files name and the library packages their ELFs need; review
+# and commit the rewritten lock: the next 'make guests' then fetches them.
 guests-relock:
-	$(PYTHON) $(GUEST_BUILDER) relock --lock guests/packages.lock
+	$(PYTHON) $(GUEST_BUILDER) relock --lock guests/packages.lock --roles guests/roles
