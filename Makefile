@@ -76,6 +76,19 @@ scenario-whonix: all
 	@echo "uvmlab: scenarios/whonix.yaml is not written yet (issue #4); running scenarios/routed.yaml instead"
 	$(BUILD)/uvmlab run scenarios/routed.yaml
 
+# make report-boot: the boot matrix (REPEAT measured rounds per configuration,
+# each with a bare-QEMU twin), whole-command timings with hyperfine, then the
+# Markdown/HTML report in the run's results folder. Needs the lab kernel.
+REPEAT ?= 5
+.PHONY: report-boot
+report-boot: all lab-kernel
+	$(BUILD)/uvmlab bench boot scenarios/boot-matrix.yaml --repeat $(REPEAT) | tee $(BUILD)/report-boot.out
+	@set -e; run=$$(sed -n 's/^bench \([^:]*\):.*/\1/p' $(BUILD)/report-boot.out | tail -1); \
+	hyperfine --warmup 1 --runs $(REPEAT) --export-json results/$$run/hyperfine.json \
+		'$(BUILD)/uvmlab run scenarios/boot/stock-pc.yaml' \
+		'$(BUILD)/uvmlab run scenarios/boot/lab-microvm.yaml'; \
+	$(BUILD)/uvmlab report --hyperfine results/$$run/hyperfine.json --out results/$$run results/$$run
+
 clean:
 	rm -rf $(BUILD)
 

@@ -43,11 +43,7 @@ static json_t *bench_boot_params(const struct lab_vm *vm)
 	json_t *argv = json_array();
 	size_t i;
 
-	if (sv->kernel == SCN_KERNEL_LAB)
-		snprintf(kernel, sizeof(kernel), "%s/%s", vm->lab->images_dir,
-			 pvh ? "lab-vmlinux" : "lab-bzImage");
-	else
-		snprintf(kernel, sizeof(kernel), "%s", vm->lab->kernel);
+	lab_vm_kernel_path(vm, kernel, sizeof(kernel));
 	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", vm->lab->images_dir, scn_role_name(vm->pvm->role));
 	util_sha256_file(kernel, ksum);
 	util_sha256_file(initrd, isum);

@@ -54,5 +54,6 @@ int cli_console(int argc, char **argv);
 int cli_validate(int argc, char **argv);
 int cli_accel(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 #endif

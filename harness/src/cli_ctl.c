@@ -291,3 +291,62 @@ int cli_accel(int argc, char **argv)
 	printf("%s: %s\n", qemu_accel_get(ch.id)->name, ch.reason);
 	return CLI_EXIT_PASS;
 }
+
+/* `uvmlab report`: the plotting lives in Python (matplotlib from Debian);
+ * find the script beside the tree this binary was built in, or installed. */
+int cli_report(int argc, char **argv)
+{
+	char exe[4096], script[4200];
+	const char *env = getenv("UVMLAB_REPORT_PY");
+	char **args;
+	ssize_t n;
+	int i, k = 0;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fprintf(argc < 2 ? stderr : stdout,
+			"usage: uvmlab report [--out DIR] [--hyperfine FILE.json] RESULT_DIR...\n");
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_PASS;
+	}
+	if (env) {
+		util_strlcpy(script, env, sizeof(script));
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		if (strrchr(exe, '/'))
+			*strrchr(exe, '/') = '\0';
+		snprintf(script, sizeof(script), "%s/../harness/report/report.py", exe);
+		if (access(script, R_OK) < 0)
+			snprintf(script, sizeof(script), "%s/../share/uvmlab/report.py", exe);
+	}
+	if (access(script, R_OK) < 0) {
+		util_err("report: report.py not found (set UVMLAB_REPORT_PY)");
+		return CLI_EXIT_LAB;
+	}
+	args = calloc((size_t)argc + 6, sizeof(char *));
+	if (!args)
+		return CLI_EXIT_LAB;
+	args[k++] = "/usr/bin/python3";
+	args[k++] = script;
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--out"))
+			break;
+	if (i == argc) {
+		/* default: next to the first result folder */
+		args[k++] = "--out";
+		for (i = 1; i < argc && argv[i][0] == '-'; i++)
+			if (!strcmp(argv[i], "--hyperfine"))
+				i++;
+		if (i >= argc) {
+			util_err("report: no RESULT_DIR given");
+			free(args);
+			return CLI_EXIT_USAGE;
+		}
+		args[k++] = argv[i];
+	}
+	for (i = 1; i < argc; i++)
+		args[k++] = argv[i];
+	execv(args[0], args);
+	util_err("report: exec /usr/bin/python3: %s", strerror(errno));
+	free(args);
+	return CLI_EXIT_LAB;
+}

@@ -120,10 +120,20 @@ static int lab_check_images(struct lab *lab)
 		return -ENOENT;
 	}
 	for (i = 0; i < lab->n_vms; i++) {
+		const struct scn_vm *sv = lab->vms[i].pvm->scn;
+
 		snprintf(path, sizeof(path), "%s/%s.cpio", lab->images_dir,
 			 scn_role_name(lab->vms[i].pvm->role));
 		if (access(path, R_OK) < 0) {
 			lab_set_err(lab, "guest image %s missing: build the images with `make guests`", path);
+			return -ENOENT;
+		}
+		if (sv->kernel != SCN_KERNEL_LAB)
+			continue;
+		lab_vm_kernel_path(&lab->vms[i], path, sizeof(path));
+		if (access(path, R_OK) < 0) {
+			lab_set_err(lab, "vm \"%s\": lab kernel %s missing: build it with `make lab-kernel`",
+				    sv->name, path);
 			return -ENOENT;
 		}
 	}

@@ -97,6 +97,8 @@ int lab_vm_tick(struct lab_vm *vm, uint64_t now);
 void lab_vm_stop(struct lab_vm *vm);
 /* Forget a finished boot so the VM can be started again (benchmarks). */
 void lab_vm_reset(struct lab_vm *vm);
+/* The kernel file VM boots (stock bzImage, lab bzImage or lab vmlinux). */
+void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len);
 /* One round of the event loop: wait up to TIMEOUT_MS, dispatch, tick. */
 int lab_poll(struct lab *lab, int timeout_ms);
 void lab_vm_close(struct lab_vm *vm);

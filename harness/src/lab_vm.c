@@ -157,7 +157,7 @@ static int lab_vm_taps(struct lab_vm *vm)
 
 /* Which kernel file this VM boots: the stock bzImage, or the lab kernel as
  * bzImage or as an uncompressed vmlinux entered through its PVH note. */
-static void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len)
+void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len)
 {
 	const struct scn_vm *sv = vm->pvm->scn;
 	int pvh = sv->has_boot ? sv->boot == SCN_BOOT_PVH : sv->kernel == SCN_KERNEL_LAB;

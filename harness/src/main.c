@@ -22,6 +22,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "validate", cli_validate },
 	{ "accel", cli_accel },
 	{ "bench", cli_bench },
+	{ "report", cli_report },
 };
 
 int main(int argc, char **argv)
