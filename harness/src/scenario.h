@@ -28,7 +28,7 @@ struct scn_diag {
 
 enum scn_accel { SCN_ACCEL_AUTO = 0, SCN_ACCEL_KVM, SCN_ACCEL_TCG };
 enum scn_machine { SCN_MACHINE_MICROVM = 0, SCN_MACHINE_Q35, SCN_MACHINE_PC };
-enum scn_role { SCN_ROLE_APP = 0, SCN_ROLE_ROUTER };
+enum scn_role { SCN_ROLE_APP = 0, SCN_ROLE_ROUTER, SCN_ROLE_TOR_GATEWAY };
 enum scn_expect { SCN_EXPECT_ALLOWED = 0, SCN_EXPECT_BLOCKED };
 enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP };
 enum scn_kernel { SCN_KERNEL_STOCK = 0, SCN_KERNEL_LAB };     /* Debian's kernel / our lab kernel */

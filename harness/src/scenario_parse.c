@@ -16,7 +16,7 @@
  *   vms:                        required mapping NAME -> vm, at least one
  *     a:                        NAME [a-z][a-z0-9-]{0,14}; an empty value means
  *                               all defaults
- *       role: app|router        default app
+ *       role: app|router|tor-gateway  default app
  *       nics: [lan, wan]        network names, each at most once, at most 8
  *       depends_on: [b]         VM names, not itself, each at most once
  *       machine: microvm|q35|pc default: lab.machine
@@ -101,6 +101,7 @@ static const char *const scenario_parse_accels[] = {
 static const char *const scenario_parse_roles[] = {
 	[SCN_ROLE_APP] = "app",
 	[SCN_ROLE_ROUTER] = "router",
+	[SCN_ROLE_TOR_GATEWAY] = "tor-gateway",
 };
 static const char *const scenario_parse_kernels[] = {
 	[SCN_KERNEL_STOCK] = "stock",
