@@ -523,7 +523,7 @@ def test_elf_parser_survives_malformed_input(builds):
     lib = by_name["usr/lib/x86_64-linux-gnu/libevent-2.1.so.7.0.1"][2]
     assert mod.elf_dynamic(lib, "libevent")[0] is None
     phoff = int.from_bytes(good[0x20:0x28], "little")
-    samples = [good[:n] for n in (0, 3, 16, 0x40, phoff + 20, 0x1000, len(good) // 2)]
+    samples = [good[:n] for n in (0, 3, 4, 5, 16, 0x40, phoff + 20, 0x1000, len(good) // 2)]
     import random
     rnd = random.Random(4)  # fixed seed: the same mutants on every run
     head = bytearray(good[:1 << 16])
