@@ -13,7 +13,6 @@ import signal
 import struct
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -422,7 +421,7 @@ def test_private_tor_network_carries_a_client_to_the_fake_internet(netns, tmp_pa
     # resolver socket to OutboundBindAddress, so the source is the kernel's pick.
     assert lookups and all(e["client"] not in (TOR_CLIENT, CLIENT) for e in lookups), lookups
     assert not any(e.get("client") == TOR_CLIENT for e in entries), "client reached directly"
-    print(f"\nprivate tor (4 authorities + 2 exits, TCG host load as is): generate "
+    print(f"\nprivate tor (4 authorities + 2 exits, this host, load as is): generate "
           f"{t_generate:.1f}s, network bootstrapped {t_network:.1f}s, client "
           f"bootstrapped {t_client:.1f}s, first page through tor {t_fetch:.1f}s after start; "
           f"exit seen by web: {sorted({e['client'] for e in http})}; "
