@@ -279,7 +279,10 @@ int lab_prepare(struct lab *lab)
 		lab_set_err(lab, "epoll: %s", strerror(-ret));
 		return ret;
 	}
-	return lab_netns(lab);
+	ret = lab_netns(lab);
+	if (!ret)
+		ret = lab_vsock_start(lab);
+	return ret;
 }
 
 int lab_up(struct lab *lab)
@@ -360,6 +363,29 @@ int lab_exec(struct lab *lab, const char *name, const char *const *argv, uint32_
 	return -ENOENT;
 }
 
+const char *lab_images_dir(const struct lab *lab) { return lab->images_dir; }
+const char *lab_run_dir(const struct lab *lab) { return lab->run_dir; }
+
+const char *lab_vm_vsock_host(const struct lab *lab, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < lab->n_vms; i++)
+		if (!strcmp(lab->vms[i].pvm->name, name))
+			return lab->vms[i].vsock_host;
+	return NULL;
+}
+
+int lab_read_file(struct lab *lab, const char *name, const char *path, uint8_t **data, size_t *len)
+{
+	size_t i;
+
+	for (i = 0; i < lab->n_vms; i++)
+		if (!strcmp(lab->vms[i].pvm->name, name) && lab->vms[i].agent)
+			return agent_conn_read_file(lab->vms[i].agent, path, 5000, data, len);
+	return -ENOENT;
+}
+
 int lab_down(struct lab *lab)
 {
 	size_t i;
@@ -371,6 +397,7 @@ int lab_down(struct lab *lab)
 		lab_vm_stop(&lab->vms[i]);
 	for (i = 0; i < lab->n_vms; i++)
 		lab_vm_close(&lab->vms[i]);
+	lab_vsock_stop(lab);
 	if (lab->nl) {
 		for (i = 0; i < lab->plan->n_nets; i++)
 			netns_link_delete(lab->nl, lab->plan->nets[i].bridge);

@@ -69,6 +69,15 @@ int lab_supervise(struct lab *lab);
 int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,
 	     struct agent_exec_result *res);
 
+/* Paths checks need: the images folder (host-side tools live there too), the
+ * run's state folder, and VM's hybrid vsock host socket (NULL if no VM NAME). */
+const char *lab_images_dir(const struct lab *lab);
+const char *lab_run_dir(const struct lab *lab);
+const char *lab_vm_vsock_host(const struct lab *lab, const char *name);
+
+/* Read a guest file through VM's agent (see agent_conn_read_file()). */
+int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **data, size_t *len);
+
 /* Stop every QEMU (QMP quit, then SIGKILL), close everything, remove the run's
  * state directory. Safe to call more than once and after a failed lab_up(). */
 int lab_down(struct lab *lab);

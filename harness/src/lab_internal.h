@@ -35,6 +35,7 @@ struct lab_vm {
 	char dir[512];
 	char qmp_path[600], con_path[600], mark_path[600], agent_path[600];
 	char console_log[1200], qemu_log[1200];
+	char vsock_path[600], vsock_host[600]; /* vhost-user socket, hybrid host socket */
 	int lfd[3];                  /* listening: qmp, console, marker */
 	int qmp_fd_raw;              /* accepted, before the handshake */
 	struct qmp_client *qmp;
@@ -78,12 +79,26 @@ struct lab {
 	struct netns_link *nl;
 	int orig_netns;              /* to return to at lab_down() */
 	int epfd;
+	pid_t vsockd_pid;            /* uvmlab-vsockd, when the scenario has vsock */
+	char vsockd_log[1200];
 	int up_started, down_done;
 	uint64_t t_start_wall_ns;
 	char started_at[32];
 };
 
 extern volatile sig_atomic_t lab_stop_flag;
+
+/* lab_vsock.c: uvmlab-vsockd for scenarios with a vsock section */
+int lab_vsock_start(struct lab *lab);
+void lab_vsock_stop(struct lab *lab);
+/* Start PATH ARGV... in the background with stdout+stderr to OUT_PATH, in
+ * its own process group, dying with us. 0 with *PID, or negative errno. */
+int lab_spawn(const char *const *argv, const char *out_path, pid_t *pid);
+/* Wait up to TIMEOUT_MS for PID; kill it after. Returns its exit code
+ * (128+signal when killed), or -ETIMEDOUT if it had to be killed. */
+int lab_reap(pid_t pid, int timeout_ms);
+/* A program installed beside the uvmlab binary (uvmlab-vsockd, ...). */
+void lab_sibling_path(const char *name, char *buf, size_t len);
 
 /* lab_vm.c */
 int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);

@@ -74,6 +74,8 @@ int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm)
 	snprintf(vm->con_path, sizeof(vm->con_path), "%s/console.sock", vm->dir);
 	snprintf(vm->mark_path, sizeof(vm->mark_path), "%s/marker.sock", vm->dir);
 	snprintf(vm->agent_path, sizeof(vm->agent_path), "%s/agent.sock", vm->dir);
+	snprintf(vm->vsock_path, sizeof(vm->vsock_path), "%s/vsock.sock", vm->dir);
+	snprintf(vm->vsock_host, sizeof(vm->vsock_host), "%s/vsock.host", vm->dir);
 	snprintf(vm->console_log, sizeof(vm->console_log), "%s/%s.console.log", lab->results_dir, pvm->name);
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/%s.qemu.log", lab->results_dir, pvm->name);
 	return 0;
@@ -219,6 +221,7 @@ int lab_vm_start(struct lab_vm *vm)
 	spec.qemu_bin = lab->opts.qemu_bin;
 	spec.kernel = kernel;
 	spec.console = pvm->scn->console == SCN_CONSOLE_ON;
+	spec.vsock_sock = lab->plan->scn->has_vsock ? vm->vsock_path : NULL;
 	spec.bare = vm->bare;
 	spec.initrd = initrd;
 	spec.qmp_sock = vm->qmp_path;

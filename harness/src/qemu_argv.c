@@ -141,7 +141,11 @@ int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 	ADD("-name");
 	ADD("guest=%s,debug-threads=on", vm->name);
 	ADD("-machine");
-	ADD("%s", s->machine->machine_arg);
+	/* vhost-user backends map guest RAM: it must be a shareable memfd */
+	if (s->vsock_sock)
+		ADD("%s,memory-backend=mem", s->machine->machine_arg);
+	else
+		ADD("%s", s->machine->machine_arg);
 	if (!ret)
 		ret = s->accel->add_args(a);
 	ADD("-m");
@@ -189,6 +193,14 @@ int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 	ADD("virtio-serial-%s,id=vser0", bus);
 	ADD("-device");
 	ADD("virtserialport,bus=vser0.0,chardev=agent,name=uvmlab.agent");
+	if (s->vsock_sock) {
+		ADD("-object");
+		ADD("memory-backend-memfd,id=mem,size=%uM,share=on", vm->memory_mib);
+		ADD("-chardev");
+		ADD("socket,id=vsock,path=%s", s->vsock_sock);
+		ADD("-device");
+		ADD("vhost-user-vsock-%s,chardev=vsock", bus);
+	}
 	for (i = 0; i < vm->n_nics; i++) {
 		plan_fmt_mac(vm->nics[i].mac, mac);
 		ADD("-netdev");

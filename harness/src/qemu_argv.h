@@ -68,6 +68,7 @@ struct qemu_vm_spec {
 	int tap_fds[PLAN_MAX_NICS];/* inherited tap fds, one per NIC */
 	uint64_t tsc_khz;
 	const char *extra_cmdline; /* appended last; may be NULL */
+	const char *vsock_sock;    /* vhost-user-vsock backend socket, or NULL for none */
 	int console;               /* 1: kernel console on ttyS0; 0: quiet, no console */
 	int bare;                  /* 1: no QMP, console and marker to plain files (the
 	                            * *_sock paths), as a shell script would start QEMU:

@@ -72,16 +72,28 @@ struct scn_vm {
 	uint32_t initramfs_pad_mib;      /* extra incompressible MiB appended to the initramfs */
 };
 
-/* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect } */
+enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK };
+
+/* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect }
+ *         - { name?, vsock: { from, to, port, bytes? }, expect }
+ * A vsock check's from/to may be "host" (SCN_HOST) instead of a VM. */
+#define SCN_HOST "host"
 struct scn_check {
+	enum scn_check_kind kind;
 	char *name;                 /* user's name, or generated "reach-FROM-TO" */
 	struct scn_loc loc;         /* of the list item */
 	struct scn_ref from;        /* a VM */
 	struct scn_ref to;          /* a VM */
 	struct scn_ref network;     /* optional (name NULL): which of to's addresses */
 	enum scn_proto proto;       /* default icmp */
-	uint16_t port;              /* tcp only, 1..65535 */
+	uint16_t port;              /* tcp and vsock, 1..65535 */
+	uint32_t bytes;             /* vsock: bytes to move (default 1 MiB) */
 	enum scn_expect expect;
+};
+
+/* vsock: { allow: [[a, b], ...] } : sibling pairs that may connect by CID */
+struct scn_vsock_pair {
+	struct scn_ref a, b;
 };
 
 /* The whole file. */
@@ -102,6 +114,11 @@ struct scenario {
 	size_t n_vms;
 	struct scn_check *checks;
 	size_t n_checks;
+
+	/* vsock: present means every VM gets a vsock device (uvmlab-vsockd) */
+	int has_vsock;
+	struct scn_vsock_pair *vsock_allow;
+	size_t n_vsock_allow;
 
 	/* measure: { boot: { repeat: N } } ; 0 when absent */
 	uint32_t boot_repeat;

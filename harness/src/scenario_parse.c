@@ -1115,10 +1115,60 @@ static int scenario_parse_reach(struct scenario_parse_ctx *ctx, struct scn_check
 	return rc;
 }
 
+static int scenario_parse_vsock_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
+				      const char *check_where, const struct scn_node *key,
+				      const struct scn_node *n)
+{
+	static const char *const keys[] = { "from", "to", "port", "bytes" };
+	char where[96];
+	uint32_t v32 = 0;
+	size_t i, k;
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s vsock", check_where);
+	chk->kind = SCN_CHECK_VSOCK;
+	chk->bytes = 1u << 20;
+	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, check_where, "vsock", "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
+		if (rc)
+			break;
+		switch (k) {
+		case 0:
+			rc = scenario_parse_str(ctx, val, where, "from", "a vm name or host", &chk->from.name);
+			chk->from.loc = val->loc;
+			break;
+		case 1:
+			rc = scenario_parse_str(ctx, val, where, "to", "a vm name or host", &chk->to.name);
+			chk->to.loc = val->loc;
+			break;
+		case 2:
+			rc = scenario_parse_u32(ctx, val, where, "port", 1, 65535, 0, "", &v32);
+			chk->port = (uint16_t)v32;
+			break;
+		default:
+			rc = scenario_parse_u32(ctx, val, where, "bytes", 1, 1u << 30, 0, "", &chk->bytes);
+			break;
+		}
+	}
+	if (rc)
+		return rc;
+	if (!chk->from.name)
+		return scn_diag_set(ctx->diag, key->loc, "missing required key \"from\" in %s", where);
+	if (!chk->to.name)
+		return scn_diag_set(ctx->diag, key->loc, "missing required key \"to\" in %s", where);
+	if (!chk->port)
+		return scn_diag_set(ctx->diag, key->loc, "missing required key \"port\" in %s", where);
+	return 0;
+}
+
 static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
 				size_t idx, const struct scn_node *n)
 {
-	static const char *const keys[] = { "name", "reach", "expect" };
+	static const char *const keys[] = { "name", "reach", "expect", "vsock" };
 	char where[64];
 	int have_reach = 0, have_expect = 0;
 	size_t i, k;
@@ -1140,10 +1190,17 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 			rc = scenario_parse_label(ctx, val, where, "name", 64, &chk->name);
 			break;
 		case 1:
-			rc = scenario_parse_reach(ctx, chk, where, n->kids[i], val);
+		case 3:
+			if (have_reach) {
+				rc = scn_diag_set(ctx->diag, n->kids[i]->loc,
+						  "%s: give one of reach or vsock, not both", where);
+				break;
+			}
+			rc = k == 1 ? scenario_parse_reach(ctx, chk, where, n->kids[i], val) :
+				      scenario_parse_vsock_check(ctx, chk, where, n->kids[i], val);
 			have_reach = 1;
 			break;
-		default:
+		case 2:
 			rc = scenario_parse_enum(ctx, val, where, "expect", "expect value",
 						 scenario_parse_expects,
 						 SCN_COUNT(scenario_parse_expects), &v);
@@ -1155,10 +1212,12 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 	if (rc)
 		return rc;
 	if (!have_reach)
-		return scn_diag_set(ctx->diag, n->loc, "missing required key \"reach\" in %s", where);
+		return scn_diag_set(ctx->diag, n->loc, "missing required key \"reach\" (or \"vsock\") in %s",
+				    where);
 	if (!have_expect)
 		return scn_diag_set(ctx->diag, n->loc, "missing required key \"expect\" in %s", where);
-	if (!chk->name && asprintf(&chk->name, "reach-%s-%s", chk->from.name, chk->to.name) < 0) {
+	if (!chk->name && asprintf(&chk->name, "%s-%s-%s", chk->kind == SCN_CHECK_VSOCK ? "vsock" : "reach",
+				   chk->from.name, chk->to.name) < 0) {
 		chk->name = NULL;
 		return scenario_parse_oom(ctx);
 	}
@@ -1192,10 +1251,62 @@ static int scenario_parse_checks(struct scenario_parse_ctx *ctx, const struct sc
 	return 0;
 }
 
+/* vsock: { allow: [[a, b], ...] } */
+static int scenario_parse_vsock(struct scenario_parse_ctx *ctx, const struct scn_node *n)
+{
+	static const char *const keys[] = { "allow" };
+	struct scenario *scn = ctx->scn;
+	size_t i, k, p;
+	int rc = 0;
+
+	scn->has_vsock = 1;
+	if (scenario_parse_is_null(n))
+		return 0;
+	if (n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, "scenario", "vsock", "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "vsock", &k);
+		if (rc)
+			break;
+		if (scenario_parse_is_null(val))
+			continue;
+		if (val->kind != SCN_NODE_SEQ)
+			return scenario_parse_type_error(ctx, val, "vsock", "allow", "a sequence");
+		if (val->n_kids > SCN_MAX_CHECKS)
+			return scn_diag_set(ctx->diag, val->loc, "vsock: allow: too many pairs (max %u)",
+					    SCN_MAX_CHECKS);
+		free(scn->vsock_allow);
+		scn->n_vsock_allow = 0;
+		scn->vsock_allow = calloc(val->n_kids + 1, sizeof(*scn->vsock_allow));
+		if (!scn->vsock_allow)
+			return scenario_parse_oom(ctx);
+		for (p = 0; p < val->n_kids; p++) {
+			const struct scn_node *pair = val->kids[p];
+			struct scn_vsock_pair *vp = &scn->vsock_allow[scn->n_vsock_allow++];
+
+			if (pair->kind != SCN_NODE_SEQ || pair->n_kids != 2)
+				return scn_diag_set(ctx->diag, pair->loc,
+						    "vsock: allow: each entry is a pair [vm, vm]");
+			rc = scenario_parse_str(ctx, pair->kids[0], "vsock allow", "vm", "a vm name",
+						&vp->a.name);
+			vp->a.loc = pair->kids[0]->loc;
+			if (!rc)
+				rc = scenario_parse_str(ctx, pair->kids[1], "vsock allow", "vm",
+							"a vm name", &vp->b.name);
+			vp->b.loc = pair->kids[1]->loc;
+			if (rc)
+				return rc;
+		}
+	}
+	return rc;
+}
+
 static int scenario_parse_top(struct scenario_parse_ctx *ctx, const struct scn_node *root)
 {
 	static const char *const keys[] = {
-		"name", "description", "lab", "networks", "vms", "checks", "measure",
+		"name", "description", "lab", "networks", "vms", "checks", "measure", "vsock",
 	};
 	struct scenario *scn = ctx->scn;
 	int have_vms = 0;
@@ -1239,8 +1350,11 @@ static int scenario_parse_top(struct scenario_parse_ctx *ctx, const struct scn_n
 		case 5:
 			rc = scenario_parse_checks(ctx, val);
 			break;
-		default:
+		case 6:
 			rc = scenario_parse_measure(ctx, val);
+			break;
+		default:
+			rc = scenario_parse_vsock(ctx, val);
 			break;
 		}
 	}
@@ -1394,6 +1508,11 @@ void scenario_free(struct scenario *scn)
 		free(vm->name);
 	}
 	free(scn->vms);
+	for (i = 0; i < scn->n_vsock_allow; i++) {
+		free(scn->vsock_allow[i].a.name);
+		free(scn->vsock_allow[i].b.name);
+	}
+	free(scn->vsock_allow);
 	for (i = 0; i < scn->n_checks; i++) {
 		free(scn->checks[i].name);
 		free(scn->checks[i].from.name);

@@ -143,15 +143,42 @@ static int scenario_validate_vm(const struct scenario *scn, const struct scn_vm 
 	return 0;
 }
 
+static int scenario_validate_check_name(const struct scenario *scn, size_t idx, const char *where,
+					struct scn_diag *diag);
+
+/* from/to are VMs or "host"; a vsock check needs the scenario's vsock section,
+ * or the VMs would have no vsock device and the check could only fail. */
+static int scenario_validate_vsock_check(const struct scenario *scn, const struct scn_check *chk,
+					 const char *where, struct scn_diag *diag)
+{
+	int from_host = !strcmp(chk->from.name, SCN_HOST), to_host = !strcmp(chk->to.name, SCN_HOST);
+
+	if (!scn->has_vsock)
+		return scn_diag_set(diag, chk->loc, "%s: a vsock check needs a top-level vsock: section",
+				    where);
+	if (!from_host && !scenario_find_vm(scn, chk->from.name))
+		return scenario_validate_unknown(scn, diag, &chk->from, where, "from", 0);
+	if (!to_host && !scenario_find_vm(scn, chk->to.name))
+		return scenario_validate_unknown(scn, diag, &chk->to, where, "to", 0);
+	if (!strcmp(chk->from.name, chk->to.name))
+		return scn_diag_set(diag, chk->to.loc, "%s: from and to are the same (\"%s\")",
+				    where, chk->to.name);
+	(void)from_host;
+	(void)to_host;
+	return 0;
+}
+
 static int scenario_validate_check(const struct scenario *scn, size_t idx, struct scn_diag *diag)
 {
 	const struct scn_check *chk = &scn->checks[idx];
 	const struct scn_vm *from, *to;
 	char where[64];
 	size_t i;
-	int rc;
 
 	snprintf(where, sizeof(where), "check #%zu", idx + 1);
+	if (chk->kind == SCN_CHECK_VSOCK)
+		return scenario_validate_vsock_check(scn, chk, where, diag) ?:
+		       scenario_validate_check_name(scn, idx, where, diag);
 	from = scenario_find_vm(scn, chk->from.name);
 	if (!from)
 		return scenario_validate_unknown(scn, diag, &chk->from, where, "from", 0);
@@ -180,7 +207,17 @@ static int scenario_validate_check(const struct scenario *scn, size_t idx, struc
 			return scn_diag_set(diag, chk->network.loc, "%s: vm \"%s\" has no nic on "
 					    "network \"%s\"", where, to->name, chk->network.name);
 	}
-	/* Results are keyed by check name, so two checks may not share one. */
+	return scenario_validate_check_name(scn, idx, where, diag);
+}
+
+/* Results are keyed by check name, so two checks may not share one. */
+static int scenario_validate_check_name(const struct scenario *scn, size_t idx, const char *where,
+					struct scn_diag *diag)
+{
+	const struct scn_check *chk = &scn->checks[idx];
+	size_t i;
+	int rc;
+
 	for (i = 0; i < idx; i++) {
 		if (strcmp(scn->checks[i].name, chk->name))
 			continue;
@@ -197,6 +234,17 @@ int scenario_validate(const struct scenario *scn, struct scn_diag *diag)
 {
 	size_t i;
 	int rc;
+
+	for (i = 0; i < scn->n_vsock_allow; i++) {
+		const struct scn_vsock_pair *vp = &scn->vsock_allow[i];
+
+		if (!scenario_find_vm(scn, vp->a.name))
+			return scenario_validate_unknown(scn, diag, &vp->a, "vsock allow", "vm", 0);
+		if (!scenario_find_vm(scn, vp->b.name))
+			return scenario_validate_unknown(scn, diag, &vp->b, "vsock allow", "vm", 0);
+		if (!strcmp(vp->a.name, vp->b.name))
+			return scn_diag_set(diag, vp->b.loc, "vsock allow: a vm paired with itself");
+	}
 
 	rc = scenario_validate_networks(scn, diag);
 	for (i = 0; rc == 0 && i < scn->n_vms; i++)
