@@ -25,9 +25,6 @@
 #define IPPROTO_DSTOPTS 60
 #define IPPROTO_SCTP 132
 #define IPPROTO_UDPLITE 136
-/* More IPv6 extension headers than this in one packet is not lab traffic;
- * the bound keeps the verifier's loop analysis short. */
-#define FLOW_IPV6_EXT_MAX 6
 
 /* Knobs, set by the loader before load. Aggregation knobs shrink the table
  * when only "who talks to whom" matters. */

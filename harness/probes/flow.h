@@ -17,6 +17,9 @@
 #define FLOW_FAMILY_ARP  8 /* Ethernet/IPv4 ARP: sender/target IPv4 as src/dst, op as dst_port */
 
 #define FLOW_MAX_ENTRIES_DEFAULT 16384
+/* IPv6 extension headers walked before giving up on the L4 header: more in
+ * one packet is not lab traffic, and the bound keeps verification short. */
+#define FLOW_IPV6_EXT_MAX 6
 
 /* One flow. Every byte is set by the program (explicit padding, no holes), so
  * two frames of one flow hash to the same entry. Multi-byte fields are host

@@ -376,6 +376,296 @@ static int t_has_clsact(int ifindex)
 	return found;
 }
 
+
+/* --- the parser, on crafted frames through BPF_PROG_TEST_RUN ------------ */
+
+/* Run one frame through the DIR program of FP; the recorder never decides. */
+static void t_run(struct flow_probe *fp, uint8_t dir, const void *frame, size_t len)
+{
+	struct bpf_program *prog = dir == FLOW_DIR_INGRESS ? fp->skel->progs.flow_tc_ingress
+							   : fp->skel->progs.flow_tc_egress;
+
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = (uint32_t)len);
+	int ret = bpf_prog_test_run_opts(bpf_program__fd(prog), &o);
+
+	if (ret != 0)
+		fail_msg("test run of a %zu-byte frame: %s", len, strerror(-ret));
+	assert_int_equal((int32_t)o.retval, -1 /* TC_ACT_UNSPEC */);
+}
+
+/* Clear, run FRAME once, and return the single flow it made. */
+static struct flow_record t_one(struct flow_probe *fp, uint8_t dir, const void *frame, size_t len)
+{
+	struct t_flows *f = calloc(1, sizeof(*f));
+	struct flow_record r;
+
+	assert_non_null(f);
+	assert_int_equal(flow_probe_clear(fp), 0);
+	t_run(fp, dir, frame, len);
+	t_read(fp, f);
+	assert_int_equal(f->n, 1);
+	r = f->rec[0];
+	free(f);
+	assert_int_equal(r.dir, dir);
+	assert_int_equal(r.packets, 1);
+	assert_int_equal(r.bytes, len);
+	return r;
+}
+
+static const uint8_t t_eth_dst[6] = { 0x02, 0, 0, 0, 0, 0x0d };
+static const uint8_t t_eth_src[6] = { 0x02, 0, 0, 0, 0, 0x05 };
+
+/* Ethernet header with ETHERTYPE (and an 802.1Q tag carrying INNER if
+ * non-zero) at F; returns the header length. */
+static size_t t_eth(uint8_t *f, uint16_t ethertype, uint16_t inner)
+{
+	memcpy(f, t_eth_dst, 6);
+	memcpy(f + 6, t_eth_src, 6);
+	f[12] = (uint8_t)(ethertype >> 8);
+	f[13] = (uint8_t)ethertype;
+	if (!inner)
+		return 14;
+	f[14] = 0;
+	f[15] = 7; /* VLAN 7 */
+	f[16] = (uint8_t)(inner >> 8);
+	f[17] = (uint8_t)inner;
+	return 18;
+}
+
+static size_t t_ipv4(uint8_t *p, uint8_t proto, uint16_t frag_field)
+{
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	p[6] = (uint8_t)(frag_field >> 8);
+	p[7] = (uint8_t)frag_field;
+	p[8] = 64;
+	p[9] = proto;
+	memcpy(p + 12, (const uint8_t[]){ 198, 18, 1, 2 }, 4);
+	memcpy(p + 16, (const uint8_t[]){ 198, 18, 3, 4 }, 4);
+	return 20;
+}
+
+static const uint8_t t_v6_src[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+static const uint8_t t_v6_dst[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
+
+static size_t t_ipv6(uint8_t *p, uint8_t nexthdr)
+{
+	memset(p, 0, 40);
+	p[0] = 0x60;
+	p[6] = nexthdr;
+	p[7] = 64;
+	memcpy(p + 8, t_v6_src, 16);
+	memcpy(p + 24, t_v6_dst, 16);
+	return 40;
+}
+
+static size_t t_ports(uint8_t *p, uint16_t sport, uint16_t dport)
+{
+	p[0] = (uint8_t)(sport >> 8);
+	p[1] = (uint8_t)sport;
+	p[2] = (uint8_t)(dport >> 8);
+	p[3] = (uint8_t)dport;
+	memset(p + 4, 0, 4);
+	return 8;
+}
+
+static void test_parse_frames(void **state)
+{
+	struct env *env = env_get(state); /* test runs need a loopback: our netns has one */
+	struct flow_probe *fp = NULL;
+	uint8_t f[256];
+	const uint8_t v4_dst[4] = { 198, 18, 3, 4 };
+	struct flow_record r;
+	char err[256], a[INET6_ADDRSTRLEN], mac[18];
+	size_t n;
+
+	(void)env;
+	if (flow_probe_create(&fp, NULL, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+
+	/* IPv6 UDP behind a hop-by-hop header. */
+	memset(f, 0, sizeof(f));
+	n = t_eth(f, 0x86dd, 0);
+	n += t_ipv6(f + n, 0 /* HOPOPTS */);
+	f[n] = 17;
+	f[n + 1] = 0; /* 8 bytes */
+	n += 8;
+	n += t_ports(f + n, 1234, 53);
+	r = t_one(fp, FLOW_DIR_EGRESS, f, n);
+	assert_int_equal(r.family, FLOW_FAMILY_IPV6);
+	assert_int_equal(r.ethertype, 0x86dd);
+	assert_int_equal(r.l4proto, 17);
+	assert_int_equal(r.src_port, 1234);
+	assert_int_equal(r.dst_port, 53);
+	assert_memory_equal(r.src_addr, t_v6_src, 16);
+	assert_memory_equal(r.dst_addr, t_v6_dst, 16);
+	assert_memory_equal(r.src_mac, t_eth_src, 6);
+	assert_memory_equal(r.dst_mac, t_eth_dst, 6);
+	assert_string_equal(r.ifname, ""); /* lo: not one of ours */
+	assert_int_equal(flow_probe_addr_str(&r, 1, a, sizeof(a)), 0);
+	assert_string_equal(a, "2001:db8::2");
+	flow_probe_mac_str(r.src_mac, mac);
+	assert_string_equal(mac, "02:00:00:00:00:05");
+
+	/* A non-first IPv6 fragment has no ports to read. */
+	n = t_eth(f, 0x86dd, 0);
+	n += t_ipv6(f + n, 44 /* FRAGMENT */);
+	memcpy(f + n, (const uint8_t[]){ 17, 0, 0x05, 0xa8, 0, 0, 0, 1 }, 8); /* offset 181*8 */
+	n += 8;
+	n += t_ports(f + n, 1111, 2222); /* payload bytes that look like ports */
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.l4proto, 17);
+	assert_int_equal(r.src_port, 0);
+	assert_int_equal(r.dst_port, 0);
+
+	/* ICMPv6 echo request: type and code take the ports' places. */
+	n = t_eth(f, 0x86dd, 0);
+	n += t_ipv6(f + n, 58);
+	memcpy(f + n, (const uint8_t[]){ 128, 0, 0, 0, 0, 1, 0, 1 }, 8);
+	n += 8;
+	r = t_one(fp, FLOW_DIR_EGRESS, f, n);
+	assert_int_equal(r.l4proto, 58);
+	assert_int_equal(r.src_port, 128);
+	assert_int_equal(r.dst_port, 0);
+
+	/* More extension headers than the parser walks: no L4 guess. */
+	n = t_eth(f, 0x86dd, 0);
+	n += t_ipv6(f + n, 60);
+	for (int i = 0; i < FLOW_IPV6_EXT_MAX + 1; i++) {
+		memset(f + n, 0, 8);
+		f[n] = 60;
+		n += 8;
+	}
+	r = t_one(fp, FLOW_DIR_EGRESS, f, n);
+	assert_int_equal(r.family, FLOW_FAMILY_IPV6);
+	assert_int_equal(r.l4proto, 60);
+	assert_int_equal(r.src_port, 0);
+
+	/* IPv4: a non-first fragment, then a UDP header cut after 2 bytes. */
+	n = t_eth(f, 0x0800, 0);
+	n += t_ipv4(f + n, 17, 0x0010);
+	n += t_ports(f + n, 1111, 2222);
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.family, FLOW_FAMILY_IPV4);
+	assert_int_equal(r.l4proto, 17);
+	assert_int_equal(r.src_port, 0);
+	assert_memory_equal(r.dst_addr, v4_dst, 4);
+	n = t_eth(f, 0x0800, 0);
+	n += t_ipv4(f + n, 17, 0x4000 /* DF only: not a fragment */);
+	n += 2;
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.l4proto, 17);
+	assert_int_equal(r.dst_port, 0);
+
+	/* An IPv4 header claiming options the frame does not have. */
+	n = t_eth(f, 0x0800, 0);
+	n += t_ipv4(f + n, 6, 0);
+	f[14] = 0x4f;
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.l4proto, 6);
+	assert_int_equal(r.src_port, 0);
+
+	/* 802.1Q-tagged TCP. */
+	n = t_eth(f, 0x8100, 0x0800);
+	n += t_ipv4(f + n, 6, 0);
+	n += t_ports(f + n, 40000, 443);
+	r = t_one(fp, FLOW_DIR_EGRESS, f, n);
+	assert_int_equal(r.vlan_tagged, 1);
+	assert_int_equal(r.ethertype, 0x0800);
+	assert_int_equal(r.l4proto, 6);
+	assert_int_equal(r.src_port, 40000);
+	assert_int_equal(r.dst_port, 443);
+
+	/* An ethertype we do not parse (the kernel's test run refuses IPv4
+	 * frames without a whole IP header): counted, no L3. */
+	n = t_eth(f, 0x88b5, 0);
+	f[n++] = 0x45;
+	f[n++] = 0;
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.family, FLOW_FAMILY_NONE);
+	assert_int_equal(r.ethertype, 0x88b5);
+	assert_int_equal(flow_probe_addr_str(&r, 0, a, sizeof(a)), 0);
+	assert_string_equal(a, "");
+
+	/* ARP reply 198.18.1.2 is-at ...; then a non-Ethernet ARP. */
+	n = t_eth(f, 0x0806, 0);
+	memcpy(f + n, (const uint8_t[]){ 0, 1, 0x08, 0, 6, 4, 0, 2 }, 8);
+	memcpy(f + n + 8, t_eth_src, 6);
+	memcpy(f + n + 14, (const uint8_t[]){ 198, 18, 1, 2 }, 4);
+	memcpy(f + n + 18, t_eth_dst, 6);
+	memcpy(f + n + 24, v4_dst, 4);
+	n += 28;
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.family, FLOW_FAMILY_ARP);
+	assert_int_equal(r.dst_port, 2);
+	assert_memory_equal(r.dst_addr, v4_dst, 4);
+	assert_int_equal(flow_probe_addr_str(&r, 0, a, sizeof(a)), 0);
+	assert_string_equal(a, "198.18.1.2");
+	f[15] = 6; /* htype IEEE 802 */
+	r = t_one(fp, FLOW_DIR_INGRESS, f, n);
+	assert_int_equal(r.family, FLOW_FAMILY_NONE);
+
+	/* Same frame twice, both directions: one flow per direction, counts add. */
+	assert_int_equal(flow_probe_clear(fp), 0);
+	t_run(fp, FLOW_DIR_INGRESS, f, n);
+	t_run(fp, FLOW_DIR_INGRESS, f, n);
+	t_run(fp, FLOW_DIR_EGRESS, f, n);
+	struct t_flows *fl = calloc(1, sizeof(*fl));
+
+	assert_non_null(fl);
+	t_read(fp, fl);
+	assert_int_equal(fl->n, 2);
+	for (size_t i = 0; i < fl->n; i++) {
+		assert_int_equal(fl->rec[i].packets, fl->rec[i].dir == FLOW_DIR_INGRESS ? 2 : 1);
+		assert_int_equal(fl->rec[i].bytes, fl->rec[i].packets * n);
+	}
+	free(fl);
+	flow_probe_destroy(fp);
+}
+
+/* Aggregation knobs and a full table. */
+static void test_knobs_and_drops(void **state)
+{
+	struct env *env = env_get(state);
+	const struct flow_probe_opts o = { .max_entries = 2, .no_macs = 1, .no_ports = 1 };
+	struct flow_probe *fp = NULL;
+	struct t_flows *fl = calloc(1, sizeof(*fl));
+	uint8_t f[64];
+	uint64_t drops = 0;
+	char err[256];
+	size_t n;
+
+	(void)env;
+	assert_non_null(fl);
+	if (flow_probe_create(&fp, &o, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	n = t_eth(f, 0x0800, 0);
+	n += t_ipv4(f + n, 17, 0);
+	n += t_ports(f + n, 1000, 2000);
+	t_run(fp, FLOW_DIR_EGRESS, f, n);
+	f[n - 7] = 0xff; /* another source port: the same flow without ports */
+	t_run(fp, FLOW_DIR_EGRESS, f, n);
+	t_read(fp, fl);
+	assert_int_equal(fl->n, 1);
+	assert_int_equal(fl->rec[0].packets, 2);
+	assert_int_equal(fl->rec[0].src_port, 0);
+	assert_memory_equal(fl->rec[0].src_mac, (const uint8_t[6]){ 0 }, 6);
+
+	t_run(fp, FLOW_DIR_INGRESS, f, n); /* second entry: table now full */
+	f[9 + 14] = 6;                      /* a third flow (TCP) has no room */
+	t_run(fp, FLOW_DIR_INGRESS, f, n);
+	t_run(fp, FLOW_DIR_INGRESS, f, n);
+	t_read(fp, fl);
+	assert_int_equal(fl->n, 2);
+	assert_int_equal(flow_probe_drops(fp, &drops), 0);
+	assert_int_equal(drops, 2);
+	assert_int_equal(flow_probe_clear(fp), 0);
+	assert_int_equal(flow_probe_drops(fp, &drops), 0);
+	assert_int_equal(drops, 0);
+	flow_probe_destroy(fp);
+	free(fl);
+}
+
 /* --- tests ------------------------------------------------------------- */
 
 static void test_missing_btf(void **state)
@@ -607,6 +897,8 @@ int main(void)
 		cmocka_unit_test_prestate(test_traffic_counts, &env),
 		cmocka_unit_test_prestate(test_foreign_clsact_kept, &env),
 		cmocka_unit_test_prestate(test_attach_errors, &env),
+		cmocka_unit_test_prestate(test_parse_frames, &env),
+		cmocka_unit_test_prestate(test_knobs_and_drops, &env),
 	};
 	int ret = cmocka_run_group_tests(tests, NULL, NULL);
 
