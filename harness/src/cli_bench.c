@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "bench_boot.h"
+#include "bench_vsock.h"
 #include "lab_internal.h"
 #include "result.h"
 #include "run_state.h"
@@ -41,10 +42,15 @@ int cli_bench(int argc, char **argv)
 	char **rest = NULL;
 	int i, n = 0, first, code, ret;
 
-	if (argc < 2 || strcmp(argv[1], "boot")) {
-		util_err("bench: usage: uvmlab bench boot FILE [--repeat N] [--warmup K] [--no-bare]");
+	int vsock = argc >= 2 && !strcmp(argv[1], "vsock");
+	json_t *ratios = NULL;
+
+	if (argc < 2 || (strcmp(argv[1], "boot") && !vsock)) {
+		util_err("bench: usage: uvmlab bench boot|vsock FILE [--repeat N] [--warmup K] [--no-bare]");
 		return CLI_EXIT_USAGE;
 	}
+	if (vsock)
+		bo.repeat = 3;
 	/* Pull out the bench-only options; the rest goes through cli_parse(). */
 	rest = calloc((size_t)argc + 1, sizeof(char *));
 	if (!rest)
@@ -92,14 +98,23 @@ int cli_bench(int argc, char **argv)
 	res = result_new(lab_run_id(lab), lab->started_at, scn);
 	util_progress("bench %s: %zu configuration(s) x (%u warmup + %u) rounds%s", lab_run_id(lab),
 		      plan->n_vms, bo.warmup, bo.repeat, bo.bare ? ", each with a bare-QEMU twin" : "");
-	ret = lab_prepare(lab);
-	if (!ret)
-		ret = bench_boot_run(lab, &bo, &metrics);
+	if (vsock) {
+		ret = lab_up(lab);
+		if (!ret)
+			ret = bench_vsock_run(lab, plan, bo.repeat, &metrics, &ratios);
+	} else {
+		ret = lab_prepare(lab);
+		if (!ret)
+			ret = bench_boot_run(lab, &bo, &metrics);
+	}
 	json_object_set_new(res, "host", lab_host_json(lab));
 	json_object_set_new(res, "accelerator", lab_accel_json(lab));
 	json_object_set_new(res, "images", lab_images_json(lab));
-	json_object_set_new(res, "bench", json_pack("{s:s,s:i,s:i,s:b}", "kind", "boot",
-		"repeat", (int)bo.repeat, "warmup", (int)bo.warmup, "bare", bo.bare));
+	json_object_set_new(res, "bench", json_pack("{s:s,s:i,s:i,s:b}", "kind", vsock ? "vsock" : "boot",
+		"repeat", (int)bo.repeat, "warmup", vsock ? 0 : (int)bo.warmup, "bare", !vsock && bo.bare));
+	json_object_set_new(res, "vms", lab_vms_json(lab));
+	if (ratios)
+		json_object_set(res, "ratios", ratios);
 	if (metrics)
 		json_object_set(res, "metrics", metrics);
 	lab_down(lab);
@@ -111,9 +126,13 @@ int cli_bench(int argc, char **argv)
 		util_err("bench: %s", lab_error(lab));
 		goto cleanup;
 	}
-	bench_boot_print(stdout, metrics);
+	if (vsock)
+		bench_vsock_print(stdout, metrics, ratios);
+	else
+		bench_boot_print(stdout, metrics);
 	printf("bench %s: %s/result.json\n", lab_run_id(lab), lab_results_dir(lab));
 cleanup:
+	json_decref(ratios);
 	json_decref(metrics);
 	json_decref(res);
 	lab_destroy(lab);

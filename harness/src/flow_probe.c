@@ -23,10 +23,12 @@ _Static_assert(sizeof(struct flow_value) == 32, "flow_value layout is shared wit
 
 #define FLOW_PROBE_NETNS_SELF "/proc/thread-self/ns/net"
 
-/* One interface we attached to. */
+/* One interface we attached to. Kept after detaching (live = 0) so flows
+ * read afterwards still carry the interface's name. */
 struct flow_probe_port {
 	char ifname[IF_NAMESIZE];
 	uint32_t ifindex;
+	uint8_t live;          /* our filters are (or may be) on it */
 	uint8_t hook_created;  /* we made the clsact qdisc, so we remove it */
 	uint8_t attached[2];   /* per FLOW_DIR_* */
 	uint32_t handle[2];
@@ -140,10 +142,12 @@ static int flow_probe_netns_open(void)
 	return fd < 0 ? -errno : fd;
 }
 
-static struct flow_probe_port *flow_probe_port_find(struct flow_probe *fp, uint32_t ifindex)
+/* The latest port with IFINDEX (only live ones if LIVE), or NULL. */
+static struct flow_probe_port *flow_probe_port_find(struct flow_probe *fp, uint32_t ifindex,
+						    int live)
 {
-	for (size_t i = 0; i < fp->nports; i++)
-		if (fp->ports[i].ifindex == ifindex)
+	for (size_t i = fp->nports; i-- > 0;)
+		if (fp->ports[i].ifindex == ifindex && (!live || fp->ports[i].live))
 			return &fp->ports[i];
 	return NULL;
 }
@@ -223,7 +227,7 @@ int flow_probe_attach(struct flow_probe *fp, const char *ifname)
 				ifname);
 		goto out;
 	}
-	if (flow_probe_port_find(fp, port.ifindex)) {
+	if (flow_probe_port_find(fp, port.ifindex, 1)) {
 		ret = -EEXIST;
 		flow_probe_fail(fp, "attach %s: already attached", ifname);
 		goto out;
@@ -276,9 +280,12 @@ int flow_probe_attach(struct flow_probe *fp, const char *ifname)
 		port.priority[dir] = topts.priority;
 	}
 	if (fp->netns_fd < 0) {
+		/* A new namespace: old names would shadow its ifindexes. */
+		fp->nports = 0;
 		fp->netns_fd = here;
 		here = -1;
 	}
+	port.live = 1;
 	fp->ports[fp->nports++] = port;
 	ret = 0;
 out:
@@ -319,11 +326,13 @@ int flow_probe_detach_all(struct flow_probe *fp)
 		back = -1;
 	}
 	for (size_t i = 0; i < fp->nports; i++) {
+		if (!fp->ports[i].live)
+			continue;
 		ret = flow_probe_port_detach(fp, &fp->ports[i]);
 		if (ret < 0 && !first)
 			first = ret;
+		fp->ports[i].live = 0;
 	}
-	fp->nports = 0;
 	close(fp->netns_fd);
 	fp->netns_fd = -1;
 	/* Failing to return would leave this thread in the lab's namespace:
@@ -359,7 +368,7 @@ const char *flow_probe_error(const struct flow_probe *fp)
 static void flow_probe_record_fill(struct flow_probe *fp, const struct flow_key *k,
 				   const struct flow_value *v, struct flow_record *rec)
 {
-	const struct flow_probe_port *port = flow_probe_port_find(fp, k->ifindex);
+	const struct flow_probe_port *port = flow_probe_port_find(fp, k->ifindex, 0);
 
 	memset(rec, 0, sizeof(*rec));
 	if (port)
