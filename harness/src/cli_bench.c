@@ -96,8 +96,12 @@ int cli_bench(int argc, char **argv)
 		goto cleanup;
 	}
 	res = result_new(lab_run_id(lab), lab->started_at, scn);
-	util_progress("bench %s: %zu configuration(s) x (%u warmup + %u) rounds%s", lab_run_id(lab),
-		      plan->n_vms, bo.warmup, bo.repeat, bo.bare ? ", each with a bare-QEMU twin" : "");
+	if (vsock)
+		util_progress("bench %s: vsock throughput, %u sample(s) per direction and size",
+			      lab_run_id(lab), bo.repeat);
+	else
+		util_progress("bench %s: %zu configuration(s) x (%u warmup + %u) rounds%s", lab_run_id(lab),
+			      plan->n_vms, bo.warmup, bo.repeat, bo.bare ? ", each with a bare-QEMU twin" : "");
 	if (vsock) {
 		ret = lab_up(lab);
 		if (!ret)
