@@ -30,10 +30,14 @@ enum scn_accel { SCN_ACCEL_AUTO = 0, SCN_ACCEL_KVM, SCN_ACCEL_TCG };
 enum scn_machine { SCN_MACHINE_MICROVM = 0, SCN_MACHINE_Q35, SCN_MACHINE_PC };
 enum scn_role { SCN_ROLE_APP = 0, SCN_ROLE_ROUTER, SCN_ROLE_TOR_GATEWAY };
 enum scn_expect { SCN_EXPECT_ALLOWED = 0, SCN_EXPECT_BLOCKED };
-enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP };
+enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP, SCN_PROTO_UDP, SCN_PROTO_ANY };
 enum scn_kernel { SCN_KERNEL_STOCK = 0, SCN_KERNEL_LAB };     /* Debian's kernel / our lab kernel */
 enum scn_boot { SCN_BOOT_BZIMAGE = 0, SCN_BOOT_PVH };         /* compressed bzImage / vmlinux via PVH */
 enum scn_console { SCN_CONSOLE_ON = 0, SCN_CONSOLE_OFF };
+/* tor-gateway behaviour: strict = Whonix-style (transparent proxy only, no
+ * forwarding); leaky = a deliberately broken gateway that forwards and NATs its
+ * LAN (the mutation that leak checks must catch). */
+enum scn_gateway_mode { SCN_GATEWAY_STRICT = 0, SCN_GATEWAY_LEAKY };
 
 /* A name referring to another element, with where the reference was written. */
 struct scn_ref {
@@ -48,6 +52,8 @@ struct scn_network {
 	uint32_t subnet;            /* network address, host byte order, host bits zero */
 	uint8_t prefix;             /* 16..30 */
 	struct scn_loc subnet_loc;  /* of the subnet value */
+	int internet;               /* internet: true: the fake internet is reachable on it
+	                             * (its gateway takes the last host address) */
 };
 
 /* vms: NAME: { role, nics, depends_on, machine, memory, vcpus } */
@@ -70,13 +76,19 @@ struct scn_vm {
 	struct scn_loc boot_loc;         /* of the boot value */
 	enum scn_console console;        /* default on */
 	uint32_t initramfs_pad_mib;      /* extra incompressible MiB appended to the initramfs */
+	enum scn_gateway_mode gateway_mode; /* tor-gateway only */
 };
 
-enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK };
+enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK, SCN_CHECK_FETCH, SCN_CHECK_RESOLVE };
 
 /* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect }
  *         - { name?, vsock: { from, to, port, bytes? }, expect }
- * A vsock check's from/to may be "host" (SCN_HOST) instead of a VM. */
+ *         - { name?, fetch: { from, url }, expect }      HTTP GET from a VM (fake internet)
+ *         - { name?, resolve: { from, host }, expect }   DNS lookup from a VM
+ * Any check may add while_stopped: VM (that VM is paused during the check).
+ * A vsock check's from/to may be "host" (SCN_HOST) instead of a VM; a reach
+ * check's to may be "internet" (SCN_INTERNET: the fake internet's web server). */
+#define SCN_INTERNET "internet"
 #define SCN_HOST "host"
 struct scn_check {
 	enum scn_check_kind kind;
@@ -88,7 +100,17 @@ struct scn_check {
 	enum scn_proto proto;       /* default icmp */
 	uint16_t port;              /* tcp and vsock, 1..65535 */
 	uint32_t bytes;             /* vsock: bytes to move (default 1 MiB) */
+	char *target;               /* fetch: URL; resolve: host name */
+	struct scn_ref while_stopped;/* optional VM paused while the check runs */
 	enum scn_expect expect;
+};
+
+/* policy: { allow: [ { from, to, proto? } ] } : IP flows delivered between VMs
+ * that the flow recorder may observe; everything else is a violation. */
+struct scn_policy_rule {
+	struct scn_loc loc;
+	struct scn_ref from, to;    /* VM names, or "internet" */
+	enum scn_proto proto;       /* any (default), icmp, tcp, udp */
 };
 
 /* vsock: { allow: [[a, b], ...] } : sibling pairs that may connect by CID */
@@ -119,6 +141,16 @@ struct scenario {
 	int has_vsock;
 	struct scn_vsock_pair *vsock_allow;
 	size_t n_vsock_allow;
+
+	/* fixtures: [fake-internet, tor-private-network] */
+	int fixture_internet;
+	int fixture_tor;
+	struct scn_loc fixtures_loc;
+
+	/* policy: present means observed flows are judged against the rules */
+	int has_policy;
+	struct scn_policy_rule *policy;
+	size_t n_policy;
 
 	/* measure: { boot: { repeat: N } } ; 0 when absent */
 	uint32_t boot_repeat;

@@ -122,7 +122,15 @@ static const char *const scenario_parse_expects[] = {
 static const char *const scenario_parse_protos[] = {
 	[SCN_PROTO_ICMP] = "icmp",
 	[SCN_PROTO_TCP] = "tcp",
+	[SCN_PROTO_UDP] = "udp",
+	[SCN_PROTO_ANY] = "any",
 };
+static const char *const scenario_parse_bools[] = { "false", "true" };
+static const char *const scenario_parse_gateway_modes[] = {
+	[SCN_GATEWAY_STRICT] = "strict",
+	[SCN_GATEWAY_LEAKY] = "leaky",
+};
+static const char *const scenario_parse_fixtures[] = { "fake-internet", "tor-private-network" };
 
 #define SCN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -831,10 +839,11 @@ static int scenario_parse_measure(struct scenario_parse_ctx *ctx, const struct s
 static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_network *net,
 				  const struct scn_node *n)
 {
-	static const char *const keys[] = { "subnet" };
+	static const char *const keys[] = { "subnet", "internet" };
 	char where[64];
 	char q[256];
 	const struct scn_node *sub = NULL;
+	int v;
 	uint32_t addr = 0;
 	uint32_t octet = 0, digits = 0, dots = 0, prefix = 0;
 	size_t i, k;
@@ -847,6 +856,14 @@ static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_net
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
 		if (rc)
 			return rc;
+		if (k == 1) {
+			rc = scenario_parse_enum(ctx, n->kids[i + 1], where, "internet", "boolean",
+						 scenario_parse_bools, SCN_COUNT(scenario_parse_bools), &v);
+			if (rc)
+				return rc;
+			net->internet = v;
+			continue;
+		}
 		sub = n->kids[i + 1];
 	}
 	if (!sub)
@@ -940,7 +957,7 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 {
 	static const char *const keys[] = {
 		"role", "nics", "depends_on", "machine", "memory", "vcpus",
-		"kernel", "boot", "console", "initramfs_pad",
+		"kernel", "boot", "console", "initramfs_pad", "gateway",
 	};
 	char where[64];
 	size_t i, k;
@@ -1008,9 +1025,15 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 						 SCN_COUNT(scenario_parse_consoles), &v);
 			vm->console = (enum scn_console)v;
 			break;
-		default:
+		case 9:
 			rc = scenario_parse_u32(ctx, val, where, "initramfs_pad", 0, 1024, 0, "MiB",
 						&vm->initramfs_pad_mib);
+			break;
+		default:
+			rc = scenario_parse_enum(ctx, val, where, "gateway", "gateway mode",
+						 scenario_parse_gateway_modes,
+						 SCN_COUNT(scenario_parse_gateway_modes), &v);
+			vm->gateway_mode = (enum scn_gateway_mode)v;
 			break;
 		}
 	}
@@ -1105,10 +1128,13 @@ static int scenario_parse_reach(struct scenario_parse_ctx *ctx, struct scn_check
 		return scn_diag_set(ctx->diag, key->loc, "missing required key \"from\" in %s", where);
 	if (!chk->to.name)
 		return scn_diag_set(ctx->diag, key->loc, "missing required key \"to\" in %s", where);
-	if (chk->proto == SCN_PROTO_TCP && !port)
-		return scn_diag_set(ctx->diag, proto->loc, "%s: proto tcp needs a port", where);
-	if (chk->proto != SCN_PROTO_TCP && port) {
-		rc = scn_diag_set(ctx->diag, port->loc, "%s: port is only meaningful with proto tcp",
+	if (chk->proto == SCN_PROTO_ANY)
+		return scn_diag_set(ctx->diag, proto->loc, "%s: proto: give icmp, tcp or udp", where);
+	if ((chk->proto == SCN_PROTO_TCP || chk->proto == SCN_PROTO_UDP) && !port)
+		return scn_diag_set(ctx->diag, proto->loc, "%s: proto %s needs a port", where,
+				    scenario_parse_protos[chk->proto]);
+	if (chk->proto == SCN_PROTO_ICMP && port) {
+		rc = scn_diag_set(ctx->diag, port->loc, "%s: port is only meaningful with proto tcp or udp",
 				  where);
 		snprintf(ctx->diag->hint, sizeof(ctx->diag->hint), "add proto: tcp");
 	}
@@ -1165,10 +1191,63 @@ static int scenario_parse_vsock_check(struct scenario_parse_ctx *ctx, struct scn
 	return 0;
 }
 
+/* fetch: { from, url } and resolve: { from, host } */
+static int scenario_parse_from_target(struct scenario_parse_ctx *ctx, struct scn_check *chk,
+				      const char *check_where, const struct scn_node *key,
+				      const struct scn_node *n, enum scn_check_kind kind)
+{
+	const char *kname = kind == SCN_CHECK_FETCH ? "fetch" : "resolve";
+	const char *tname = kind == SCN_CHECK_FETCH ? "url" : "host";
+	const char *keys[] = { "from", tname };
+	char where[96];
+	size_t i, k;
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s %s", check_where, kname);
+	chk->kind = kind;
+	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, check_where, kname, "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, 2, where, &k);
+		if (rc)
+			break;
+		if (k == 0) {
+			rc = scenario_parse_str(ctx, val, where, "from", "a vm name", &chk->from.name);
+			chk->from.loc = val->loc;
+		} else {
+			rc = scenario_parse_str(ctx, val, where, tname, kind == SCN_CHECK_FETCH ?
+						"an http:// URL" : "a host name", &chk->target);
+			if (!rc && kind == SCN_CHECK_FETCH && strncmp(chk->target, "http://", 7))
+				rc = scn_diag_set(ctx->diag, val->loc, "%s: url: only http:// URLs", where);
+			if (!rc && strlen(chk->target) > 200)
+				rc = scn_diag_set(ctx->diag, val->loc, "%s: %s: longer than 200 bytes",
+						  where, tname);
+			/* the target ends up on a guest command line: keep it plain */
+			for (size_t c = 0; !rc && chk->target[c]; c++)
+				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					    "0123456789-._~:/?#[]@!$&()*+,;=%", chk->target[c]) ||
+				    chk->target[c] == '\'' )
+					rc = scn_diag_set(ctx->diag, val->loc, "%s: %s: unexpected "
+							  "character", where, tname);
+		}
+	}
+	if (rc)
+		return rc;
+	if (!chk->from.name)
+		return scn_diag_set(ctx->diag, key->loc, "missing required key \"from\" in %s", where);
+	if (!chk->target)
+		return scn_diag_set(ctx->diag, key->loc, "missing required key \"%s\" in %s", tname, where);
+	chk->to.name = strdup(kname);
+	return chk->to.name ? 0 : scenario_parse_oom(ctx);
+}
+
 static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
 				size_t idx, const struct scn_node *n)
 {
-	static const char *const keys[] = { "name", "reach", "expect", "vsock" };
+	static const char *const keys[] = { "name", "reach", "expect", "vsock", "fetch", "resolve",
+					    "while_stopped" };
 	char where[64];
 	int have_reach = 0, have_expect = 0;
 	size_t i, k;
@@ -1191,14 +1270,23 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 			break;
 		case 1:
 		case 3:
+		case 4:
+		case 5:
 			if (have_reach) {
-				rc = scn_diag_set(ctx->diag, n->kids[i]->loc,
-						  "%s: give one of reach or vsock, not both", where);
+				rc = scn_diag_set(ctx->diag, n->kids[i]->loc, "%s: give one of reach, "
+						  "vsock, fetch or resolve, not several", where);
 				break;
 			}
 			rc = k == 1 ? scenario_parse_reach(ctx, chk, where, n->kids[i], val) :
-				      scenario_parse_vsock_check(ctx, chk, where, n->kids[i], val);
+			     k == 3 ? scenario_parse_vsock_check(ctx, chk, where, n->kids[i], val) :
+			     scenario_parse_from_target(ctx, chk, where, n->kids[i], val,
+							k == 4 ? SCN_CHECK_FETCH : SCN_CHECK_RESOLVE);
 			have_reach = 1;
+			break;
+		case 6:
+			rc = scenario_parse_str(ctx, val, where, "while_stopped", "a vm name",
+						&chk->while_stopped.name);
+			chk->while_stopped.loc = val->loc;
 			break;
 		case 2:
 			rc = scenario_parse_enum(ctx, val, where, "expect", "expect value",
@@ -1216,8 +1304,9 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 				    where);
 	if (!have_expect)
 		return scn_diag_set(ctx->diag, n->loc, "missing required key \"expect\" in %s", where);
-	if (!chk->name && asprintf(&chk->name, "%s-%s-%s", chk->kind == SCN_CHECK_VSOCK ? "vsock" : "reach",
-				   chk->from.name, chk->to.name) < 0) {
+	if (!chk->name && asprintf(&chk->name, "%s-%s-%s", chk->kind == SCN_CHECK_VSOCK ? "vsock" :
+				   chk->kind == SCN_CHECK_FETCH ? "fetch" : chk->kind == SCN_CHECK_RESOLVE ?
+				   "resolve" : "reach", chk->from.name, chk->to.name) < 0) {
 		chk->name = NULL;
 		return scenario_parse_oom(ctx);
 	}
@@ -1303,10 +1392,102 @@ static int scenario_parse_vsock(struct scenario_parse_ctx *ctx, const struct scn
 	return rc;
 }
 
+static int scenario_parse_fixture_list(struct scenario_parse_ctx *ctx, const struct scn_node *n)
+{
+	struct scenario *scn = ctx->scn;
+	size_t i;
+	int v, rc;
+
+	scn->fixtures_loc = n->loc;
+	if (scenario_parse_is_null(n))
+		return 0;
+	if (n->kind != SCN_NODE_SEQ)
+		return scenario_parse_type_error(ctx, n, "scenario", "fixtures", "a sequence");
+	for (i = 0; i < n->n_kids; i++) {
+		rc = scenario_parse_enum(ctx, n->kids[i], "scenario", "fixtures", "fixture",
+					 scenario_parse_fixtures, SCN_COUNT(scenario_parse_fixtures), &v);
+		if (rc)
+			return rc;
+		if (v == 0)
+			scn->fixture_internet = 1;
+		else
+			scn->fixture_tor = 1;
+	}
+	return 0;
+}
+
+static int scenario_parse_policy(struct scenario_parse_ctx *ctx, const struct scn_node *n)
+{
+	static const char *const keys[] = { "allow" };
+	static const char *const rule_keys[] = { "from", "to", "proto" };
+	struct scenario *scn = ctx->scn;
+	size_t i, k, r, j;
+	int v, rc = 0;
+
+	scn->has_policy = 1;
+	if (scenario_parse_is_null(n))
+		return 0;
+	if (n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, "scenario", "policy", "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "policy", &k);
+		if (rc || scenario_parse_is_null(val))
+			break;
+		if (val->kind != SCN_NODE_SEQ)
+			return scenario_parse_type_error(ctx, val, "policy", "allow", "a sequence");
+		if (val->n_kids > SCN_MAX_CHECKS)
+			return scn_diag_set(ctx->diag, val->loc, "policy: allow: too many rules (max %u)",
+					    SCN_MAX_CHECKS);
+		scn->policy = calloc(val->n_kids + 1, sizeof(*scn->policy));
+		if (!scn->policy)
+			return scenario_parse_oom(ctx);
+		for (r = 0; r < val->n_kids; r++) {
+			const struct scn_node *rule = val->kids[r];
+			struct scn_policy_rule *pr = &scn->policy[scn->n_policy++];
+
+			pr->loc = rule->loc;
+			pr->proto = SCN_PROTO_ANY;
+			if (rule->kind != SCN_NODE_MAP)
+				return scenario_parse_type_error(ctx, rule, "policy", "allow", "a mapping");
+			for (j = 0; j < rule->n_kids; j += 2) {
+				const struct scn_node *rv = rule->kids[j + 1];
+
+				rc = scenario_parse_key(ctx, rule, j, rule_keys, SCN_COUNT(rule_keys),
+							"policy rule", &k);
+				if (rc)
+					return rc;
+				if (k == 0) {
+					rc = scenario_parse_str(ctx, rv, "policy rule", "from", "a vm name",
+								&pr->from.name);
+					pr->from.loc = rv->loc;
+				} else if (k == 1) {
+					rc = scenario_parse_str(ctx, rv, "policy rule", "to", "a vm name",
+								&pr->to.name);
+					pr->to.loc = rv->loc;
+				} else {
+					rc = scenario_parse_enum(ctx, rv, "policy rule", "proto", "protocol",
+								 scenario_parse_protos,
+								 SCN_COUNT(scenario_parse_protos), &v);
+					pr->proto = (enum scn_proto)v;
+				}
+				if (rc)
+					return rc;
+			}
+			if (!pr->from.name || !pr->to.name)
+				return scn_diag_set(ctx->diag, rule->loc,
+						    "policy rule: needs both \"from\" and \"to\"");
+		}
+	}
+	return rc;
+}
+
 static int scenario_parse_top(struct scenario_parse_ctx *ctx, const struct scn_node *root)
 {
 	static const char *const keys[] = {
 		"name", "description", "lab", "networks", "vms", "checks", "measure", "vsock",
+		"fixtures", "policy",
 	};
 	struct scenario *scn = ctx->scn;
 	int have_vms = 0;
@@ -1353,8 +1534,14 @@ static int scenario_parse_top(struct scenario_parse_ctx *ctx, const struct scn_n
 		case 6:
 			rc = scenario_parse_measure(ctx, val);
 			break;
-		default:
+		case 7:
 			rc = scenario_parse_vsock(ctx, val);
+			break;
+		case 8:
+			rc = scenario_parse_fixture_list(ctx, val);
+			break;
+		default:
+			rc = scenario_parse_policy(ctx, val);
 			break;
 		}
 	}
@@ -1513,7 +1700,14 @@ void scenario_free(struct scenario *scn)
 		free(scn->vsock_allow[i].b.name);
 	}
 	free(scn->vsock_allow);
+	for (i = 0; i < scn->n_policy; i++) {
+		free(scn->policy[i].from.name);
+		free(scn->policy[i].to.name);
+	}
+	free(scn->policy);
 	for (i = 0; i < scn->n_checks; i++) {
+		free(scn->checks[i].target);
+		free(scn->checks[i].while_stopped.name);
 		free(scn->checks[i].name);
 		free(scn->checks[i].from.name);
 		free(scn->checks[i].to.name);

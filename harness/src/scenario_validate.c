@@ -176,9 +176,30 @@ static int scenario_validate_check(const struct scenario *scn, size_t idx, struc
 	size_t i;
 
 	snprintf(where, sizeof(where), "check #%zu", idx + 1);
+	if (chk->while_stopped.name) {
+		if (!scenario_find_vm(scn, chk->while_stopped.name))
+			return scenario_validate_unknown(scn, diag, &chk->while_stopped, where,
+							 "while_stopped", 0);
+		if (!strcmp(chk->while_stopped.name, chk->from.name))
+			return scn_diag_set(diag, chk->while_stopped.loc, "%s: while_stopped: the vm "
+					    "running the check cannot be stopped", where);
+	}
 	if (chk->kind == SCN_CHECK_VSOCK)
 		return scenario_validate_vsock_check(scn, chk, where, diag) ?:
 		       scenario_validate_check_name(scn, idx, where, diag);
+	if (chk->kind == SCN_CHECK_FETCH || chk->kind == SCN_CHECK_RESOLVE ||
+	    !strcmp(chk->to.name, SCN_INTERNET)) {
+		from = scenario_find_vm(scn, chk->from.name);
+		if (!from)
+			return scenario_validate_unknown(scn, diag, &chk->from, where, "from", 0);
+		if (!scn->fixture_internet)
+			return scn_diag_set(diag, chk->loc, "%s: checks toward the internet need "
+					    "fixtures: [fake-internet]", where);
+		if (from->n_nics == 0)
+			return scn_diag_set(diag, chk->from.loc, "%s: vm \"%s\" has no nics to probe from",
+					    where, from->name);
+		return scenario_validate_check_name(scn, idx, where, diag);
+	}
 	from = scenario_find_vm(scn, chk->from.name);
 	if (!from)
 		return scenario_validate_unknown(scn, diag, &chk->from, where, "from", 0);
@@ -230,10 +251,53 @@ static int scenario_validate_check_name(const struct scenario *scn, size_t idx, 
 	return 0;
 }
 
+static int scenario_validate_fixtures(const struct scenario *scn, struct scn_diag *diag)
+{
+	const struct scn_network *inet = NULL;
+	size_t i;
+
+	for (i = 0; i < scn->n_networks; i++) {
+		if (!scn->networks[i].internet)
+			continue;
+		if (inet)
+			return scn_diag_set(diag, scn->networks[i].loc, "network \"%s\": only one "
+					    "network can lead to the internet (\"%s\" does already)",
+					    scn->networks[i].name, inet->name);
+		inet = &scn->networks[i];
+	}
+	if (scn->fixture_tor && !scn->fixture_internet)
+		return scn_diag_set(diag, scn->fixtures_loc, "fixtures: tor-private-network needs "
+				    "fake-internet (its exits resolve and connect there)");
+	if (scn->fixture_internet && !inet)
+		return scn_diag_set(diag, scn->fixtures_loc, "fixtures: fake-internet needs a network "
+				    "with internet: true to reach it");
+	if (inet && !scn->fixture_internet)
+		return scn_diag_set(diag, inet->loc, "network \"%s\": internet: true needs "
+				    "fixtures: [fake-internet]", inet->name);
+	for (i = 0; i < scn->n_vms; i++)
+		if (scn->vms[i].gateway_mode != SCN_GATEWAY_STRICT &&
+		    scn->vms[i].role != SCN_ROLE_TOR_GATEWAY)
+			return scn_diag_set(diag, scn->vms[i].loc, "vm \"%s\": gateway: only for "
+					    "role tor-gateway", scn->vms[i].name);
+	for (i = 0; i < scn->n_policy; i++) {
+		const struct scn_policy_rule *r = &scn->policy[i];
+
+		if (strcmp(r->from.name, SCN_INTERNET) && !scenario_find_vm(scn, r->from.name))
+			return scenario_validate_unknown(scn, diag, &r->from, "policy rule", "from", 0);
+		if (strcmp(r->to.name, SCN_INTERNET) && !scenario_find_vm(scn, r->to.name))
+			return scenario_validate_unknown(scn, diag, &r->to, "policy rule", "to", 0);
+	}
+	return 0;
+}
+
 int scenario_validate(const struct scenario *scn, struct scn_diag *diag)
 {
 	size_t i;
 	int rc;
+
+	rc = scenario_validate_fixtures(scn, diag);
+	if (rc)
+		return rc;
 
 	for (i = 0; i < scn->n_vsock_allow; i++) {
 		const struct scn_vsock_pair *vp = &scn->vsock_allow[i];
