@@ -4,9 +4,6 @@
 binaries come with their shared libraries from pinned Debian packages (see
 guests/README.md), and the kernel modules nftables needs load at boot."""
 
-import json
-import os
-
 import pytest
 
 from framework.lab import BUILD, uvmlab
@@ -20,7 +17,7 @@ description: one {role} image, booted alone to drive its tools
 networks:
   lan: {{ subnet: 198.18.60.0/24 }}
 vms:
-  gw: {{ role: router, nics: [lan] }}
+  gw: {{ role: {role}, nics: [lan] }}
 """
 
 # What the gateway will need: NAT out of the uplink, redirect into tor's
@@ -56,10 +53,10 @@ table ip6 lab6 {
 """
 
 
-def up(lab_results, tmp_path, role, images):
+def up(lab_results, tmp_path, role):
     scn = tmp_path / ("role-%s.yaml" % role)
     scn.write_text(SCENARIO.format(role=role))
-    r = uvmlab("up", scn, "--images", images, results=lab_results)
+    r = uvmlab("up", scn, "--images", IMAGES, results=lab_results)
     assert r.code == 0, str(r)
     return r.out.strip().splitlines()[-1]
 
@@ -80,7 +77,7 @@ def need_images(*names):
 @pytest.mark.boots
 def test_router_runs_nft(lab_results, tmp_path):
     need_images("vmlinuz", "router.cpio")
-    rid = up(lab_results, tmp_path, "router", IMAGES)
+    rid = up(lab_results, tmp_path, "router")
     assert gx(rid, "nft", "--version").out.startswith("nftables v")
     # Rules go in as a file, as the gateway's will.
     gx(rid, "sh", "-c", "cat > /tmp/lab.nft <<'EOF'\n%sEOF\nnft -f /tmp/lab.nft" % RULESET)
@@ -105,19 +102,8 @@ def test_router_runs_nft(lab_results, tmp_path):
 
 @pytest.mark.boots
 def test_tor_gateway_runs_tor(lab_results, tmp_path):
-    """Until the scenario parser knows `role: tor-gateway`, boot that image
-    under the router role from a scratch images directory."""
-    need_images("vmlinuz", "tor-gateway.cpio", "manifest.json")
-    images = tmp_path / "images"
-    images.mkdir()
-    os.symlink(IMAGES / "vmlinuz", images / "vmlinuz")
-    os.symlink(IMAGES / "tor-gateway.cpio", images / "router.cpio")
-    manifest = json.loads((IMAGES / "manifest.json").read_text())
-    manifest["images"] = {"vmlinuz": manifest["images"]["vmlinuz"],
-                          "router.cpio": manifest["images"]["tor-gateway.cpio"]}
-    (images / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, indent=2) + "\n")
-
-    rid = up(lab_results, tmp_path, "tor-gateway", images)
+    need_images("vmlinuz", "tor-gateway.cpio")
+    rid = up(lab_results, tmp_path, "tor-gateway")
     assert gx(rid, "cat", "/etc/uvmlab/role").out == "tor-gateway\n"
     version = gx(rid, "tor", "--version").out
     assert version.startswith("Tor version 0.4."), version
