@@ -213,6 +213,28 @@ cleanup:
 	return ret;
 }
 
+int netns_link_move(struct netns_link *nl, const char *ifname, int ns_fd)
+{
+	struct rtnl_link *orig = NULL, *change = NULL;
+	int ret = netns_link_get(nl, ifname, &orig);
+
+	if (ret == 0 && ns_fd < 0)
+		ret = -EBADF;
+	if (ret < 0)
+		goto cleanup;
+	change = rtnl_link_alloc();
+	if (!change) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	rtnl_link_set_ns_fd(change, (uint32_t)ns_fd);
+	ret = netns_link_errno(rtnl_link_change(nl->sk, orig, change, 0));
+cleanup:
+	rtnl_link_put(change);
+	rtnl_link_put(orig);
+	return ret;
+}
+
 int netns_link_set_up(struct netns_link *nl, const char *ifname, int up)
 {
 	struct rtnl_link *orig = NULL, *change = NULL;

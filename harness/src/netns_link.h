@@ -36,6 +36,11 @@ int netns_link_tap_open(struct netns_link *nl, const char *name, int *fd);
 /* Enslave IFNAME to bridge MASTER. */
 int netns_link_set_master(struct netns_link *nl, const char *ifname, const char *master);
 
+/* Move IFNAME into the network namespace NS_FD refers to (an open
+ * /proc/PID/ns/net). It keeps its name and loses its addresses, master and
+ * up state there. 0, -ENODEV, -EBADF (NS_FD < 0) or negative errno. */
+int netns_link_move(struct netns_link *nl, const char *ifname, int ns_fd);
+
 /* Set IFNAME administratively up (UP=1) or down. */
 int netns_link_set_up(struct netns_link *nl, const char *ifname, int up);
 

@@ -99,6 +99,10 @@ static int plan_addresses(struct plan *plan, struct scn_diag *diag)
 		const struct scn_network *net = &scn->networks[ni];
 		uint32_t host = 1, max_host = (1u << (32 - net->prefix)) - 2;
 
+		/* The fake internet's gateway (the "ISP") takes the last host. */
+		if (net->internet)
+			max_host--;
+
 		for (pass = 0; pass < 2; pass++)
 			for (v = 0; v < plan->n_vms; v++) {
 				struct plan_vm *vm = &plan->vms[v];
@@ -120,30 +124,74 @@ static int plan_addresses(struct plan *plan, struct scn_diag *diag)
 	return 0;
 }
 
-/* A non-router VM routes through the first router on its first network that
- * has one; that is all the foundation topologies need. */
+/* VM's address on network NET, 0 if it has no NIC there. */
+static uint32_t plan_addr_on(const struct plan_vm *vm, uint32_t net)
+{
+	size_t k;
+
+	for (k = 0; k < vm->n_nics; k++)
+		if (vm->nics[k].net == net)
+			return vm->nics[k].addr;
+	return 0;
+}
+
+/* The gateway a non-router VM finds on network NET: a tor gateway's LAN
+ * address (a tor gateway's first NIC is its uplink; its other networks are
+ * LANs whose only way out is Tor), else the first router there. 0 if none. */
+static uint32_t plan_gateway_on(const struct plan *plan, const struct plan_vm *vm, uint32_t net)
+{
+	size_t r, k;
+	uint32_t a;
+
+	for (r = 0; r < plan->n_vms; r++) {
+		const struct plan_vm *tg = &plan->vms[r];
+
+		if (tg == vm || tg->role != SCN_ROLE_TOR_GATEWAY || !tg->n_nics)
+			continue;
+		for (k = 1; k < tg->n_nics; k++)
+			if (tg->nics[k].net == net && tg->nics[k].net != tg->nics[0].net)
+				return tg->nics[k].addr;
+	}
+	for (r = 0; r < plan->n_vms; r++)
+		if (plan->vms[r].role == SCN_ROLE_ROUTER && (a = plan_addr_on(&plan->vms[r], net)))
+			return a;
+	return 0;
+}
+
+/* Default routes. A router with a NIC on a network with internet: true
+ * routes to the fake internet's gateway (that network's last host); other
+ * routers have none. A tor gateway routes through a router on its first
+ * network that has one (its uplink) and never forwards. Any other VM takes, on its
+ * first network that has one, a tor gateway's LAN address or a router. */
 static void plan_gateways(struct plan *plan)
 {
-	size_t v, k, r, rk;
+	const struct scenario *scn = plan->scn;
+	size_t v, k;
 
 	for (v = 0; v < plan->n_vms; v++) {
 		struct plan_vm *vm = &plan->vms[v];
 
 		vm->forward = vm->role == SCN_ROLE_ROUTER;
-		if (vm->role == SCN_ROLE_ROUTER)
-			continue;
-		for (k = 0; k < vm->n_nics && !vm->gateway; k++)
-			for (r = 0; r < plan->n_vms && !vm->gateway; r++) {
-				const struct plan_vm *rt = &plan->vms[r];
+		if (vm->role == SCN_ROLE_ROUTER) {
+			for (k = 0; k < vm->n_nics && !vm->gateway; k++) {
+				const struct scn_network *net = &scn->networks[vm->nics[k].net];
 
-				if (rt->role != SCN_ROLE_ROUTER)
-					continue;
-				for (rk = 0; rk < rt->n_nics; rk++)
-					if (rt->nics[rk].net == vm->nics[k].net) {
-						vm->gateway = rt->nics[rk].addr;
-						break;
-					}
+				if (net->internet)
+					vm->gateway = net->subnet + (1u << (32 - net->prefix)) - 2;
 			}
+			continue;
+		}
+		if (vm->role == SCN_ROLE_TOR_GATEWAY) {
+			size_t r;
+
+			for (k = 0; k < vm->n_nics && !vm->gateway; k++)
+				for (r = 0; r < plan->n_vms && !vm->gateway; r++)
+					if (plan->vms[r].role == SCN_ROLE_ROUTER)
+						vm->gateway = plan_addr_on(&plan->vms[r], vm->nics[k].net);
+			continue;
+		}
+		for (k = 0; k < vm->n_nics && !vm->gateway; k++)
+			vm->gateway = plan_gateway_on(plan, vm, vm->nics[k].net);
 	}
 }
 

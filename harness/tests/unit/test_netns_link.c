@@ -10,7 +10,9 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 
 #include "netns_link.c"
 
@@ -291,6 +293,48 @@ static void test_duplicates(void **state)
 	close(tap);
 }
 
+/* netns_link_move(): a veth end goes to another namespace (a child that
+ * unshared one and waits), disappears here, and is there under its name. */
+static void test_move(void **state)
+{
+	struct fix *f = fix_get(state);
+	int p[2], here, there;
+	char path[64], c;
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		c = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(p[0], &c, 1), 1);
+	assert_int_equal(c, 'y');
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	there = open(path, O_RDONLY | O_CLOEXEC);
+	here = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	assert_true(there >= 0 && here >= 0);
+	assert_int_equal(netns_link_veth_create(f->nl, "tva", "tvb"), 0);
+	assert_int_equal(netns_link_move(f->nl, "tvb", there), 0);
+	assert_int_equal(if_nametoindex("tvb"), 0);
+	assert_true(if_nametoindex("tva") > 0);
+	assert_int_equal(netns_link_move(f->nl, "tvb", there), -ENODEV);
+	assert_int_equal(netns_link_move(f->nl, "tva", -1), -EBADF);
+	assert_int_equal(setns(there, CLONE_NEWNET), 0);
+	assert_true(if_nametoindex("tvb") > 0);
+	assert_int_equal(setns(here, CLONE_NEWNET), 0);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(there);
+	close(here);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_unknown_and_bad_names(void **state)
 {
 	struct fix *f = fix_get(state);
@@ -334,6 +378,7 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_topology, fix_setup, fix_teardown, &env),
 		cmocka_unit_test_prestate_setup_teardown(test_duplicates, fix_setup, fix_teardown,
 							 &env),
+		cmocka_unit_test_prestate_setup_teardown(test_move, fix_setup, fix_teardown, &env),
 		cmocka_unit_test_prestate_setup_teardown(test_unknown_and_bad_names, fix_setup,
 							 fix_teardown, &env),
 	};

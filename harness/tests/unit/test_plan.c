@@ -185,6 +185,74 @@ static void test_target_addr(void **state)
 	scenario_free(scn);
 }
 
+static const char whonix[] =
+	"name: whonix\n"
+	"fixtures: [fake-internet, tor-private-network]\n"
+	"networks:\n"
+	"  uplink: { subnet: 198.18.1.0/24, internet: true }\n"
+	"  gw: { subnet: 198.18.2.0/24 }\n"
+	"  tor-lan: { subnet: 198.18.3.0/24 }\n"
+	"vms:\n"
+	"  net: { role: router, nics: [uplink, gw] }\n"
+	"  tor: { role: tor-gateway, nics: [gw, tor-lan], depends_on: [net] }\n"
+	"  work: { role: app, nics: [tor-lan], depends_on: [tor] }\n"
+	"  side: { role: app, nics: [gw] }\n";
+
+static void test_whonix_gateways(void **state)
+{
+	struct scenario *scn = load(whonix);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+	char a[16];
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), 0);
+	const struct plan_vm *net = plan_find_vm(p, "net");
+	const struct plan_vm *tor = plan_find_vm(p, "tor");
+	const struct plan_vm *work = plan_find_vm(p, "work");
+	const struct plan_vm *side = plan_find_vm(p, "side");
+	/* the router's default is the fake internet's gateway, the last host */
+	plan_fmt_addr(net->gateway, a);
+	assert_string_equal(a, "198.18.1.254");
+	assert_true(net->forward);
+	/* the tor gateway routes through the router on its uplink, never forwards */
+	plan_fmt_addr(tor->nics[0].addr, a);
+	assert_string_equal(a, "198.18.2.2");
+	assert_int_equal(tor->gateway, net->nics[1].addr);
+	assert_false(tor->forward);
+	/* the workstation's only gateway is the tor gateway's LAN address */
+	plan_fmt_addr(tor->nics[1].addr, a);
+	assert_string_equal(a, "198.18.3.1");
+	assert_int_equal(work->gateway, tor->nics[1].addr);
+	assert_false(work->forward);
+	/* the tor gateway's uplink is no LAN: a VM there uses the router */
+	assert_int_equal(side->gateway, net->nics[1].addr);
+	plan_free(p);
+	scenario_free(scn);
+}
+
+/* The last host of an internet network is the fake internet's: a /30 with
+ * internet: true has room for one VM only. */
+static void test_internet_reserves_last_host(void **state)
+{
+	static const char y[] =
+		"name: tiny\n"
+		"fixtures: [fake-internet]\n"
+		"networks:\n"
+		"  up: { subnet: 198.18.0.0/30, internet: true }\n"
+		"vms:\n"
+		"  r: { role: router, nics: [up] }\n"
+		"  s: { role: router, nics: [up] }\n";
+	struct scenario *scn = load(y);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), -EINVAL);
+	assert_non_null(strstr(d.msg, "too small"));
+	scenario_free(scn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +262,8 @@ int main(void)
 		cmocka_unit_test(test_cycle_is_scenario_error),
 		cmocka_unit_test(test_subnet_too_small),
 		cmocka_unit_test(test_target_addr),
+		cmocka_unit_test(test_whonix_gateways),
+		cmocka_unit_test(test_internet_reserves_last_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
