@@ -12,9 +12,11 @@ CORE_SRCS     := harness/src/util.c harness/src/plan.c \
                  harness/src/initrd_pad.c harness/src/stats.c harness/src/bench_boot.c \
                  harness/src/lab_vsock.c harness/src/lab_xfer.c harness/src/bench_vsock.c
 CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c
+FLOW_SRCS     := harness/src/flow_probe.c harness/src/policy.c harness/src/lab_flows.c
 MAIN_SRCS     := harness/src/main.c
 
-LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS)
+LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS) \
+            $(FLOW_SRCS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
@@ -38,4 +40,4 @@ $(BUILD)/libuvmlab.a: $(LIB_OBJS)
 
 $(BUILD)/uvmlab: $(MAIN_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libuvmlab.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lbpf -lelf -lz -lm

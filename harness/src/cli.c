@@ -58,6 +58,8 @@ void cli_usage(FILE *f)
 "  --run ID              which run (exec, console)\n"
 "  --timeout SEC         exec: kill the command after SEC seconds (default 60)\n"
 "  -f, --follow          console: keep printing as the log grows\n"
+"  --no-flows            run: skip the eBPF flow recorder on the lab's ports\n"
+"                        (no flow matrix; a scenario policy is then not judged)\n"
 "  -h, --help            this text\n"
 "\n"
 "Exit codes:\n"
@@ -71,7 +73,7 @@ void cli_usage(FILE *f)
 }
 
 enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,
-       OPT_RUN, OPT_TIMEOUT, OPT_ALL };
+       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS };
 
 static int cli_uint(const char *cmd, const char *opt, const char *s, uint32_t *out)
 {
@@ -119,6 +121,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		{ "run", required_argument, NULL, OPT_RUN },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "all", no_argument, NULL, OPT_ALL },
+		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -164,6 +167,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		case OPT_QEMU: o->qemu_bin = optarg; break;
 		case OPT_RUN: o->run_id = optarg; break;
 		case OPT_ALL: o->all = 1; break;
+		case OPT_NO_FLOWS: o->no_flows = 1; break;
 		case 'f': o->follow = 1; break;
 		case 'h':
 			cli_usage(stdout);

@@ -28,6 +28,7 @@ struct cli_opts {
 	uint32_t timeout_s;       /* exec --timeout */
 	int follow;               /* console -f */
 	int all;                  /* down --all */
+	int no_flows;             /* run --no-flows: no eBPF flow recorder */
 	char images_buf[4096];    /* storage behind the default images_dir */
 };
 

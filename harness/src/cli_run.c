@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "checks.h"
+#include "lab_flows.h"
 #include "lab_internal.h"
 #include "result.h"
 #include "run_state.h"
@@ -82,7 +83,7 @@ int cli_run(int argc, char **argv)
 	struct plan *plan = NULL;
 	struct lab *lab = NULL;
 	struct checks_summary sum = { 0 };
-	json_t *res = NULL, *checks = NULL, *vms = NULL;
+	json_t *res = NULL, *checks = NULL, *vms = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
 	char errbuf[1100] = "";
 	int ret, code = CLI_EXIT_LAB;
 
@@ -100,14 +101,33 @@ int cli_run(int argc, char **argv)
 	res = result_new(lab_run_id(lab), lab->started_at, scn);
 	util_progress("run %s: %zu VM(s), results in %s", lab_run_id(lab), plan->n_vms,
 		      lab_results_dir(lab));
-	ret = lab_up(lab);
+	ret = o.no_flows ? 0 : lab_flows_enable(lab);
+	if (!ret)
+		ret = lab_up(lab);
 	if (ret < 0) {
 		snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
 	} else {
 		ret = checks_run(lab, plan, &checks, &sum);
 		if (ret < 0)
 			snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+		/* what crossed the ports during the whole run, judged by the policy */
+		if (!ret && lab_flows_collect(lab, &flows, &matrix, &fcheck, &sum) < 0) {
+			snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+			sum.errors++;
+		}
+		if (fcheck)
+			json_array_append_new(checks, fcheck);
 		code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+	}
+	if (lab->flows) {
+		/* a failed run still releases the recorder before teardown */
+		json_t *f2 = NULL, *m2 = NULL, *c2 = NULL;
+		struct checks_summary s2 = { 0 };
+
+		lab_flows_collect(lab, &f2, &m2, &c2, &s2);
+		json_decref(f2);
+		json_decref(m2);
+		json_decref(c2);
 	}
 	/* Collect what the VMs know before they are torn down. */
 	vms = lab_vms_json(lab);
@@ -118,12 +138,18 @@ int cli_run(int argc, char **argv)
 	json_object_set(res, "vms", vms);
 	if (checks)
 		json_object_set(res, "checks", checks);
+	if (flows) {
+		json_object_set(res, "flows", flows);
+		json_object_set(res, "flow_matrix", matrix);
+	}
 	lab_down(lab);
 	result_finish(res, code, errbuf[0] ? errbuf : NULL);
 	if (result_write(lab_results_dir(lab), res) < 0)
 		util_err("run: could not write %s/result.json", lab_results_dir(lab));
 	if (checks)
 		checks_print(stdout, checks);
+	if (matrix)
+		lab_flows_print(stdout, matrix);
 	cli_print_timelines(stdout, vms);
 	if (errbuf[0])
 		util_err("%s", errbuf);
@@ -131,6 +157,8 @@ int cli_run(int argc, char **argv)
 	       code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" : "LAB FAILURE",
 	       sum.passed, sum.failed, lab_results_dir(lab));
 cleanup:
+	json_decref(flows);
+	json_decref(matrix);
 	json_decref(checks);
 	json_decref(vms);
 	json_decref(res);

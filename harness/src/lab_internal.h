@@ -59,6 +59,24 @@ struct lab_vm {
 	char last_line[256];         /* last complete console line */
 	char partial[256];
 	size_t partial_len;
+	uint64_t t_role;             /* role services ready (lab_role.c), 0 = not reached */
+};
+
+/* The fake internet: its own network namespace (held by a child that only
+ * waits), a veth into the bridge of the network with internet: true, and
+ * the fixtures running there (lab_internet.c). */
+struct lab_internet {
+	pid_t holder;                /* its netns is the internet; 0 = none */
+	int ns_fd;                   /* /proc/HOLDER/ns/net, -1 = none */
+	pid_t web_pid;               /* fake_internet.py serve */
+	int tor_started;             /* private_tor.py start succeeded */
+	uint32_t gw_addr;            /* the internet's address on the lab network */
+	char fixtures_dir[1024];     /* where fake_internet.py and private_tor.py live */
+	char tor_dir[600];           /* RUNDIR/tor */
+	char log[1200];              /* RESULTS/internet.log: the fake internet's JSON lines */
+	char pidfile[600];
+	uint32_t exits[16];          /* the private network's exit addresses */
+	size_t n_exits;
 };
 
 struct lab {
@@ -80,10 +98,12 @@ struct lab {
 	int orig_netns;              /* to return to at lab_down() */
 	int epfd;
 	pid_t vsockd_pid;            /* uvmlab-vsockd, when the scenario has vsock */
+	struct flow_probe *flows;    /* eBPF flow recorder on every tap (run only), or NULL */
 	char vsockd_log[1200];
 	int up_started, down_done;
 	uint64_t t_start_wall_ns;
 	char started_at[32];
+	struct lab_internet inet;
 };
 
 extern volatile sig_atomic_t lab_stop_flag;
@@ -99,6 +119,30 @@ int lab_spawn(const char *const *argv, const char *out_path, pid_t *pid);
 int lab_reap(pid_t pid, int timeout_ms);
 /* A program installed beside the uvmlab binary (uvmlab-vsockd, ...). */
 void lab_sibling_path(const char *name, char *buf, size_t len);
+
+/* lab.c, for checks and role services */
+/* Write DATA to PATH in VM through its agent. 0 or negative errno (lab->err set). */
+int lab_write_file(struct lab *lab, const char *vm, const char *path, uint32_t mode,
+		   const void *data, size_t len);
+/* Pause (ON=1, QMP "stop") or resume (ON=0, QMP "cont") VM NAME. */
+int lab_vm_pause(struct lab *lab, const char *name, int on);
+
+/* lab_internet.c: the fake internet and the private Tor network, when the
+ * scenario asks for them. Start after the run's namespace exists and before
+ * the first VM; stop before leaving the namespace. */
+int lab_internet_start(struct lab *lab);
+void lab_internet_stop(struct lab *lab);
+/* Run ARGV in the internet's namespace in the background, output appended to
+ * OUT_PATH, dying with us. 0 with *PID, or negative errno. */
+int lab_internet_spawn(struct lab *lab, const char *const *argv, const char *out_path, pid_t *pid);
+/* Wait for the private Tor network's bootstrap (bounded), keeping the lab's
+ * event loop running. 0, -ETIMEDOUT or negative errno (lab->err set). */
+int lab_internet_wait_tor(struct lab *lab, int timeout_s);
+
+/* lab_role.c: what each role runs once every VM is ready (NAT on the
+ * internet router, Tor and its firewall on a tor gateway, resolv.conf behind
+ * it). Records each VM's t_role. 0 or negative errno (lab->err set). */
+int lab_role_services(struct lab *lab);
 
 /* lab_vm.c */
 int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "flow_probe.h"
 #include "initrd_pad.h"
 #include "util.h"
 
@@ -151,8 +152,17 @@ static int lab_vm_taps(struct lab_vm *vm)
 			ret = netns_link_set_master(lab->nl, nic->tap, lab->plan->nets[nic->net].bridge);
 		if (!ret)
 			ret = netns_link_set_up(lab->nl, nic->tap, 1);
-		if (ret < 0)
+		if (ret < 0) {
 			lab_set_err(lab, "vm \"%s\": tap %s: %s", vm->pvm->name, nic->tap, strerror(-ret));
+			break;
+		}
+		/* recording starts before QEMU exists: no frame of the VM is missed */
+		if (lab->flows) {
+			ret = flow_probe_attach(lab->flows, nic->tap);
+			if (ret < 0)
+				lab_set_err(lab, "vm \"%s\": flow recorder: %s", vm->pvm->name,
+					    flow_probe_error(lab->flows));
+		}
 	}
 	return ret;
 }

@@ -139,6 +139,12 @@ enum policy_verdict policy_judge(const struct plan *plan, const struct flow_reco
 		snprintf(why, whylen, "sent by %s; judged where it arrives", tap ? tap->name : "?");
 		return POLICY_TRANSIT;
 	}
+	/* Only what is addressed to the VM it reached is a delivery; the rest
+	 * passes through (a router) or is L2 flooding the guest drops. */
+	if (tap && strcmp(dst, tap->name)) {
+		snprintf(why, whylen, "passing %s toward %s", tap->name, dst);
+		return POLICY_TRANSIT;
+	}
 	for (i = 0; i < scn->n_policy; i++) {
 		const struct scn_policy_rule *r = &scn->policy[i];
 

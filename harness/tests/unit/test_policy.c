@@ -88,6 +88,9 @@ static void test_allowed_and_forbidden(void **state)
 	/* icmp alice -> router is */
 	r = rec4(f->plan, "router", 0, FLOW_DIR_EGRESS, "198.18.10.2", "198.18.10.1", IPPROTO_ICMP);
 	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_ALLOWED);
+	/* alice -> bob reaching the router's tap is transit, judged at bob */
+	r = rec4(f->plan, "router", 0, FLOW_DIR_EGRESS, "198.18.10.2", "198.18.11.2", IPPROTO_ICMP);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_TRANSIT);
 	/* bob -> router is not */
 	r = rec4(f->plan, "router", 1, FLOW_DIR_EGRESS, "198.18.11.2", "198.18.11.1", IPPROTO_ICMP);
 	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_VIOLATION);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* lab_flows.c: what crossed the lab's ports during a run, judged against the policy. */
+#include "lab_flows.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow_probe.h"
+#include "lab_internal.h"
+#include "policy.h"
+#include "util.h"
+
+int lab_flows_enable(struct lab *lab)
+{
+	/* UVMLAB_KERNEL_BTF points the loader elsewhere (tests of load failures) */
+	struct flow_probe_opts opts = { .btf_path = getenv("UVMLAB_KERNEL_BTF") };
+	char err[256] = "";
+	int ret = flow_probe_create(&lab->flows, &opts, err, sizeof(err));
+
+	if (ret < 0) {
+		lab->flows = NULL;
+		lab_set_err(lab, "flow recorder: %s (uvmlab run --no-flows skips it)", err);
+	}
+	return ret;
+}
+
+struct lab_flows_ctx {
+	struct lab *lab;
+	json_t *flows;
+	json_t *matrix;
+	size_t judged, violations;
+	char first[600];
+};
+
+static const char *lab_flows_proto(uint8_t l4, uint8_t family, char *buf, size_t len)
+{
+	switch (l4) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmpv6";
+	default:
+		snprintf(buf, len, family == FLOW_FAMILY_ARP ? "arp" : "%u", l4);
+		return buf;
+	}
+}
+
+static int lab_flows_one(const struct flow_record *rec, void *arg)
+{
+	struct lab_flows_ctx *c = arg;
+	const struct plan_vm *vm = policy_tap_vm(c->lab->plan, rec->ifname);
+	char src[32], dst[32], why[200], pb[8], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
+	char key[80];
+	enum policy_verdict v = policy_judge(c->lab->plan, rec, src, dst, why, sizeof(why));
+	const char *proto = lab_flows_proto(rec->l4proto, rec->family, pb, sizeof(pb));
+	int af = rec->family == FLOW_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+	json_t *cell;
+
+	if (rec->family != FLOW_FAMILY_NONE) {
+		inet_ntop(af, rec->src_addr, sa, sizeof(sa));
+		inet_ntop(af, rec->dst_addr, da, sizeof(da));
+	}
+	json_array_append_new(c->flows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:s,s:s}",
+		"port", rec->ifname, "vm", vm ? vm->name : "?",
+		"dir", rec->dir == FLOW_DIR_EGRESS ? "to-vm" : "from-vm", "proto", proto,
+		"src", sa, "dst", da, "src_endpoint", src, "dst_endpoint", dst,
+		"src_port", rec->src_port, "dst_port", rec->dst_port,
+		"packets", (json_int_t)rec->packets, "bytes", (json_int_t)rec->bytes,
+		"verdict", policy_verdict_name(v), "why", why));
+	if (v != POLICY_ALLOWED && v != POLICY_VIOLATION)
+		return 0;
+	c->judged++;
+	snprintf(key, sizeof(key), "%s->%s %s", src, dst, proto);
+	cell = json_object_get(c->matrix, key);
+	if (!cell) {
+		cell = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "from", src, "to", dst, "proto", proto,
+				 "packets", (json_int_t)0, "bytes", (json_int_t)0,
+				 "verdict", policy_verdict_name(v));
+		json_object_set_new(c->matrix, key, cell);
+	}
+	json_object_set_new(cell, "packets", json_integer(json_integer_value(json_object_get(cell, "packets")) +
+							  (json_int_t)rec->packets));
+	json_object_set_new(cell, "bytes", json_integer(json_integer_value(json_object_get(cell, "bytes")) +
+							(json_int_t)rec->bytes));
+	if (v == POLICY_VIOLATION) {
+		json_object_set_new(cell, "verdict", json_string("violation"));
+		if (!c->violations++)
+			snprintf(c->first, sizeof(c->first), "%s -> %s %s at %s (%llu packets): %s", src, dst,
+				 proto, rec->ifname, (unsigned long long)rec->packets, why);
+	}
+	return 0;
+}
+
+int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
+		      struct checks_summary *sum)
+{
+	struct lab_flows_ctx c = { .lab = lab };
+	char evidence[700];
+	uint64_t drops = 0;
+	int ret;
+
+	*flows = *matrix = *check = NULL;
+	if (!lab->flows)
+		return 0;
+	c.flows = json_array();
+	c.matrix = json_object();
+	ret = flow_probe_detach_all(lab->flows);
+	if (ret < 0)
+		util_err("flow recorder: %s", flow_probe_error(lab->flows));
+	ret = flow_probe_read(lab->flows, lab_flows_one, &c);
+	flow_probe_drops(lab->flows, &drops);
+	flow_probe_destroy(lab->flows);
+	lab->flows = NULL;
+	if (ret < 0) {
+		lab_set_err(lab, "flow recorder: reading flows: %s", strerror(-ret));
+		json_decref(c.flows);
+		json_decref(c.matrix);
+		return ret;
+	}
+	if (lab->plan->scn->has_policy) {
+		int pass = c.violations == 0 && drops == 0;
+
+		if (pass)
+			snprintf(evidence, sizeof(evidence), "%zu delivered flow(s) judged, all allowed by the policy",
+				 c.judged);
+		else if (c.violations)
+			snprintf(evidence, sizeof(evidence), "%zu violation(s); first: %s", c.violations, c.first);
+		else
+			snprintf(evidence, sizeof(evidence), "the flow table overflowed (%llu frames unrecorded)",
+				 (unsigned long long)drops);
+		*check = json_pack("{s:s,s:s,s:s,s:s}", "name", "flow-policy", "kind", "policy",
+				   "verdict", pass ? "pass" : "fail", "evidence", evidence);
+		if (pass)
+			sum->passed++;
+		else
+			sum->failed++;
+	}
+	*flows = c.flows;
+	*matrix = c.matrix;
+	return 0;
+}
+
+void lab_flows_print(FILE *f, json_t *matrix)
+{
+	const char *key;
+	json_t *cell;
+
+	if (!json_object_size(matrix))
+		return;
+	fprintf(f, "%-16s %-16s %-7s %9s %11s  %s\n", "FLOW FROM", "TO", "PROTO", "PACKETS", "BYTES",
+		"POLICY");
+	json_object_foreach(matrix, key, cell)
+		fprintf(f, "%-16s %-16s %-7s %9lld %11lld  %s\n",
+			json_string_value(json_object_get(cell, "from")),
+			json_string_value(json_object_get(cell, "to")),
+			json_string_value(json_object_get(cell, "proto")),
+			(long long)json_integer_value(json_object_get(cell, "packets")),
+			(long long)json_integer_value(json_object_get(cell, "bytes")),
+			json_string_value(json_object_get(cell, "verdict")));
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* lab_flows.h: what crossed the lab's ports during a run, judged against the policy. */
+#ifndef UVMLAB_LAB_FLOWS_H
+#define UVMLAB_LAB_FLOWS_H
+
+#include <stdio.h>
+#include <jansson.h>
+
+#include "checks.h"
+#include "lab.h"
+
+/* Load the recorder before lab_up() so every tap gets it as it is created.
+ * 0, or negative errno with lab_error() set ("flow recorder: ..."): a lab
+ * failure, never a silent pass. */
+int lab_flows_enable(struct lab *lab);
+
+/* Detach, read every flow, judge it (policy.h) and release the recorder.
+ * *FLOWS: every flow with endpoints and verdict; *MATRIX: per endpoint pair;
+ * when the scenario has a policy, *CHECK is a "flow-policy" check row (and SUM
+ * counts it). Call before lab_down(). NULL-safe when flows were not enabled. */
+int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
+		      struct checks_summary *sum);
+
+/* Print the flow matrix (one line per endpoint pair). */
+void lab_flows_print(FILE *f, json_t *matrix);
+
+#endif
