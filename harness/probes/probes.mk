@@ -33,6 +33,12 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/probes/%.o
 FLOW_PROBE_OBJS := $(addsuffix /harness/src/flow_probe.o,$(BUILD)/obj $(BUILD)/san $(BUILD)/fuzzobj)
 $(FLOW_PROBE_OBJS): $(BUILD)/gen/flow.skel.h
 
+# uvmlab-flowctl: record flows on interfaces by hand or from tests.
+$(BUILD)/obj/harness/src/flowctl.o: $(BUILD)/gen/flow.skel.h
+$(BUILD)/uvmlab-flowctl: $(BUILD)/obj/harness/src/flowctl.o $(BUILD)/obj/harness/src/flow_probe.o
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(BPF_LIBS)
+EXTRA_ALL += $(BUILD)/uvmlab-flowctl
 
 # Keep the objects so a rebuild does not redo the chain.
 .SECONDARY: $(BUILD)/probes/flow.bpf.o $(BUILD)/probes/flow.o

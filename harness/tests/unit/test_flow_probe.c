@@ -801,6 +801,7 @@ static void test_traffic_counts(void **state)
 	r = t_find4(f, FLOW_DIR_EGRESS, IPPROTO_UDP, T_ADDR_A, T_ADDR_B, T_UDP_SPORT, T_UDP_DPORT);
 	assert_non_null(r);
 	assert_int_equal(r->packets, T_UDP_N);
+	assert_string_equal(r->ifname, T_IF_A); /* names outlive the attachment */
 
 	assert_int_equal(flow_probe_clear(fp), 0);
 	t_read(fp, f);
