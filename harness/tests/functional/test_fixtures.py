@@ -356,7 +356,7 @@ while True:
 @needs_root
 @pytest.mark.skipif(not (shutil.which("tor") and shutil.which("tor-gencert")),
                     reason="tor not installed (Debian package `tor`)")
-@pytest.mark.boots  # not a VM, but a minute of wall time: deselected with the VM tests
+@pytest.mark.tor  # a private Tor network: about a minute of wall time
 def test_private_tor_network_carries_a_client_to_the_fake_internet(netns, tmp_path):
     d = tmp_path / "tor"
     t0 = time.monotonic()
