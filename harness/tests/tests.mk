@@ -24,9 +24,12 @@ $(BUILD)/tests/test_%: harness/tests/unit/test_%.c $$(addprefix $(BUILD)/san/,$$
 	$(Q)$(CC) $(CPPFLAGS) -Iharness/tests/unit $(PKG_CFLAGS) $(CFLAGS) -O1 $(SAN) -o $@ $< \
 		$(addprefix $(BUILD)/san/,$(subst .c,.o,$(test_$*_DEPS))) $(PKG_LIBS) -lcmocka -lm
 
+# A hung test fails instead of stalling CI.
+UNIT_TIMEOUT ?= 300
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do \
-		echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 $$t; done
+		echo "== $$t"; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		timeout -k 10 $(UNIT_TIMEOUT) $$t || { echo "FAILED (or timed out after $(UNIT_TIMEOUT)s): $$t"; exit 1; }; done
 
 FUZZ_NAMES := $(patsubst harness/tests/fuzz/fuzz_%.c,%,$(wildcard harness/tests/fuzz/fuzz_*.c))
 FUZZ_BINS  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
