@@ -12,6 +12,7 @@
 #include <netinet/ip_icmp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -170,8 +171,14 @@ static void env_enter(struct env *env)
 	env->peer = fork();
 	if (env->peer < 0)
 		goto fail;
-	if (env->peer == 0)
+	if (env->peer == 0) {
+		/* Our copy of the parent's write end would keep the EOF that
+		 * ends the peer from ever coming; and never outlive the test. */
+		close(to_peer[1]);
+		close(from_peer[0]);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		t_peer_main(to_peer[0], from_peer[1]);
+	}
 	close(to_peer[0]);
 	close(from_peer[1]);
 	env->peer_pipe = to_peer[1];
