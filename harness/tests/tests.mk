@@ -61,7 +61,7 @@ fuzz: $(FUZZ_BINS)
 	done
 
 # Integration tests boot real VMs (TCG here). Debian's pytest on /usr/bin/python3.
-pytest: $(BUILD)/uvmlab guests
+pytest: $(BUILD)/uvmlab guests $(EXTRA_ALL)
 	$(Q)cd harness/tests && UVMLAB=$(abspath $(BUILD)/uvmlab) UVMLAB_BUILD=$(abspath $(BUILD)) \
 		$(PYTHON) -m pytest -ra $(PYTEST_ARGS)
 
