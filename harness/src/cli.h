@@ -43,6 +43,10 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
  * CLI_EXIT_USAGE (or CLI_EXIT_LAB for an unreadable file that exists). */
 int cli_load(const char *path, struct scenario **scn, struct plan **plan);
 
+struct lab_opts;
+/* Fill LO (lab.h) from the command-line options O. */
+void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo);
+
 /* Install SIGINT/SIGTERM/SIGHUP handlers that set the stop flag. */
 void cli_signals(void);
 

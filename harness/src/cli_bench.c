@@ -83,13 +83,7 @@ int cli_bench(int argc, char **argv)
 	code = CLI_EXIT_LAB;
 	cli_signals();
 	run_state_reap_all(o.run_root, 1, 5000);
-	memset(&lo, 0, sizeof(lo));
-	lo.results_root = o.results_root;
-	lo.run_root = o.run_root;
-	lo.images_dir = o.images_dir;
-	lo.qemu_bin = o.qemu_bin;
-	lo.accel = o.accel;
-	lo.boot_timeout_s = o.boot_timeout_s;
+	cli_lab_opts(&o, &lo);
 	ret = lab_create(plan, &lo, &lab);
 	if (ret < 0) {
 		util_err("bench: %s", strerror(-ret));

@@ -17,7 +17,7 @@
 #include "run_state.h"
 #include "util.h"
 
-static void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo)
+void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo)
 {
 	memset(lo, 0, sizeof(*lo));
 	lo->results_root = o->results_root;

@@ -30,21 +30,6 @@ static int lab_xfer_parse(const char *text, struct lab_xfer_line *x)
 	return -ENOENT;
 }
 
-static void lab_xfer_last_line(const char *s, char *buf, size_t len)
-{
-	const char *end, *start;
-
-	buf[0] = '\0';
-	if (!s)
-		return;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == '\n' || end[-1] == ' '))
-		end--;
-	for (start = end; start > s && start[-1] != '\n'; start--)
-		;
-	snprintf(buf, len, "%.*s", (int)(end - start), start);
-}
-
 /* A receiver in VM, in the background, output to OUT in the guest; returns
  * once it listens. *PID (guest pid, as text) is for cleanup. */
 static int lab_xfer_guest_recv(struct lab *lab, const char *vm, const char *listen,
@@ -181,7 +166,7 @@ int lab_xfer(struct lab *lab, const struct plan *plan, const char *from, const c
 	}
 	res->recv_got = lab_xfer_parse(rtext, &rx) == 0;
 	lab_xfer_parse(stext, &sx);
-	lab_xfer_last_line(stext, res->send_line, sizeof(res->send_line));
+	util_last_line(stext, res->send_line, sizeof(res->send_line));
 	res->sent = sx.bytes;
 	res->received = rx.bytes;
 	res->send_mbps = sx.mbps;

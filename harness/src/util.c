@@ -375,3 +375,20 @@ int64_t util_proc_cpu_ms(pid_t pid, int64_t *user_ms, int64_t *sys_ms)
 		*sys_ms = (int64_t)(s * 1000 / (unsigned long long)hz);
 	return (int64_t)((u + s) * 1000 / (unsigned long long)hz);
 }
+
+void util_last_line(const char *s, char *buf, size_t len)
+{
+	const char *end, *start;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!s)
+		return;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+		end--;
+	for (start = end; start > s && start[-1] != '\n'; start--)
+		;
+	snprintf(buf, len, "%.*s", (int)(end - start), start);
+}

@@ -47,6 +47,10 @@ uint64_t util_proc_starttime(pid_t pid);
 /* utime + stime of PID in milliseconds; -1 if unknown. */
 int64_t util_proc_cpu_ms(pid_t pid, int64_t *user_ms, int64_t *sys_ms);
 
+/* The last non-empty line of S (may be NULL), trimmed, into BUF: a tool's
+ * summary line, for one-line evidence. */
+void util_last_line(const char *s, char *buf, size_t len);
+
 /* Copy SRC into DST (size LEN) always NUL-terminating; -ENAMETOOLONG if cut. */
 int util_strlcpy(char *dst, const char *src, size_t len);
 
