@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checks_net.h"
+#include "lab_internal.h"
 #include "lab_xfer.h"
 #include "util.h"
 
@@ -119,6 +121,37 @@ static int checks_vsock(struct lab *lab, const struct plan *plan, const struct s
 	return 0;
 }
 
+static const char *checks_kind_name(const struct scn_check *c)
+{
+	switch (c->kind) {
+	case SCN_CHECK_VSOCK:   return "vsock";
+	case SCN_CHECK_FETCH:   return "fetch";
+	case SCN_CHECK_RESOLVE: return "resolve";
+	default:                return "reach";
+	}
+}
+
+static const char *checks_proto_name(const struct scn_check *c)
+{
+	if (c->kind == SCN_CHECK_VSOCK)
+		return "vsock";
+	if (c->kind == SCN_CHECK_FETCH)
+		return "http";
+	if (c->kind == SCN_CHECK_RESOLVE)
+		return "dns";
+	return c->proto == SCN_PROTO_TCP ? "tcp" : c->proto == SCN_PROTO_UDP ? "udp" : "icmp";
+}
+
+static int checks_one(struct lab *lab, const struct plan *plan, const struct scn_check *c,
+		      json_t *row, struct checks_summary *sum)
+{
+	if (c->kind == SCN_CHECK_VSOCK)
+		return checks_vsock(lab, plan, c, row, sum);
+	if (checks_net_handles(c))
+		return checks_net_run(lab, plan, c, row, sum);
+	return checks_reach(lab, plan, c, row, sum);
+}
+
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum)
 {
 	const struct scenario *scn = plan->scn;
@@ -131,18 +164,49 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 		return -ENOMEM;
 	for (i = 0; i < scn->n_checks; i++) {
 		const struct scn_check *c = &scn->checks[i];
-		int vs = c->kind == SCN_CHECK_VSOCK;
-		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "name", c->name,
-					"kind", vs ? "vsock" : "reach", "from", c->from.name, "to", c->to.name,
-					"proto", vs ? "vsock" : c->proto == SCN_PROTO_TCP ? "tcp" : "icmp",
+		const char *paused = c->while_stopped.name;
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", c->name,
+					"kind", checks_kind_name(c), "from", c->from.name,
+					"proto", checks_proto_name(c),
 					"expect", c->expect == SCN_EXPECT_ALLOWED ? "allowed" : "blocked");
 
-		if (c->proto == SCN_PROTO_TCP || vs)
+		if (c->to.name)
+			json_object_set_new(row, "to", json_string(c->to.name));
+		if (c->target)
+			json_object_set_new(row, c->kind == SCN_CHECK_FETCH ? "url" : "host",
+					    json_string(c->target));
+		if (c->kind == SCN_CHECK_VSOCK || (c->kind == SCN_CHECK_REACH && c->proto != SCN_PROTO_ICMP))
 			json_object_set_new(row, "port", json_integer(c->port));
-		if (vs)
+		if (c->kind == SCN_CHECK_VSOCK)
 			json_object_set_new(row, "bytes", json_integer(c->bytes));
-		util_progress("check %s", c->name);
-		ret = vs ? checks_vsock(lab, plan, c, row, sum) : checks_reach(lab, plan, c, row, sum);
+		util_progress("check %s%s%s", c->name, paused ? " with vm paused: " : "", paused ? paused : "");
+		if (paused) {
+			json_object_set_new(row, "while_stopped", json_string(paused));
+			ret = lab_vm_pause(lab, paused, 1);
+			if (ret < 0) {
+				json_object_set_new(row, "verdict", json_string("error"));
+				json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+				sum->errors++;
+				json_array_append_new(rows, row);
+				break;
+			}
+		}
+		ret = checks_one(lab, plan, c, row, sum);
+		if (paused) {
+			int r2 = lab_vm_pause(lab, paused, 0);
+
+			if (r2 < 0 && ret >= 0) {
+				util_err("%s", lab_error(lab));
+				ret = r2;
+			}
+			if (ret >= 0) {
+				char ev[1024];
+
+				snprintf(ev, sizeof(ev), "%s (vm %s paused)",
+					 json_string_value(json_object_get(row, "evidence")) ?: "", paused);
+				json_object_set_new(row, "evidence", json_string(ev));
+			}
+		}
 		json_array_append_new(rows, row);
 		if (ret < 0)
 			break;

@@ -42,6 +42,7 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 		lab->opts.qemu_bin = "qemu-system-x86_64";
 	lab->epfd = -1;
 	lab->orig_netns = -1;
+	lab->inet.ns_fd = -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(lab->started_at, sizeof(lab->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -282,6 +283,9 @@ int lab_prepare(struct lab *lab)
 	ret = lab_netns(lab);
 	if (!ret)
 		ret = lab_vsock_start(lab);
+	/* Fixtures first: the private Tor network bootstraps while VMs boot. */
+	if (!ret)
+		ret = lab_internet_start(lab);
 	return ret;
 }
 
@@ -305,6 +309,8 @@ int lab_up(struct lab *lab)
 		if (ret < 0)
 			break;
 	}
+	if (!ret)
+		ret = lab_role_services(lab);
 	if (!ret)
 		ret = lab_save_state(lab);
 	return ret;
@@ -386,6 +392,48 @@ int lab_read_file(struct lab *lab, const char *name, const char *path, uint8_t *
 	return -ENOENT;
 }
 
+int lab_write_file(struct lab *lab, const char *name, const char *path, uint32_t mode,
+		   const void *data, size_t len)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < lab->n_vms; i++) {
+		if (strcmp(lab->vms[i].pvm->name, name) || !lab->vms[i].agent)
+			continue;
+		ret = agent_conn_write_file(lab->vms[i].agent, path, mode, data, len, 10000);
+		if (ret < 0)
+			lab_set_err(lab, "vm \"%s\": writing %s: %s", name, path, strerror(-ret));
+		return ret;
+	}
+	lab_set_err(lab, "vm \"%s\" is not ready", name);
+	return -ENOENT;
+}
+
+int lab_vm_pause(struct lab *lab, const char *name, int on)
+{
+	char err[256] = "";
+	size_t i;
+	int ret;
+
+	for (i = 0; i < lab->n_vms; i++) {
+		if (strcmp(lab->vms[i].pvm->name, name))
+			continue;
+		if (!lab->vms[i].qmp) {
+			lab_set_err(lab, "vm \"%s\": no QMP connection", name);
+			return -ENOTCONN;
+		}
+		ret = qmp_client_execute(lab->vms[i].qmp, on ? "stop" : "cont", NULL, 5000, NULL,
+					 err, sizeof(err));
+		if (ret < 0)
+			lab_set_err(lab, "vm \"%s\": qmp %s: %s%s%s", name, on ? "stop" : "cont",
+				    strerror(-ret), err[0] ? ": " : "", err);
+		return ret;
+	}
+	lab_set_err(lab, "no vm \"%s\"", name);
+	return -ENOENT;
+}
+
 int lab_down(struct lab *lab)
 {
 	size_t i;
@@ -398,6 +446,7 @@ int lab_down(struct lab *lab)
 	for (i = 0; i < lab->n_vms; i++)
 		lab_vm_close(&lab->vms[i]);
 	lab_vsock_stop(lab);
+	lab_internet_stop(lab);
 	if (lab->nl) {
 		for (i = 0; i < lab->plan->n_nets; i++)
 			netns_link_delete(lab->nl, lab->plan->nets[i].bridge);
@@ -434,8 +483,17 @@ json_t *lab_vms_json(const struct lab *lab)
 	json_t *a = json_array();
 	size_t i;
 
-	for (i = 0; i < lab->n_vms; i++)
-		json_array_append_new(a, lab_vm_json(&lab->vms[i]));
+	for (i = 0; i < lab->n_vms; i++) {
+		const struct lab_vm *vm = &lab->vms[i];
+		json_t *o = lab_vm_json(vm);
+		json_t *ph = json_object_get(json_object_get(o, "boot"), "phases_ms");
+
+		/* Role services (lab_role.c) end the timeline when they ran. */
+		if (ph && vm->t_role && vm->t[LAB_PHASE_EXEC])
+			json_object_set_new(ph, "services_ready",
+					    json_real((double)(vm->t_role - vm->t[LAB_PHASE_EXEC]) / 1e6));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/* lab_role.c: role services once VMs are ready: NAT to the fake internet, the Tor gateway, resolv.conf. */
+#include "lab_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lab_role.h"
+#include "util.h"
+
+#define LAB_ROLE_NFT "/usr/sbin/nft"
+#define LAB_ROLE_TOR_BOOTSTRAP_S 240
+#define LAB_ROLE_TOR_NETWORK_S 150
+#define LAB_ROLE_EXEC_MS 30000
+
+/* printf into BUF at *OFF; -ENOSPC once it does not fit (and stays so). */
+static int lab_role_cat(char *buf, size_t len, size_t *off, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int lab_role_cat(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return -ENOSPC;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len - *off) {
+		*off = len;
+		return -ENOSPC;
+	}
+	*off += (size_t)n;
+	return 0;
+}
+
+int lab_role_nat_ruleset(char *buf, size_t len)
+{
+	size_t off = 0;
+
+	/* Lab sources leaving for anything outside the lab take the router's
+	 * uplink address: the fake internet has no route back into the lab. */
+	return lab_role_cat(buf, len, &off,
+		"table ip uvmlab_nat {\n"
+		"\tchain postrouting {\n"
+		"\t\ttype nat hook postrouting priority srcnat; policy accept;\n"
+		"\t\tip saddr 198.18.0.0/15 ip daddr != 198.18.0.0/15 masquerade\n"
+		"\t}\n"
+		"}\n");
+}
+
+int lab_role_torrc(char *buf, size_t len, const char *client_torrc,
+		   const struct lab_role_lan *lans, size_t n_lans)
+{
+	char ip[16];
+	size_t off = 0, i;
+	int ret;
+
+	ret = lab_role_cat(buf, len, &off, "%s%s", client_torrc,
+			   *client_torrc && client_torrc[strlen(client_torrc) - 1] != '\n' ? "\n" : "");
+	if (!ret)
+		ret = lab_role_cat(buf, len, &off,
+			"# uvmlab tor gateway (Whonix-style transparent proxy)\n"
+			"DataDirectory /var/lib/tor\n"
+			"User debian-tor\n"
+			"Log notice file /var/log/tor/notices.log\n"
+			"SocksPort 0\n"
+			"VirtualAddrNetworkIPv4 10.192.0.0/10\n"
+			"AutomapHostsOnResolve 1\n");
+	for (i = 0; !ret && i < n_lans; i++) {
+		plan_fmt_addr(lans[i].addr, ip);
+		ret = lab_role_cat(buf, len, &off, "TransPort %s:%u\nDNSPort %s:%u\n", ip,
+				   LAB_ROLE_TRANS_PORT, ip, LAB_ROLE_DNS_PORT);
+	}
+	return ret;
+}
+
+int lab_role_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
+			     const struct lab_role_lan *lans, size_t n_lans, uint32_t tor_uid)
+{
+	char ip[16], net[16];
+	size_t off = 0, i;
+	int ret;
+
+	if (mode == SCN_GATEWAY_LEAKY) {
+		/* The mutation: DNS to the gateway still goes to Tor, everything
+		 * else is forwarded and NATed out of the uplink. */
+		ret = lab_role_cat(buf, len, &off, "table inet uvmlab_gw {\n"
+				   "\tchain prerouting {\n"
+				   "\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+		for (i = 0; !ret && i < n_lans; i++) {
+			plan_fmt_addr(lans[i].addr, ip);
+			ret = lab_role_cat(buf, len, &off, "\t\tip daddr %s udp dport 53 redirect to :%u\n",
+					   ip, LAB_ROLE_DNS_PORT);
+		}
+		if (!ret)
+			ret = lab_role_cat(buf, len, &off, "\t}\n\tchain postrouting {\n"
+					   "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+		for (i = 0; !ret && i < n_lans; i++) {
+			plan_fmt_addr(lans[i].addr & ~((1u << (32 - lans[i].prefix)) - 1), net);
+			ret = lab_role_cat(buf, len, &off,
+					   "\t\tip saddr %s/%u ip daddr != %s/%u masquerade\n",
+					   net, lans[i].prefix, net, lans[i].prefix);
+		}
+		if (!ret)
+			ret = lab_role_cat(buf, len, &off, "\t}\n}\n");
+		return ret;
+	}
+	/* Strict, after Whonix: the LAN reaches only Tor's DNSPort and TransPort
+	 * (UDP 53 and new TCP redirected there); nothing is forwarded; the
+	 * gateway itself sends only replies, LAN traffic and the tor user's. */
+	ret = lab_role_cat(buf, len, &off, "table inet uvmlab_gw {\n"
+			   "\tchain prerouting {\n"
+			   "\t\ttype nat hook prerouting priority dstnat; policy accept;\n");
+	for (i = 0; !ret && i < n_lans; i++) {
+		plan_fmt_addr(lans[i].addr & ~((1u << (32 - lans[i].prefix)) - 1), net);
+		ret = lab_role_cat(buf, len, &off,
+			"\t\tip saddr %s/%u udp dport 53 redirect to :%u\n"
+			"\t\tip saddr %s/%u tcp flags & (fin|syn|rst|ack) == syn redirect to :%u\n",
+			net, lans[i].prefix, LAB_ROLE_DNS_PORT, net, lans[i].prefix, LAB_ROLE_TRANS_PORT);
+	}
+	if (!ret)
+		ret = lab_role_cat(buf, len, &off, "\t}\n"
+			"\tchain input {\n"
+			"\t\ttype filter hook input priority filter; policy drop;\n"
+			"\t\tct state invalid drop\n"
+			"\t\tct state established,related accept\n"
+			"\t\tiif \"lo\" accept\n");
+	for (i = 0; !ret && i < n_lans; i++) {
+		plan_fmt_addr(lans[i].addr & ~((1u << (32 - lans[i].prefix)) - 1), net);
+		plan_fmt_addr(lans[i].addr, ip);
+		ret = lab_role_cat(buf, len, &off,
+			"\t\tip saddr %s/%u ip daddr %s udp dport %u accept\n"
+			"\t\tip saddr %s/%u ip daddr %s tcp dport %u accept\n",
+			net, lans[i].prefix, ip, LAB_ROLE_DNS_PORT, net, lans[i].prefix, ip,
+			LAB_ROLE_TRANS_PORT);
+	}
+	if (!ret)
+		ret = lab_role_cat(buf, len, &off, "\t}\n"
+			"\tchain forward {\n"
+			"\t\ttype filter hook forward priority filter; policy drop;\n"
+			"\t\treject\n"
+			"\t}\n"
+			"\tchain output {\n"
+			"\t\ttype filter hook output priority filter; policy drop;\n"
+			"\t\tct state invalid drop\n"
+			"\t\tct state established,related accept\n"
+			"\t\toif \"lo\" accept\n");
+	for (i = 0; !ret && i < n_lans; i++) {
+		plan_fmt_addr(lans[i].addr & ~((1u << (32 - lans[i].prefix)) - 1), net);
+		ret = lab_role_cat(buf, len, &off, "\t\tip daddr %s/%u accept\n", net, lans[i].prefix);
+	}
+	if (!ret)
+		ret = lab_role_cat(buf, len, &off, "\t\tmeta skuid %u accept\n\t}\n}\n", tor_uid);
+	return ret;
+}
+
+int lab_role_tor_progress(const char *log, char *summary, size_t len)
+{
+	const char *p = log, *hit = NULL, *eol;
+	int pct = -1;
+
+	if (summary && len)
+		summary[0] = '\0';
+	while (log && (p = strstr(p, "Bootstrapped ")) != NULL) {
+		char *end;
+		long v = strtol(p + 13, &end, 10);
+
+		if (end != p + 13 && *end == '%' && v >= 0 && v <= 100) {
+			pct = (int)v;
+			hit = p;
+		}
+		p += 13;
+	}
+	if (hit && summary && len) {
+		eol = strchr(hit, '\n');
+		snprintf(summary, len, "%.*s", (int)(eol ? eol - hit : (long)strlen(hit)), hit);
+	}
+	return pct;
+}
+
+/* Run ARGV in VM; 0 when it exited 0, else -EIO with its output in lab->err. */
+static int lab_role_exec(struct lab *lab, const char *vm, const char *const *argv)
+{
+	struct agent_exec_result r = { 0 };
+	int ret = lab_exec(lab, vm, argv, LAB_ROLE_EXEC_MS, &r);
+
+	if (ret < 0)
+		return ret;
+	if (r.status || r.timed_out) {
+		lab_set_err(lab, "vm \"%s\": %s exited %u%s: %.700s", vm, argv[0], r.status,
+			    r.timed_out ? " (timed out)" : "", r.err_len ? (char *)r.err : r.out_len ? (char *)r.out : "");
+		ret = -EIO;
+	}
+	agent_exec_result_release(&r);
+	return ret;
+}
+
+/* Load RULES into VM's nftables (written to a file first: exec has no stdin here). */
+static int lab_role_nft(struct lab *lab, const char *vm, const char *rules)
+{
+	const char *argv[] = { LAB_ROLE_NFT, "-f", "/run/uvmlab-role.nft", NULL };
+	int ret = lab_write_file(lab, vm, "/run/uvmlab-role.nft", 0600, rules, strlen(rules));
+
+	return ret < 0 ? ret : lab_role_exec(lab, vm, argv);
+}
+
+static int lab_role_sysctl_forward(struct lab *lab, const char *vm, int on)
+{
+	const char *argv[] = { "sh", "-c", on ? "echo 1 > /proc/sys/net/ipv4/ip_forward" :
+			       "echo 0 > /proc/sys/net/ipv4/ip_forward; "
+			       "for f in /proc/sys/net/ipv6/conf/*/forwarding; do "
+			       "[ -e \"$f\" ] && echo 0 > \"$f\"; done; true", NULL };
+
+	return lab_role_exec(lab, vm, argv);
+}
+
+/* Tor refuses consensuses from the future or the past: make sure the guest's
+ * wall clock is the host's (microvm's RTC gives it at boot, to the second). */
+static int lab_role_clock(struct lab *lab, const char *vm)
+{
+	const char *argv_get[] = { "date", "+%s", NULL };
+	struct agent_exec_result r = { 0 };
+	char when[32];
+	long long guest = 0, host;
+	int ret;
+
+	ret = lab_exec(lab, vm, argv_get, LAB_ROLE_EXEC_MS, &r);
+	if (ret < 0)
+		return ret;
+	if (r.out_len)
+		guest = strtoll((char *)r.out, NULL, 10);
+	agent_exec_result_release(&r);
+	host = (long long)time(NULL);
+	if (guest >= host - 2 && guest <= host + 2)
+		return 0;
+	util_progress("vm %s: guest clock off by %lld s; setting it", vm, guest - host);
+	snprintf(when, sizeof(when), "@%lld", (long long)time(NULL));
+	const char *argv_set[] = { "date", "-u", "-s", when, NULL };
+
+	return lab_role_exec(lab, vm, argv_set);
+}
+
+/* The LANs of tor gateway VM: every network but its first (the uplink). */
+static size_t lab_role_lans(const struct plan_vm *pvm, struct lab_role_lan *lans, size_t max)
+{
+	size_t k, n = 0;
+
+	for (k = 1; k < pvm->n_nics && n < max; k++)
+		if (pvm->nics[k].net != pvm->nics[0].net)
+			lans[n++] = (struct lab_role_lan){ pvm->nics[k].addr, pvm->nics[k].prefix };
+	return n;
+}
+
+static int lab_role_tor_wait(struct lab *lab, const char *vm)
+{
+	uint64_t t0 = util_mono_ns(), last_print = 0;
+	char line[256] = "";
+	int pct = -1, last = -2, ret;
+
+	for (;;) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		uint64_t now = util_mono_ns();
+
+		if (lab_read_file(lab, vm, "/var/log/tor/notices.log", &data, &len) == 0) {
+			pct = lab_role_tor_progress((const char *)data, line, sizeof(line));
+			if (strstr((const char *)data, "[err]")) {
+				char *e = strstr((char *)data, "[err]"), *eol = strchr(e, '\n');
+
+				lab_set_err(lab, "vm \"%s\": tor failed: %.*s", vm,
+					    (int)(eol ? eol - e : (long)strlen(e)), e);
+				free(data);
+				return -EIO;
+			}
+		}
+		free(data);
+		if (pct == 100) {
+			util_progress("vm %s: tor bootstrap 100%% after %.0f s", vm, (double)(now - t0) / 1e9);
+			return 0;
+		}
+		if (pct != last || now - last_print > 15000000000ull) {
+			util_progress("vm %s: tor bootstrap %d%% (%.0f s)", vm, pct < 0 ? 0 : pct,
+				      (double)(now - t0) / 1e9);
+			last = pct;
+			last_print = now;
+		}
+		if (lab_stop_flag) {
+			lab_set_err(lab, "interrupted while tor bootstrapped in vm \"%s\"", vm);
+			return -EINTR;
+		}
+		if (now - t0 > (uint64_t)LAB_ROLE_TOR_BOOTSTRAP_S * 1000000000ull) {
+			lab_set_err(lab, "vm \"%s\": tor did not bootstrap within %d s (last: %s)", vm,
+				    LAB_ROLE_TOR_BOOTSTRAP_S, line[0] ? line : "no progress logged");
+			return -ETIMEDOUT;
+		}
+		ret = lab_poll(lab, 1000);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+static int lab_role_tor_gateway(struct lab *lab, const struct plan_vm *pvm)
+{
+	struct lab_role_lan lans[PLAN_MAX_NICS];
+	size_t n_lans = lab_role_lans(pvm, lans, PLAN_MAX_NICS);
+	char path[700], *client = NULL, *buf = NULL;
+	const size_t cap = 64 * 1024;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/client.torrc", lab->inet.tor_dir);
+	if (!lab->inet.tor_dir[0] || util_read_file(path, cap / 2, &client, NULL) < 0) {
+		lab_set_err(lab, "vm \"%s\": a tor gateway needs the tor-private-network fixture (no %s)",
+			    pvm->name, path);
+		return -ENOENT;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto cleanup;
+	}
+	ret = lab_role_clock(lab, pvm->name);
+	if (!ret)
+		ret = lab_role_sysctl_forward(lab, pvm->name, pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY);
+	if (!ret)
+		ret = lab_role_gateway_ruleset(buf, cap, pvm->scn->gateway_mode, lans, n_lans,
+					       LAB_ROLE_TOR_UID);
+	if (!ret)
+		ret = lab_role_nft(lab, pvm->name, buf);
+	if (!ret)
+		ret = lab_role_torrc(buf, cap, client, lans, n_lans);
+	if (!ret)
+		ret = lab_write_file(lab, pvm->name, "/etc/tor/torrc", 0644, buf, strlen(buf));
+	/* The relays should be up by now (they started before the first VM). */
+	if (!ret)
+		ret = lab_internet_wait_tor(lab, LAB_ROLE_TOR_NETWORK_S);
+	if (!ret) {
+		const char *argv[] = { "sh", "-c", "mkdir -p /var/log/tor && chown debian-tor /var/log/tor && "
+				       "tor -f /etc/tor/torrc --RunAsDaemon 1 >/var/log/tor/stdout.log 2>&1 || "
+				       "{ grep -v -e 'public address' -e 'alternate directory' -e '\\[notice\\]' /var/log/tor/stdout.log | tail -n 3 | cut -c 1-200 >&2; exit 1; }",
+				       NULL };
+
+		util_progress("vm %s: starting tor (%s)", pvm->name,
+			      pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY ? "leaky gateway" : "strict gateway");
+		ret = lab_role_exec(lab, pvm->name, argv);
+	}
+	if (!ret)
+		ret = lab_role_tor_wait(lab, pvm->name);
+cleanup:
+	if (ret == -ENOSPC)
+		lab_set_err(lab, "vm \"%s\": torrc or ruleset too large", pvm->name);
+	free(client);
+	free(buf);
+	return ret;
+}
+
+/* A VM whose default route is a tor gateway resolves through it too. */
+static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
+{
+	const struct plan *plan = lab->plan;
+	char line[64], ip[16];
+	size_t v, k;
+
+	if (!pvm->gateway)
+		return 0;
+	for (v = 0; v < plan->n_vms; v++) {
+		if (plan->vms[v].role != SCN_ROLE_TOR_GATEWAY)
+			continue;
+		for (k = 0; k < plan->vms[v].n_nics; k++)
+			if (plan->vms[v].nics[k].addr == pvm->gateway) {
+				plan_fmt_addr(pvm->gateway, ip);
+				snprintf(line, sizeof(line), "nameserver %s\n", ip);
+				return lab_write_file(lab, pvm->name, "/etc/resolv.conf", 0644, line,
+						      strlen(line));
+			}
+	}
+	return 0;
+}
+
+static int lab_role_one(struct lab *lab, struct lab_vm *vm)
+{
+	const struct plan_vm *pvm = vm->pvm;
+	const struct scenario *scn = lab->plan->scn;
+	char rules[1024];
+	size_t k;
+	int ret = 0;
+
+	switch (pvm->role) {
+	case SCN_ROLE_ROUTER:
+		for (k = 0; k < pvm->n_nics && !ret; k++)
+			if (scn->networks[pvm->nics[k].net].internet) {
+				ret = lab_role_nat_ruleset(rules, sizeof(rules));
+				if (!ret)
+					ret = lab_role_nft(lab, pvm->name, rules);
+				break;
+			}
+		break;
+	case SCN_ROLE_TOR_GATEWAY:
+		ret = lab_role_tor_gateway(lab, pvm);
+		break;
+	case SCN_ROLE_APP:
+		ret = lab_role_resolv(lab, pvm);
+		break;
+	}
+	return ret;
+}
+
+int lab_role_services(struct lab *lab)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < lab->n_vms; i++) {
+		struct lab_vm *vm = &lab->vms[lab->plan->order[i]];
+
+		if (vm->state != LAB_VM_READY)
+			continue;
+		ret = lab_role_one(lab, vm);
+		if (ret < 0)
+			return ret;
+		vm->t_role = util_mono_ns();
+	}
+	return 0;
+}
