@@ -70,11 +70,10 @@ install: $(BUILD)/uvmlab
 scenario-%: all
 	$(BUILD)/uvmlab run scenarios/$*.yaml
 
-# Until the Whonix topology lands (issue #4), the main job runs the smallest
-# real multi-network lab and says so.
+# The headline scenario: net VM, Tor gateway and workstation against a
+# private Tor network and a fake internet (fixtures/), leak checks included.
 scenario-whonix: all
-	@echo "uvmlab: scenarios/whonix.yaml is not written yet (issue #4); running scenarios/routed.yaml instead"
-	$(BUILD)/uvmlab run scenarios/routed.yaml
+	$(BUILD)/uvmlab run scenarios/whonix.yaml
 
 # make report-boot: the boot matrix (REPEAT measured rounds per configuration,
 # each with a bare-QEMU twin), whole-command timings with hyperfine, then the

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* test_lab_role.c: the texts role services write (NAT and gateway rulesets, torrc) and tor log parsing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../src/lab_role.c"
+
+/* The live lab is not exercised here: these fakes only satisfy the linker. */
+volatile sig_atomic_t lab_stop_flag;
+int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,
+	     struct agent_exec_result *res)
+{
+	(void)lab; (void)vm; (void)argv; (void)timeout_ms; (void)res;
+	return -ENOSYS;
+}
+int lab_write_file(struct lab *lab, const char *vm, const char *path, uint32_t mode,
+		   const void *data, size_t len)
+{
+	(void)lab; (void)vm; (void)path; (void)mode; (void)data; (void)len;
+	return -ENOSYS;
+}
+int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **data, size_t *len)
+{
+	(void)lab; (void)vm; (void)path; (void)data; (void)len;
+	return -ENOSYS;
+}
+int lab_poll(struct lab *lab, int timeout_ms) { (void)lab; (void)timeout_ms; return 0; }
+int lab_internet_wait_tor(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
+void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
+void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
+
+static const struct lab_role_lan lan = { 0xc6120301u, 24 }; /* 198.18.3.1/24 */
+
+static void test_nat_ruleset(void **state)
+{
+	char buf[1024], tiny[16];
+
+	(void)state;
+	assert_int_equal(lab_role_nat_ruleset(buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, "type nat hook postrouting"));
+	assert_non_null(strstr(buf, "ip saddr 198.18.0.0/15 ip daddr != 198.18.0.0/15 masquerade"));
+	assert_int_equal(lab_role_nat_ruleset(tiny, sizeof(tiny)), -ENOSPC);
+}
+
+static void test_torrc(void **state)
+{
+	static const char client[] = "TestingTorNetwork 1\nDirAuthority auth0 orport=5000 x";
+	struct lab_role_lan two[2] = { lan, { 0xc6120401u, 24 } };
+	char buf[4096], tiny[40];
+
+	(void)state;
+	assert_int_equal(lab_role_torrc(buf, sizeof(buf), client, &lan, 1), 0);
+	/* the fragment first, newline-terminated, then our lines */
+	assert_memory_equal(buf, client, strlen(client));
+	assert_non_null(strstr(buf, "orport=5000 x\n# uvmlab"));
+	assert_non_null(strstr(buf, "\nDataDirectory /var/lib/tor\n"));
+	assert_non_null(strstr(buf, "User debian-tor\n"));
+	assert_non_null(strstr(buf, "Log notice file /var/log/tor/notices.log\n"));
+	assert_non_null(strstr(buf, "SocksPort 0\n"));
+	assert_non_null(strstr(buf, "TransPort 198.18.3.1:9040\nDNSPort 198.18.3.1:5300\n"));
+	/* tor insists on a /16 or larger, outside the lab */
+	assert_non_null(strstr(buf, "VirtualAddrNetworkIPv4 10.192.0.0/10\n"));
+	assert_non_null(strstr(buf, "AutomapHostsOnResolve 1\n"));
+	assert_int_equal(lab_role_torrc(buf, sizeof(buf), "", two, 2), 0);
+	assert_non_null(strstr(buf, "TransPort 198.18.4.1:9040\n"));
+	assert_int_equal(lab_role_torrc(tiny, sizeof(tiny), client, &lan, 1), -ENOSPC);
+}
+
+static void test_gateway_strict(void **state)
+{
+	char buf[8192];
+
+	(void)state;
+	assert_int_equal(lab_role_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
+	assert_non_null(strstr(buf, "table inet uvmlab_gw"));
+	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 udp dport 53 redirect to :5300"));
+	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 tcp flags & (fin|syn|rst|ack) == syn redirect to :9040"));
+	assert_non_null(strstr(buf, "hook input priority filter; policy drop;"));
+	assert_non_null(strstr(buf, "hook forward priority filter; policy drop;"));
+	assert_non_null(strstr(buf, "hook output priority filter; policy drop;"));
+	assert_non_null(strstr(buf, "meta skuid 101 accept"));
+	assert_non_null(strstr(buf, "ip daddr 198.18.3.0/24 accept"));
+	/* strict never NATs the LAN out */
+	assert_null(strstr(buf, "masquerade"));
+}
+
+static void test_gateway_leaky(void **state)
+{
+	char buf[8192];
+
+	(void)state;
+	assert_int_equal(lab_role_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_LEAKY, &lan, 1, 101), 0);
+	assert_non_null(strstr(buf, "ip daddr 198.18.3.1 udp dport 53 redirect to :5300"));
+	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 ip daddr != 198.18.3.0/24 masquerade"));
+	assert_null(strstr(buf, "policy drop"));
+	assert_null(strstr(buf, ":9040"));
+}
+
+static void test_tor_progress(void **state)
+{
+	static const char log[] =
+		"Nov 22 16:51:34.000 [notice] Bootstrapped 0% (starting): Starting\n"
+		"Nov 22 16:51:34.000 [notice] Bootstrapped 50% (loading_descriptors): Loading relay descriptors\n"
+		"Nov 22 16:51:35.000 [notice] Bootstrapped 75% (enough_dirinfo): Loaded enough\n"
+		"Nov 22 16:51:35.000 [notice] Bootstrapped 1000% bogus\n"
+		"Nov 22 16:51:35.000 [notice] Bootstrapped x% bogus\n";
+	char line[256];
+
+	(void)state;
+	assert_int_equal(lab_role_tor_progress(log, line, sizeof(line)), 75);
+	assert_string_equal(line, "Bootstrapped 75% (enough_dirinfo): Loaded enough");
+	assert_int_equal(lab_role_tor_progress("", line, sizeof(line)), -1);
+	assert_string_equal(line, "");
+	assert_int_equal(lab_role_tor_progress(NULL, NULL, 0), -1);
+	assert_int_equal(lab_role_tor_progress("[notice] Bootstrapped 100% (done): Done", NULL, 0), 100);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_nat_ruleset),
+		cmocka_unit_test(test_torrc),
+		cmocka_unit_test(test_gateway_strict),
+		cmocka_unit_test(test_gateway_leaky),
+		cmocka_unit_test(test_tor_progress),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
