@@ -55,6 +55,9 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 	char key[80];
 	enum policy_verdict v = policy_judge(c->lab->plan, rec, src, dst, why, sizeof(why));
 	const char *proto = lab_flows_proto(rec->l4proto, rec->family, pb, sizeof(pb));
+	/* without a policy nothing is judged: say so rather than "violation" */
+	const char *vname = !c->lab->plan->scn->has_policy &&
+			    (v == POLICY_ALLOWED || v == POLICY_VIOLATION) ? "unjudged" : policy_verdict_name(v);
 	int af = rec->family == FLOW_FAMILY_IPV6 ? AF_INET6 : AF_INET;
 	json_t *cell;
 
@@ -68,7 +71,7 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 		"src", sa, "dst", da, "src_endpoint", src, "dst_endpoint", dst,
 		"src_port", rec->src_port, "dst_port", rec->dst_port,
 		"packets", (json_int_t)rec->packets, "bytes", (json_int_t)rec->bytes,
-		"verdict", policy_verdict_name(v), "why", why));
+		"verdict", vname, "why", c->lab->plan->scn->has_policy ? why : "no policy in the scenario"));
 	if (v != POLICY_ALLOWED && v != POLICY_VIOLATION)
 		return 0;
 	c->judged++;
@@ -77,14 +80,14 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 	if (!cell) {
 		cell = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s}", "from", src, "to", dst, "proto", proto,
 				 "packets", (json_int_t)0, "bytes", (json_int_t)0,
-				 "verdict", policy_verdict_name(v));
+				 "verdict", vname);
 		json_object_set_new(c->matrix, key, cell);
 	}
 	json_object_set_new(cell, "packets", json_integer(json_integer_value(json_object_get(cell, "packets")) +
 							  (json_int_t)rec->packets));
 	json_object_set_new(cell, "bytes", json_integer(json_integer_value(json_object_get(cell, "bytes")) +
 							(json_int_t)rec->bytes));
-	if (v == POLICY_VIOLATION) {
+	if (v == POLICY_VIOLATION && c->lab->plan->scn->has_policy) {
 		json_object_set_new(cell, "verdict", json_string("violation"));
 		if (!c->violations++)
 			snprintf(c->first, sizeof(c->first), "%s -> %s %s at %s (%llu packets): %s", src, dst,
