@@ -492,6 +492,12 @@ json_t *lab_vms_json(const struct lab *lab)
 		if (ph && vm->t_role && vm->t[LAB_PHASE_EXEC])
 			json_object_set_new(ph, "services_ready",
 					    json_real((double)(vm->t_role - vm->t[LAB_PHASE_EXEC]) / 1e6));
+		if (ph && vm->t_tor_start && vm->t[LAB_PHASE_EXEC])
+			json_object_set_new(ph, "tor_started",
+					    json_real((double)(vm->t_tor_start - vm->t[LAB_PHASE_EXEC]) / 1e6));
+		if (vm->t_tor_start && vm->t_role)
+			json_object_set_new(o, "tor_bootstrap_ms",
+					    json_real((double)(vm->t_role - vm->t_tor_start) / 1e6));
 		json_array_append_new(a, o);
 	}
 	return a;

@@ -60,6 +60,7 @@ struct lab_vm {
 	char partial[256];
 	size_t partial_len;
 	uint64_t t_role;             /* role services ready (lab_role.c), 0 = not reached */
+	uint64_t t_tor_start;        /* tor gateway: tor started (lab_role.c), 0 = not */
 };
 
 /* The fake internet: its own network namespace (held by a child that only

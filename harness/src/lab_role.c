@@ -304,8 +304,9 @@ static int lab_role_tor_wait(struct lab *lab, const char *vm)
 	}
 }
 
-static int lab_role_tor_gateway(struct lab *lab, const struct plan_vm *pvm)
+static int lab_role_tor_gateway(struct lab *lab, struct lab_vm *vm)
 {
+	const struct plan_vm *pvm = vm->pvm;
 	struct lab_role_lan lans[PLAN_MAX_NICS];
 	size_t n_lans = lab_role_lans(pvm, lans, PLAN_MAX_NICS);
 	char path[700], *client = NULL, *buf = NULL;
@@ -346,6 +347,7 @@ static int lab_role_tor_gateway(struct lab *lab, const struct plan_vm *pvm)
 
 		util_progress("vm %s: starting tor (%s)", pvm->name,
 			      pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY ? "leaky gateway" : "strict gateway");
+		vm->t_tor_start = util_mono_ns();
 		ret = lab_role_exec(lab, pvm->name, argv);
 	}
 	if (!ret)
@@ -400,7 +402,7 @@ static int lab_role_one(struct lab *lab, struct lab_vm *vm)
 			}
 		break;
 	case SCN_ROLE_TOR_GATEWAY:
-		ret = lab_role_tor_gateway(lab, pvm);
+		ret = lab_role_tor_gateway(lab, vm);
 		break;
 	case SCN_ROLE_APP:
 		ret = lab_role_resolv(lab, pvm);
