@@ -15,22 +15,6 @@
 
 #define CHECKS_PROBE_TIMEOUT_MS 10000
 
-/* The last non-empty line of S, trimmed, into BUF: the probe's summary. */
-static void checks_last_line(const char *s, char *buf, size_t len)
-{
-	const char *end, *start;
-
-	buf[0] = '\0';
-	if (!s)
-		return;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
-		end--;
-	start = end;
-	while (start > s && start[-1] != '\n')
-		start--;
-	snprintf(buf, len, "%.*s", (int)(end - start), start);
-}
 
 static int checks_reach(struct lab *lab, const struct plan *plan, const struct scn_check *c,
 			json_t *row, struct checks_summary *sum)
@@ -63,7 +47,7 @@ static int checks_reach(struct lab *lab, const struct plan *plan, const struct s
 			sum->errors++;
 			return ret;
 		}
-		checks_last_line(r.out_len ? (const char *)r.out : (const char *)r.err, line, sizeof(line));
+		util_last_line(r.out_len ? (const char *)r.out : (const char *)r.err, line, sizeof(line));
 		snprintf(evidence, sizeof(evidence), "%s %s%s%s from %s: exit %u%s%s", argv[0], addr,
 			 c->proto == SCN_PROTO_TCP ? ":" : "", c->proto == SCN_PROTO_TCP ? port : "",
 			 c->from.name, r.status, line[0] ? ": " : "", line);

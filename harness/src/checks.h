@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* checks.h: run a scenario's checks against a live lab and judge them.
  *
- * A reach check runs a probe command in the `from` VM through its agent
- * (ICMP: ping; TCP: nc -z) against the planned address of `to`. "allowed"
- * needs one success in up to 3 tries (the first packet may wait for ARP);
- * "blocked" needs every one of 2 tries to fail. Evidence is the probe's own
- * output.
+ * reach: a probe command in the `from` VM through its agent (ICMP: ping;
+ * TCP: nc -z) against the planned address of `to`; "allowed" needs one
+ * success in up to 3 tries (the first packet may wait for ARP), "blocked"
+ * needs every one of 2 tries to fail. Toward the internet, and for fetch and
+ * resolve, the fake internet's own log is the evidence (checks_net.c). vsock:
+ * a transfer verified at both ends (lab_xfer.c). while_stopped pauses a VM
+ * during the check. Every verdict carries one line of evidence.
  */
 #ifndef UVMLAB_CHECKS_H
 #define UVMLAB_CHECKS_H

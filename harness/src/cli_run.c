@@ -31,17 +31,17 @@ void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo)
 static void cli_print_timelines(FILE *f, json_t *vms)
 {
 	static const char *const keys[] = { "qmp_greeting", "console_first_byte", "init_start",
-					     "agent_ready" };
+					     "agent_ready", "services_ready" };
 	size_t i, k;
 	json_t *vm;
 
-	fprintf(f, "%-16s %10s %10s %10s %10s   (ms after QEMU exec)\n", "VM", "qmp", "console",
-		"init", "ready");
+	fprintf(f, "%-16s %10s %10s %10s %10s %10s   (ms after QEMU exec)\n", "VM", "qmp", "console",
+		"init", "ready", "services");
 	json_array_foreach(vms, i, vm) {
 		json_t *ph = json_object_get(json_object_get(vm, "boot"), "phases_ms");
 
 		fprintf(f, "%-16s", json_string_value(json_object_get(vm, "name")));
-		for (k = 0; k < 4; k++) {
+		for (k = 0; k < UTIL_ARRAY_SIZE(keys); k++) {
 			double v = json_real_value(json_object_get(ph, keys[k]));
 
 			if (v < 0)

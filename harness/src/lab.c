@@ -483,23 +483,8 @@ json_t *lab_vms_json(const struct lab *lab)
 	json_t *a = json_array();
 	size_t i;
 
-	for (i = 0; i < lab->n_vms; i++) {
-		const struct lab_vm *vm = &lab->vms[i];
-		json_t *o = lab_vm_json(vm);
-		json_t *ph = json_object_get(json_object_get(o, "boot"), "phases_ms");
-
-		/* Role services (lab_role.c) end the timeline when they ran. */
-		if (ph && vm->t_role && vm->t[LAB_PHASE_EXEC])
-			json_object_set_new(ph, "services_ready",
-					    json_real((double)(vm->t_role - vm->t[LAB_PHASE_EXEC]) / 1e6));
-		if (ph && vm->t_tor_start && vm->t[LAB_PHASE_EXEC])
-			json_object_set_new(ph, "tor_started",
-					    json_real((double)(vm->t_tor_start - vm->t[LAB_PHASE_EXEC]) / 1e6));
-		if (vm->t_tor_start && vm->t_role)
-			json_object_set_new(o, "tor_bootstrap_ms",
-					    json_real((double)(vm->t_role - vm->t_tor_start) / 1e6));
-		json_array_append_new(a, o);
-	}
+	for (i = 0; i < lab->n_vms; i++)
+		json_array_append_new(a, lab_vm_json(&lab->vms[i]));
 	return a;
 }
 

@@ -583,7 +583,7 @@ void lab_vm_reset(struct lab_vm *vm)
 	lab_vm_close(vm);
 	memset(vm->t, 0, sizeof(vm->t));
 	memset(&vm->hello, 0, sizeof(vm->hello));
-	vm->t_ready_marker = 0;
+	vm->t_ready_marker = vm->t_role = vm->t_tor_start = 0;
 	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
 	vm->last_line[0] = '\0';
 	vm->partial_len = 0;
@@ -619,8 +619,16 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	for (p = LAB_PHASE_QMP; p < LAB_PHASE_COUNT; p++)
 		json_object_set_new(phases, lab_phase_name((enum lab_phase)p),
 				    json_real(lab_vm_ms(vm->t[p], t0)));
-	/* Role services are the agent's own duties so far (addresses, forwarding). */
-	json_object_set_new(phases, "services_ready", json_real(lab_vm_ms(vm->t[LAB_PHASE_AGENT], t0)));
+	/* Role services (lab_role.c: NAT, tor) end the timeline where they ran;
+	 * elsewhere the agent's own duties (addresses, forwarding) are the services. */
+	json_object_set_new(phases, "services_ready",
+			    json_real(lab_vm_ms(vm->t_role ? vm->t_role : vm->t[LAB_PHASE_AGENT], t0)));
+	if (vm->t_tor_start) {
+		json_object_set_new(phases, "tor_started", json_real(lab_vm_ms(vm->t_tor_start, t0)));
+		if (vm->t_role)
+			json_object_set_new(o, "tor_bootstrap_ms",
+					    json_real((double)(vm->t_role - vm->t_tor_start) / 1e6));
+	}
 	json_object_set_new(phases, "ready_marker", json_real(lab_vm_ms(vm->t_ready_marker, t0)));
 	json_object_set_new(boot, "phases_ms", phases);
 	json_object_set_new(boot, "last_phase", json_string(lab_phase_name(lab_vm_last_phase(vm))));
