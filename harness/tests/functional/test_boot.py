@@ -44,7 +44,7 @@ def test_routed_forwards_and_isolates(lab_results):
     res, run_dir = result_of(lab_results)
     verdicts = {c["name"]: c["verdict"] for c in res["checks"]}
     assert verdicts == {"alice-reaches-bob": "pass", "bob-reaches-alice": "pass",
-                        "alice-not-hermit": "pass"}
+                        "alice-not-hermit": "pass", "flow-policy": "pass"}
     vms = {v["name"]: v for v in res["vms"]}
     # dependencies first: the router was ready before its dependents started
     assert vms["router"]["boot"]["qemu_exec_mono_ns"] < vms["alice"]["boot"]["qemu_exec_mono_ns"]
