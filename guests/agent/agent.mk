@@ -11,6 +11,9 @@ AGENT_GUEST_SRCS := guests/agent/agent_main.c guests/agent/agent_boot.c \
 AGENT_GUEST_OBJS := $(AGENT_GUEST_SRCS:%.c=$(BUILD)/agentobj/%.o)
 AGENTCTL_SRCS    := guests/agent/agentctl.c harness/src/agent_client.c harness/src/agent_proto.c
 
+# agentctl: a command-line agent client for debugging, used by tests too.
+EXTRA_ALL += $(BUILD)/agentctl
+
 .PHONY: agent
 agent: $(BUILD)/guests/uvmlab-agent $(BUILD)/agentctl
 

@@ -26,7 +26,7 @@ def test_routed_flows_match_policy(lab_results):
     assert policy and policy[0]["verdict"] == "pass"
     # flows are recorded per port and direction, with addresses and counters
     f = next(f for f in res["flows"] if f["src_endpoint"] == "alice" and f["dst_endpoint"] == "bob"
-             and f["dir"] == "to-vm")
+             and f["dir"] == "to-vm" and f["vm"] == "bob")
     assert f["port"].startswith("vm") and f["vm"] == "bob" and f["src"] == "198.18.10.2"
     assert our_bpf_programs() == []
     assert not leftovers(run_dir.name)
