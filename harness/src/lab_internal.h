@@ -115,6 +115,9 @@ void lab_vsock_stop(struct lab *lab);
 /* Start PATH ARGV... in the background with stdout+stderr to OUT_PATH, in
  * its own process group, dying with us. 0 with *PID, or negative errno. */
 int lab_spawn(const char *const *argv, const char *out_path, pid_t *pid);
+/* lab_spawn(), but the child first enters the network namespace NS_FD (-1:
+ * stay) and APPEND keeps OUT_PATH's content. */
+int lab_spawn_ns(int ns_fd, const char *const *argv, const char *out_path, int append, pid_t *pid);
 /* Wait up to TIMEOUT_MS for PID; kill it after. Returns its exit code
  * (128+signal when killed), or -ETIMEDOUT if it had to be killed. */
 int lab_reap(pid_t pid, int timeout_ms);

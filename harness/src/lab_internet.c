@@ -47,41 +47,10 @@ static void lab_internet_fixtures_dir(struct lab_internet *in)
 
 int lab_internet_spawn(struct lab *lab, const char *const *argv, const char *out_path, pid_t *out)
 {
-	pid_t parent = getpid(), pid;
-	int fd;
-
 	if (lab->inet.ns_fd < 0)
 		return -ENOTCONN;
-	fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(fd);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		if (setns(lab->inet.ns_fd, CLONE_NEWNET) < 0) {
-			dprintf(fd, "uvmlab: setns into the internet's namespace: %s\n", strerror(errno));
-			_exit(126);
-		}
-		setpgid(0, 0);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "uvmlab: exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fd);
-	*out = pid;
-	return 0;
+	/* appended: generate, start and the daemons share one log */
+	return lab_spawn_ns(lab->inet.ns_fd, argv, out_path, 1, out);
 }
 
 /* Run ARGV there and wait for it (bounded). Its exit code, or negative errno. */

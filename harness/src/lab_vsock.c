@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,15 @@ void lab_sibling_path(const char *name, char *buf, size_t len)
 
 int lab_spawn(const char *const *argv, const char *out_path, pid_t *out)
 {
+	return lab_spawn_ns(-1, argv, out_path, 0, out);
+}
+
+int lab_spawn_ns(int ns_fd, const char *const *argv, const char *out_path, int append, pid_t *out)
+{
 	pid_t parent = getpid(), pid;
 	int fd;
 
-	fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open(out_path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	pid = fork();
@@ -49,13 +55,17 @@ int lab_spawn(const char *const *argv, const char *out_path, pid_t *out)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
+		if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) {
+			dprintf(fd, "uvmlab: setns: %s\n", strerror(errno));
+			_exit(126);
+		}
 		setpgid(0, 0);
 		if (null >= 0)
 			dup2(null, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 		execv(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "exec %s: %s\n", argv[0], strerror(errno));
+		dprintf(STDERR_FILENO, "uvmlab: exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(fd);
