@@ -191,8 +191,13 @@ int cli_exec(int argc, char **argv)
 		return code;
 	code = CLI_EXIT_LAB;
 	ret = agent_conn_open(json_string_value(json_object_get(vm, "agent_sock")) ?: "", 5000, &c);
-	if (!ret)
+	/* A slow guest may still be finishing the previous client's reply:
+	 * each further HELLO+nonce resyncs the conversation (agent_client.h). */
+	for (int attempt = 0; !ret && attempt < 3; attempt++) {
 		ret = agent_conn_read_hello(c, 5000, &hello);
+		if (ret != -ETIMEDOUT)
+			break;
+	}
 	if (ret < 0) {
 		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
 		goto cleanup;
