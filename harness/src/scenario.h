@@ -35,9 +35,11 @@ enum scn_kernel { SCN_KERNEL_STOCK = 0, SCN_KERNEL_LAB };     /* Debian's kernel
 enum scn_boot { SCN_BOOT_BZIMAGE = 0, SCN_BOOT_PVH };         /* compressed bzImage / vmlinux via PVH */
 enum scn_console { SCN_CONSOLE_ON = 0, SCN_CONSOLE_OFF };
 /* tor-gateway behaviour: strict = Whonix-style (transparent proxy only, no
- * forwarding); leaky = a deliberately broken gateway that forwards and NATs its
- * LAN (the mutation that leak checks must catch). */
-enum scn_gateway_mode { SCN_GATEWAY_STRICT = 0, SCN_GATEWAY_LEAKY };
+ * forwarding, only the tor user may send); leaky = a deliberately broken
+ * gateway that forwards and NATs its LAN; open-output = strict toward the LAN
+ * but its own output is not limited to the tor user. The last two are the
+ * mutations that the leak checks and the guest probe must catch. */
+enum scn_gateway_mode { SCN_GATEWAY_STRICT = 0, SCN_GATEWAY_LEAKY, SCN_GATEWAY_OPEN_OUTPUT };
 
 /* A name referring to another element, with where the reference was written. */
 struct scn_ref {
@@ -79,12 +81,20 @@ struct scn_vm {
 	enum scn_gateway_mode gateway_mode; /* tor-gateway only */
 };
 
-enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK, SCN_CHECK_FETCH, SCN_CHECK_RESOLVE };
+enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK, SCN_CHECK_FETCH, SCN_CHECK_RESOLVE,
+		      SCN_CHECK_FORWARDING, SCN_CHECK_ATTRIBUTION };
 
 /* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect }
  *         - { name?, vsock: { from, to, port, bytes? }, expect }
  *         - { name?, fetch: { from, url }, expect }      HTTP GET from a VM (fake internet)
  *         - { name?, resolve: { from, host }, expect }   DNS lookup from a VM
+ *         - { name?, forwarding: { vm }, expect }          guest probe: did VM send
+ *           any packet it had received (allowed = forwarding seen, blocked = none)
+ *         - { name?, attribution: { vm, network?, users?, processes? } }  guest
+ *           probe: every packet VM sent on network (default: its first NIC)
+ *           belongs to a socket of a listed user or process (no expect)
+ * Probe checks are judged at the end of the run, over everything the VM sent
+ * since its role services started; `from` holds their vm.
  * Any check may add while_stopped: VM (that VM is paused during the check).
  * A vsock check's from/to may be "host" (SCN_HOST) instead of a VM; a reach
  * check's to may be "internet" (SCN_INTERNET: the fake internet's web server). */
@@ -103,7 +113,17 @@ struct scn_check {
 	char *target;               /* fetch: URL; resolve: host name */
 	struct scn_ref while_stopped;/* optional VM paused while the check runs */
 	enum scn_expect expect;
+	char **users;               /* attribution: allowed owners (user names) */
+	size_t n_users;
+	char **procs;               /* attribution: allowed owners (process names, comm) */
+	size_t n_procs;
 };
+
+/* Checks answered by the guest probe (uvmlab-gprobe) rather than by traffic. */
+static inline int scn_check_is_probe(const struct scn_check *c)
+{
+	return c->kind == SCN_CHECK_FORWARDING || c->kind == SCN_CHECK_ATTRIBUTION;
+}
 
 /* policy: { allow: [ { from, to, proto? } ] } : IP flows delivered between VMs
  * that the flow recorder may observe; everything else is a violation. */

@@ -33,7 +33,14 @@
  *                               from, to: VMs (distinct); proto default icmp;
  *                               port 1..65535, required with tcp, refused with
  *                               icmp; network: one of to's NICs
- *       expect: allowed|blocked required
+ *       expect: allowed|blocked required (not with attribution)
+ *     - forwarding: { vm: gw }  guest probe: expect blocked = the VM never sent
+ *                               a packet it had received; allowed = it did
+ *     - attribution: { vm: gw, network: wan, users: [debian-tor], processes: [tor] }
+ *                               guest probe: every packet gw sent on network
+ *                               (default its first NIC) came from a socket of
+ *                               a listed user or process; one list at least,
+ *                               names [A-Za-z0-9_.-], users <= 32, processes <= 15
  *   measure: { boot: { repeat: 5 } }   repeat 1..1000
  *
  * Strictness, so that a typo never silently changes a lab: unknown keys are
@@ -129,6 +136,7 @@ static const char *const scenario_parse_bools[] = { "false", "true" };
 static const char *const scenario_parse_gateway_modes[] = {
 	[SCN_GATEWAY_STRICT] = "strict",
 	[SCN_GATEWAY_LEAKY] = "leaky",
+	[SCN_GATEWAY_OPEN_OUTPUT] = "open-output",
 };
 static const char *const scenario_parse_fixtures[] = { "fake-internet", "tor-private-network" };
 
@@ -1243,11 +1251,106 @@ static int scenario_parse_from_target(struct scenario_parse_ctx *ctx, struct scn
 	return chk->to.name ? 0 : scenario_parse_oom(ctx);
 }
 
+/* users: / processes: of an attribution check, a sequence of owner names.
+ * Process names are compared with the kernel's comm (15 bytes). */
+static int scenario_parse_owner_names(struct scenario_parse_ctx *ctx, const struct scn_node *n,
+				      const char *where, const char *key, size_t max_len,
+				      char ***out, size_t *n_out)
+{
+	char q[256];
+	size_t i, j;
+	int rc;
+
+	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_SEQ)
+		return scenario_parse_type_error(ctx, n, where, key, "a sequence of names");
+	if (n->n_kids > SCN_MAX_OWNERS)
+		return scn_diag_set(ctx->diag, n->kids[SCN_MAX_OWNERS]->loc, "%s: %s: more than %u "
+				    "entries", where, key, SCN_MAX_OWNERS);
+	if (n->n_kids == 0)
+		return scn_diag_set(ctx->diag, n->loc, "%s: %s: empty list", where, key);
+	*out = calloc(n->n_kids, sizeof(**out));
+	if (!*out)
+		return scenario_parse_oom(ctx);
+	for (i = 0; i < n->n_kids; i++) {
+		const struct scn_node *e = n->kids[i];
+
+		rc = scenario_parse_str(ctx, e, where, key, "a name", &(*out)[i]);
+		if (rc)
+			return rc;
+		(*n_out)++;
+		for (j = 0; j < e->len && (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						  "0123456789_.-", e->str[j]) && e->str[j]); j++)
+			;
+		if (e->len == 0 || e->len > max_len || j < e->len) {
+			scenario_parse_quote(e->str, e->len, q, sizeof(q));
+			return scn_diag_set(ctx->diag, e->loc, "%s: %s: invalid name %s: use 1..%zu "
+					    "characters A-Z, a-z, 0-9, '_', '.' or '-'", where, key, q,
+					    max_len);
+		}
+	}
+	return 0;
+}
+
+/* forwarding: { vm } and attribution: { vm, network?, users?, processes? } */
+static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
+				      const char *check_where, const struct scn_node *key,
+				      const struct scn_node *n, enum scn_check_kind kind)
+{
+	static const char *const keys[] = { "vm", "network", "users", "processes" };
+	const char *kname = kind == SCN_CHECK_FORWARDING ? "forwarding" : "attribution";
+	size_t n_keys = kind == SCN_CHECK_FORWARDING ? 1 : SCN_COUNT(keys);
+	char where[96];
+	size_t i, k;
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s %s", check_where, kname);
+	chk->kind = kind;
+	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, check_where, kname, "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, n_keys, where, &k);
+		if (rc)
+			break;
+		switch (k) {
+		case 0:
+			rc = scenario_parse_str(ctx, val, where, "vm", "a vm name", &chk->from.name);
+			chk->from.loc = val->loc;
+			break;
+		case 1:
+			rc = scenario_parse_str(ctx, val, where, "network", "a network name",
+						&chk->network.name);
+			chk->network.loc = val->loc;
+			break;
+		case 2:
+			rc = scenario_parse_owner_names(ctx, val, where, "users", 32, &chk->users,
+							&chk->n_users);
+			break;
+		default:
+			rc = scenario_parse_owner_names(ctx, val, where, "processes", 15, &chk->procs,
+							&chk->n_procs);
+			break;
+		}
+	}
+	if (rc)
+		return rc;
+	if (!chk->from.name)
+		return scn_diag_set(ctx->diag, key->loc, "missing required key \"vm\" in %s", where);
+	if (kind == SCN_CHECK_ATTRIBUTION && !chk->n_users && !chk->n_procs) {
+		rc = scn_diag_set(ctx->diag, key->loc, "%s: name the allowed owners (users or "
+				  "processes)", where);
+		snprintf(ctx->diag->hint, sizeof(ctx->diag->hint), "add users: [debian-tor]");
+	}
+	return rc;
+}
+
 static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
 				size_t idx, const struct scn_node *n)
 {
 	static const char *const keys[] = { "name", "reach", "expect", "vsock", "fetch", "resolve",
-					    "while_stopped" };
+					    "while_stopped", "forwarding", "attribution" };
+	const struct scn_node *expect_key = NULL;
 	char where[64];
 	int have_reach = 0, have_expect = 0;
 	size_t i, k;
@@ -1272,13 +1375,19 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 		case 3:
 		case 4:
 		case 5:
+		case 7:
+		case 8:
 			if (have_reach) {
 				rc = scn_diag_set(ctx->diag, n->kids[i]->loc, "%s: give one of reach, "
-						  "vsock, fetch or resolve, not several", where);
+						  "vsock, fetch, resolve, forwarding or attribution, "
+						  "not several", where);
 				break;
 			}
 			rc = k == 1 ? scenario_parse_reach(ctx, chk, where, n->kids[i], val) :
 			     k == 3 ? scenario_parse_vsock_check(ctx, chk, where, n->kids[i], val) :
+			     k >= 7 ? scenario_parse_probe_check(ctx, chk, where, n->kids[i], val,
+								 k == 7 ? SCN_CHECK_FORWARDING :
+								 SCN_CHECK_ATTRIBUTION) :
 			     scenario_parse_from_target(ctx, chk, where, n->kids[i], val,
 							k == 4 ? SCN_CHECK_FETCH : SCN_CHECK_RESOLVE);
 			have_reach = 1;
@@ -1294,6 +1403,7 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 						 SCN_COUNT(scenario_parse_expects), &v);
 			chk->expect = (enum scn_expect)v;
 			have_expect = 1;
+			expect_key = n->kids[i];
 			break;
 		}
 	}
@@ -1302,8 +1412,21 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 	if (!have_reach)
 		return scn_diag_set(ctx->diag, n->loc, "missing required key \"reach\" (or \"vsock\") in %s",
 				    where);
-	if (!have_expect)
+	if (chk->kind == SCN_CHECK_ATTRIBUTION) {
+		/* the verdict is "every packet had an allowed owner": nothing to expect */
+		if (have_expect)
+			return scn_diag_set(ctx->diag, expect_key->loc, "%s: an attribution check "
+					    "takes no expect", where);
+		chk->expect = SCN_EXPECT_ALLOWED;
+	} else if (!have_expect) {
 		return scn_diag_set(ctx->diag, n->loc, "missing required key \"expect\" in %s", where);
+	}
+	if (!chk->name && scn_check_is_probe(chk) &&
+	    asprintf(&chk->name, "%s-%s", chk->kind == SCN_CHECK_FORWARDING ? "forwarding" :
+		     "attribution", chk->from.name) < 0) {
+		chk->name = NULL;
+		return scenario_parse_oom(ctx);
+	}
 	if (!chk->name && asprintf(&chk->name, "%s-%s-%s", chk->kind == SCN_CHECK_VSOCK ? "vsock" :
 				   chk->kind == SCN_CHECK_FETCH ? "fetch" : chk->kind == SCN_CHECK_RESOLVE ?
 				   "resolve" : "reach", chk->from.name, chk->to.name) < 0) {
@@ -1712,6 +1835,12 @@ void scenario_free(struct scenario *scn)
 		free(scn->checks[i].from.name);
 		free(scn->checks[i].to.name);
 		free(scn->checks[i].network.name);
+		for (size_t u = 0; u < scn->checks[i].n_users; u++)
+			free(scn->checks[i].users[u]);
+		free(scn->checks[i].users);
+		for (size_t u = 0; u < scn->checks[i].n_procs; u++)
+			free(scn->checks[i].procs[u]);
+		free(scn->checks[i].procs);
 	}
 	free(scn->checks);
 	free(scn->description);

@@ -168,6 +168,39 @@ static int scenario_validate_vsock_check(const struct scenario *scn, const struc
 	return 0;
 }
 
+/* Probe checks read what the guest probe saw: only router and tor-gateway
+ * images carry uvmlab-gprobe, and pausing a VM would not change a finding. */
+static int scenario_validate_probe_check(const struct scenario *scn, const struct scn_check *chk,
+					 const char *where, struct scn_diag *diag)
+{
+	const struct scn_vm *vm = scenario_find_vm(scn, chk->from.name);
+	size_t i;
+
+	if (!vm)
+		return scenario_validate_unknown(scn, diag, &chk->from, where, "vm", 0);
+	if (vm->role == SCN_ROLE_APP) {
+		scn_diag_set(diag, chk->from.loc, "%s: vm \"%s\" has role app, whose image carries "
+			     "no guest probe", where, vm->name);
+		snprintf(diag->hint, sizeof(diag->hint), "probe checks need role router or tor-gateway");
+		return -EINVAL;
+	}
+	if (vm->n_nics == 0)
+		return scn_diag_set(diag, chk->from.loc, "%s: vm \"%s\" has no nics to watch", where,
+				    vm->name);
+	if (chk->while_stopped.name)
+		return scn_diag_set(diag, chk->while_stopped.loc, "%s: while_stopped does not apply "
+				    "to probe checks (they judge the whole run)", where);
+	if (!chk->network.name)
+		return 0;
+	if (!scenario_find_network(scn, chk->network.name))
+		return scenario_validate_unknown(scn, diag, &chk->network, where, "network", 1);
+	for (i = 0; i < vm->n_nics; i++)
+		if (!strcmp(vm->nics[i].name, chk->network.name))
+			return 0;
+	return scn_diag_set(diag, chk->network.loc, "%s: vm \"%s\" has no nic on network \"%s\"",
+			    where, vm->name, chk->network.name);
+}
+
 static int scenario_validate_check(const struct scenario *scn, size_t idx, struct scn_diag *diag)
 {
 	const struct scn_check *chk = &scn->checks[idx];
@@ -176,6 +209,9 @@ static int scenario_validate_check(const struct scenario *scn, size_t idx, struc
 	size_t i;
 
 	snprintf(where, sizeof(where), "check #%zu", idx + 1);
+	if (scn_check_is_probe(chk))
+		return scenario_validate_probe_check(scn, chk, where, diag) ?:
+		       scenario_validate_check_name(scn, idx, where, diag);
 	if (chk->while_stopped.name) {
 		if (!scenario_find_vm(scn, chk->while_stopped.name))
 			return scenario_validate_unknown(scn, diag, &chk->while_stopped, where,

@@ -186,10 +186,24 @@ static void test_routed_like(void **state)
 	assert_int_equal(router->role, SCN_ROLE_ROUTER);
 	assert_int_equal(router->memory_mib, 128);
 	assert_int_equal(scenario_find_vm(scn, "bob")->n_depends_on, 1);
-	assert_int_equal(scn->n_checks, 2);
+	assert_int_equal(scn->n_checks, 4);
 	assert_string_equal(scn->checks[0].name, "alice-to-bob");
 	assert_string_equal(scn->checks[1].name, "reach-bob-alice");
 	assert_int_equal(scn->checks[1].port, 22);
+	assert_false(scn_check_is_probe(&scn->checks[1]));
+	/* guest probe checks: the vm sits in from, a default name is generated */
+	assert_int_equal(scn->checks[2].kind, SCN_CHECK_FORWARDING);
+	assert_true(scn_check_is_probe(&scn->checks[2]));
+	assert_string_equal(scn->checks[2].name, "forwarding-router");
+	assert_string_equal(scn->checks[2].from.name, "router");
+	assert_int_equal(scn->checks[2].expect, SCN_EXPECT_ALLOWED);
+	assert_int_equal(scn->checks[3].kind, SCN_CHECK_ATTRIBUTION);
+	assert_string_equal(scn->checks[3].name, "router-own-traffic");
+	assert_string_equal(scn->checks[3].network.name, "right");
+	assert_int_equal(scn->checks[3].n_users, 2);
+	assert_string_equal(scn->checks[3].users[1], "_apt");
+	assert_int_equal(scn->checks[3].n_procs, 1);
+	assert_string_equal(scn->checks[3].procs[0], "ping");
 	scenario_free(scn);
 }
 
