@@ -14,7 +14,8 @@ CORE_SRCS     := harness/src/util.c harness/src/plan.c \
 CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c
 FLOW_SRCS     := harness/src/flow_probe.c harness/src/policy.c harness/src/lab_flows.c
 MAIN_SRCS     := harness/src/main.c
-WHONIX_SRCS   := harness/src/lab_internet.c harness/src/lab_role.c harness/src/checks_net.c
+WHONIX_SRCS   := harness/src/lab_internet.c harness/src/lab_role.c harness/src/checks_net.c \
+                 harness/src/gprobe_report.c harness/src/lab_gprobe.c
 
 LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS) $(WHONIX_SRCS) \
             $(FLOW_SRCS)

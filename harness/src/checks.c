@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "checks_net.h"
+#include "lab_gprobe.h"
 #include "lab_internal.h"
 #include "lab_xfer.h"
 #include "util.h"
@@ -111,6 +112,8 @@ static const char *checks_kind_name(const struct scn_check *c)
 	case SCN_CHECK_VSOCK:   return "vsock";
 	case SCN_CHECK_FETCH:   return "fetch";
 	case SCN_CHECK_RESOLVE: return "resolve";
+	case SCN_CHECK_FORWARDING: return "forwarding";
+	case SCN_CHECK_ATTRIBUTION: return "attribution";
 	default:                return "reach";
 	}
 }
@@ -123,6 +126,8 @@ static const char *checks_proto_name(const struct scn_check *c)
 		return "http";
 	if (c->kind == SCN_CHECK_RESOLVE)
 		return "dns";
+	if (scn_check_is_probe(c))
+		return "any";
 	return c->proto == SCN_PROTO_TCP ? "tcp" : c->proto == SCN_PROTO_UDP ? "udp" : "icmp";
 }
 
@@ -139,13 +144,16 @@ static int checks_one(struct lab *lab, const struct plan *plan, const struct scn
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum)
 {
 	const struct scenario *scn = plan->scn;
-	json_t *rows = json_array();
+	json_t *rows = json_array(), *cache = json_object();
 	size_t i;
 	int ret = 0;
 
 	memset(sum, 0, sizeof(*sum));
-	if (!rows)
+	if (!rows || !cache) {
+		json_decref(rows);
+		json_decref(cache);
 		return -ENOMEM;
+	}
 	for (i = 0; i < scn->n_checks; i++) {
 		const struct scn_check *c = &scn->checks[i];
 		const char *paused = c->while_stopped.name;
@@ -163,6 +171,11 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 			json_object_set_new(row, "port", json_integer(c->port));
 		if (c->kind == SCN_CHECK_VSOCK)
 			json_object_set_new(row, "bytes", json_integer(c->bytes));
+		if (scn_check_is_probe(c)) {
+			/* judged below, once every active check has made its traffic */
+			json_array_append_new(rows, row);
+			continue;
+		}
 		util_progress("check %s%s%s", c->name, paused ? " with vm paused: " : "", paused ? paused : "");
 		if (paused) {
 			json_object_set_new(row, "while_stopped", json_string(paused));
@@ -195,6 +208,22 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 		if (ret < 0)
 			break;
 	}
+	/* The guest probes' findings cover the whole run up to here. */
+	for (i = 0; ret >= 0 && i < scn->n_checks; i++) {
+		const struct scn_check *c = &scn->checks[i];
+		json_t *row = json_array_get(rows, i);
+
+		if (!scn_check_is_probe(c) || !row)
+			continue;
+		util_progress("check %s (guest probe in vm %s)", c->name, c->from.name);
+		ret = lab_gprobe_check(lab, plan, c, row, cache, sum);
+		if (ret < 0) {
+			json_object_set_new(row, "verdict", json_string("error"));
+			json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+			sum->errors++;
+		}
+	}
+	json_decref(cache);
 	*out = rows;
 	return ret;
 }

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lab_role.h"
+#include "lab_gprobe.h"
 #include "util.h"
 
 #define LAB_ROLE_NFT "/usr/sbin/nft"
@@ -154,7 +155,10 @@ int lab_role_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
 		plan_fmt_addr(lans[i].addr & ~((1u << (32 - lans[i].prefix)) - 1), net);
 		ret = lab_role_cat(buf, len, &off, "\t\tip daddr %s/%u accept\n", net, lans[i].prefix);
 	}
-	if (!ret)
+	/* open-output, the mutation: any user of the gateway may send, not only tor */
+	if (!ret && mode == SCN_GATEWAY_OPEN_OUTPUT)
+		ret = lab_role_cat(buf, len, &off, "\t\taccept\n\t}\n}\n");
+	else if (!ret)
 		ret = lab_role_cat(buf, len, &off, "\t\tmeta skuid %u accept\n\t}\n}\n", tor_uid);
 	return ret;
 }
@@ -350,8 +354,9 @@ static int lab_role_tor_gateway(struct lab *lab, struct lab_vm *vm)
 				       "{ grep -v -e 'public address' -e 'alternate directory' -e '\\[notice\\]' /var/log/tor/stdout.log | tail -n 3 | cut -c 1-200 >&2; exit 1; }",
 				       NULL };
 
-		util_progress("vm %s: starting tor (%s)", pvm->name,
-			      pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY ? "leaky gateway" : "strict gateway");
+		util_progress("vm %s: starting tor (%s gateway)", pvm->name,
+			      pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY ? "leaky" :
+			      pvm->scn->gateway_mode == SCN_GATEWAY_OPEN_OUTPUT ? "open-output" : "strict");
 		vm->t_tor_start = util_mono_ns();
 		ret = lab_role_exec(lab, pvm->name, argv);
 	}
@@ -426,6 +431,10 @@ int lab_role_services(struct lab *lab)
 
 		if (vm->state != LAB_VM_READY)
 			continue;
+		/* the probe first, so it sees everything the services send */
+		ret = lab_gprobe_start(lab, vm->pvm);
+		if (ret < 0)
+			return ret;
 		ret = lab_role_one(lab, vm);
 		if (ret < 0)
 			return ret;

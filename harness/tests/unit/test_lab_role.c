@@ -29,6 +29,7 @@ int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **d
 }
 int lab_poll(struct lab *lab, int timeout_ms) { (void)lab; (void)timeout_ms; return 0; }
 int lab_internet_wait_tor(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
+int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm) { (void)lab; (void)pvm; return 0; }
 void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
 void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
 
@@ -99,6 +100,22 @@ static void test_gateway_leaky(void **state)
 	assert_null(strstr(buf, ":9040"));
 }
 
+/* open-output: the LAN side stays strict, only the gateway's own output opens. */
+static void test_gateway_open_output(void **state)
+{
+	char strict[8192], open[8192];
+
+	(void)state;
+	assert_int_equal(lab_role_gateway_ruleset(strict, sizeof(strict), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
+	assert_int_equal(lab_role_gateway_ruleset(open, sizeof(open), SCN_GATEWAY_OPEN_OUTPUT, &lan, 1, 101), 0);
+	assert_null(strstr(open, "meta skuid"));
+	assert_non_null(strstr(open, "ip daddr 198.18.3.0/24 accept\n\t\taccept\n\t}\n}\n"));
+	assert_non_null(strstr(open, "hook forward priority filter; policy drop;"));
+	assert_null(strstr(open, "masquerade"));
+	/* everything before the output chain's last rule is the strict ruleset */
+	assert_memory_equal(open, strict, (size_t)(strstr(strict, "\t\tmeta skuid") - strict));
+}
+
 static void test_tor_progress(void **state)
 {
 	static const char log[] =
@@ -125,6 +142,7 @@ int main(void)
 		cmocka_unit_test(test_torrc),
 		cmocka_unit_test(test_gateway_strict),
 		cmocka_unit_test(test_gateway_leaky),
+		cmocka_unit_test(test_gateway_open_output),
 		cmocka_unit_test(test_tor_progress),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
