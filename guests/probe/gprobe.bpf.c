@@ -4,7 +4,6 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 
 #include "gprobe.h"
 
@@ -206,9 +205,13 @@ static __always_inline void gprobe_add(const struct gprobe_tx_key *k, uint64_t s
 	__sync_fetch_and_add(&v->bytes, len);
 }
 
+/* tp_btf arguments arrive as an array of u64; the verifier types each slot
+ * from the tracepoint's BTF (args: skb, dev), so these are BTF pointers. */
 SEC("tp_btf/net_dev_start_xmit")
-int BPF_PROG(gprobe_xmit, const struct sk_buff *skb, const struct net_device *dev)
+int gprobe_xmit(uint64_t *ctx)
 {
+	const struct sk_buff *skb = (const struct sk_buff *)ctx[0];
+	const struct net_device *dev = (const struct net_device *)ctx[1];
 	struct gprobe_tx_key k;
 	struct skb_shared_info *shinfo;
 	const uint8_t *head = skb->head;
@@ -242,15 +245,17 @@ int BPF_PROG(gprobe_xmit, const struct sk_buff *skb, const struct net_device *de
  * behind the stack's back; the _map variants are no longer fired (the
  * kernel routes them through these two). */
 SEC("tp_btf/xdp_redirect")
-int BPF_PROG(gprobe_xdp_redirect)
+int gprobe_xdp_redirect(void *ctx)
 {
+	(void)ctx;
 	gprobe_count(GPROBE_CTR_XDP_REDIRECTS, 1);
 	return 0;
 }
 
 SEC("tp_btf/xdp_redirect_err")
-int BPF_PROG(gprobe_xdp_redirect_err)
+int gprobe_xdp_redirect_err(void *ctx)
 {
+	(void)ctx;
 	gprobe_count(GPROBE_CTR_XDP_REDIRECTS, 1);
 	return 0;
 }

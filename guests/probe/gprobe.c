@@ -64,11 +64,15 @@ static void gprobe_fail(struct gprobe_err *e, const char *fmt, ...)
 
 static int gprobe_libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	(void)level;
+	(void)fmt;
+	(void)ap;
 	return 0;
 }
 
 static int gprobe_libbpf_stderr(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
+	(void)level;
 	return vfprintf(stderr, fmt, ap);
 }
 

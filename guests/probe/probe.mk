@@ -4,7 +4,8 @@
 # and BPFTOOL from harness/probes/probes.mk: the types come from the build
 # host's BTF, CO-RE relocates them against the guest kernel's at load time.
 
-GPROBE_BPF_CFLAGS = $(BPF_CFLAGS) -Iguests/probe -ffile-prefix-map=$(CURDIR)=.
+# -Wextra on top of the tree's BPF flags: the probe is held to -Wall -Wextra -Werror.
+GPROBE_BPF_CFLAGS = $(BPF_CFLAGS) -Wextra -Iguests/probe -ffile-prefix-map=$(CURDIR)=.
 
 $(BUILD)/gprobe/gprobe.bpf.o: guests/probe/gprobe.bpf.c guests/probe/gprobe.h \
 		$(BUILD)/gen/vmlinux.h | $(DEPS_STAMP)
