@@ -69,7 +69,9 @@ void cli_usage(FILE *f)
 "  3  the lab itself failed (a VM did not boot, a dependency is missing,\n"
 "     interrupted); nothing is left behind\n"
 "`uvmlab exec` exits with the command's own status (3 if it could not run it).\n"
-"Progress goes to stderr when it is a terminal (UVMLAB_PROGRESS=1 forces it).\n", f);
+"Progress goes to stderr when it is a terminal (UVMLAB_PROGRESS=1 forces it).\n"
+"UVMLAB_KERNEL_BTF / UVMLAB_GUEST_BTF point the host flow recorder / the guest\n"
+"probe (forwarding and attribution checks) at another BTF file than the kernel's.\n", f);
 }
 
 enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent_client.h"
@@ -42,7 +43,10 @@ static void lab_gprobe_line(const uint8_t *s, size_t len, char *out, size_t cap)
 
 int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm)
 {
-	const char *argv[] = { LAB_GPROBE_BIN, "start", NULL };
+	/* UVMLAB_GUEST_BTF: a BTF file inside the guest for CO-RE instead of the
+	 * kernel's own (custom kernels; tests of load failures) */
+	const char *btf = getenv("UVMLAB_GUEST_BTF");
+	const char *argv[] = { LAB_GPROBE_BIN, "start", btf ? "--btf" : NULL, btf, NULL };
 	struct agent_exec_result r = { 0 };
 	uint64_t t0 = util_mono_ns();
 	char line[320];
