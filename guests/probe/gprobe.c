@@ -33,6 +33,9 @@ _Static_assert(sizeof(struct gprobe_tx_value) == 16, "gprobe_tx_value layout is 
 _Static_assert(sizeof(struct gprobe_sock_owner) == 24, "gprobe_sock_owner layout is shared with BPF");
 
 #define GPROBE_KERNEL_BTF "/sys/kernel/btf/vmlinux"
+
+/* --btf PATH: CO-RE relocates against this file instead (custom kernels). */
+static const char *gprobe_btf_path;
 #define GPROBE_BPFFS      "/sys/fs/bpf"
 #define GPROBE_PIN_DIR    GPROBE_BPFFS "/uvmlab-gprobe"
 #define GPROBE_CGROUP     "/sys/fs/cgroup"
@@ -222,7 +225,13 @@ static int gprobe_start_load(struct gprobe_start *st, struct gprobe_err *e)
 	size_t n;
 	int ret;
 
-	st->skel = gprobe__open();
+	if (gprobe_btf_path) {
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = gprobe_btf_path);
+
+		st->skel = gprobe__open_opts(&oo);
+	} else {
+		st->skel = gprobe__open();
+	}
 	if (!st->skel) {
 		ret = -errno;
 		gprobe_fail(e, "open BPF object: %s", strerror(errno));
@@ -336,16 +345,17 @@ static void gprobe_start_destroy(struct gprobe_start *st)
 
 static int gprobe_start(struct gprobe_err *e)
 {
+	const char *btf = gprobe_btf_path ? gprobe_btf_path : GPROBE_KERNEL_BTF;
 	struct gprobe_start st = { .cgroup_fd = -1 };
 	int ret;
 
 	/* libbpf would only say "failed to parse target BTF: -2" deep in its log. */
-	if (access(GPROBE_KERNEL_BTF, R_OK) < 0) {
+	if (access(btf, R_OK) < 0) {
 		ret = -errno;
 		if (errno == ENOENT)
-			gprobe_fail(e, "no kernel BTF at %s", GPROBE_KERNEL_BTF);
+			gprobe_fail(e, "no kernel BTF at %s", btf);
 		else
-			gprobe_fail(e, "kernel BTF %s: %s", GPROBE_KERNEL_BTF, strerror(errno));
+			gprobe_fail(e, "kernel BTF %s: %s", btf, strerror(errno));
 		return ret;
 	}
 	ret = gprobe_ensure_mount(GPROBE_BPFFS, "bpf", BPF_FS_MAGIC, "mode=0700", e);
@@ -709,7 +719,7 @@ static int gprobe_stop(struct gprobe_err *e)
 
 static void gprobe_usage(FILE *out)
 {
-	fputs("usage: uvmlab-gprobe [-v] start|report|stop\n"
+	fputs("usage: uvmlab-gprobe [-v] [--btf PATH] start|report|stop\n"
 	      "\n"
 	      "Records, inside a guest, every packet any interface transmits (forwarded\n"
 	      "ones have a non-zero iif), the socket and process behind it, and XDP\n"
@@ -729,6 +739,8 @@ static void gprobe_usage(FILE *out)
 	      "\n"
 	      "Options:\n"
 	      "  -v, --verbose  pass libbpf's log (verifier output included) to stderr\n"
+	      "  --btf PATH     start: relocate against this BTF file instead of\n"
+	      "                 " GPROBE_KERNEL_BTF " (a kernel that keeps it elsewhere)\n"
 	      "  -h, --help     this text\n"
 	      "\n"
 	      "Exit status: 0 done (stop when not running too); 1 failed, with one line\n"
@@ -750,6 +762,8 @@ int main(int argc, char **argv)
 			return GPROBE_EXIT_OK;
 		} else if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose")) {
 			verbose = 1;
+		} else if (!strcmp(argv[i], "--btf") && i + 1 < argc) {
+			gprobe_btf_path = argv[++i];
 		} else if (!cmd && argv[i][0] != '-') {
 			cmd = argv[i];
 		} else {
