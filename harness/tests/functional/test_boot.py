@@ -44,7 +44,12 @@ def test_routed_forwards_and_isolates(lab_results):
     res, run_dir = result_of(lab_results)
     verdicts = {c["name"]: c["verdict"] for c in res["checks"]}
     assert verdicts == {"alice-reaches-bob": "pass", "bob-reaches-alice": "pass",
-                        "alice-not-hermit": "pass", "flow-policy": "pass"}
+                        "alice-not-hermit": "pass", "router-forwards": "pass",
+                        "flow-policy": "pass"}
+    # the guest probe in the router saw the pings it forwarded, in both directions
+    fwd = next(c for c in res["checks"] if c["name"] == "router-forwards")
+    seen = {(f["src"], f["dst"]) for f in fwd["findings"]}
+    assert ("198.18.10.2", "198.18.11.2") in seen and ("198.18.11.2", "198.18.10.2") in seen, fwd
     vms = {v["name"]: v for v in res["vms"]}
     # dependencies first: the router was ready before its dependents started
     assert vms["router"]["boot"]["qemu_exec_mono_ns"] < vms["alice"]["boot"]["qemu_exec_mono_ns"]

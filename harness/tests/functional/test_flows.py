@@ -46,6 +46,18 @@ def test_forbidden_peer_is_caught(lab_results):
     assert not leftovers(run_dir.name)
 
 
+def test_guest_probe_load_failure_is_a_lab_error(lab_results):
+    """The guest probe cannot find the BTF it is pointed at: exit 3 naming it, nothing left."""
+    r = uvmlab("run", scenario("routed"), results=lab_results,
+               env={"UVMLAB_GUEST_BTF": "/nonexistent/vmlinux"})
+    assert r.code == 3, str(r)
+    assert 'vm "router": guest probe did not load' in r.err and "/nonexistent/vmlinux" in r.err, r.err
+    assert len([l for l in r.err.splitlines() if "guest probe" in l]) == 1, r.err
+    res, run_dir = result_of(lab_results)
+    assert res["verdict"] == "lab-error"
+    assert not leftovers(run_dir.name)
+
+
 def test_recorder_load_failure_is_a_lab_error(lab_results, tmp_path):
     r = uvmlab("run", scenario("pair"), results=lab_results,
                env={"UVMLAB_KERNEL_BTF": str(tmp_path / "no-btf")})

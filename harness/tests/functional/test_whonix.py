@@ -7,6 +7,8 @@ pytestmark = [pytest.mark.boots, pytest.mark.tor]
 
 CHECKS = {"fetch-via-tor", "dns-via-tor", "direct-udp-blocked", "direct-icmp-blocked",
           "gateway-down-fails-closed"}
+# judged by the guest probe (uvmlab-gprobe) in the gateway and the net VM
+PROBE_CHECKS = {"gateway-never-forwards", "gateway-uplink-only-tor", "net-vm-forwards"}
 
 
 def _no_fixture_left(run_id):
@@ -19,8 +21,8 @@ def test_whonix_passes_with_evidence(lab_results):
     r = uvmlab("run", scenario("whonix"), results=lab_results, timeout=540)
     assert r.code == 0, str(r)
     res, run_dir = result_of(lab_results)
-    rows = {c["name"]: c for c in res["checks"] if c["name"] in CHECKS}
-    assert set(rows) == CHECKS
+    rows = {c["name"]: c for c in res["checks"] if c["name"] in CHECKS | PROBE_CHECKS}
+    assert set(rows) == CHECKS | PROBE_CHECKS
     for name, row in rows.items():
         assert row["verdict"] == "pass", row
         assert row["evidence"], row
@@ -33,6 +35,18 @@ def test_whonix_passes_with_evidence(lab_results):
     assert "no reply" in rows["direct-icmp-blocked"]["evidence"]
     assert rows["gateway-down-fails-closed"]["while_stopped"] == "tor"
     assert "paused" in rows["gateway-down-fails-closed"]["evidence"]
+    # the probe's findings, with evidence: the gateway sent nothing it had
+    # received, every packet on its uplink was tor's; the net VM did forward
+    # (the probe sees forwarding when it happens: tor's traffic, NATed)
+    fwd = rows["gateway-never-forwards"]
+    assert ", 0 forwarded, 0 XDP redirects" in fwd["evidence"], fwd
+    assert fwd["probe"]["packets_seen"] > 0 and fwd["probe"]["lost"] == 0
+    attr = rows["gateway-uplink-only-tor"]
+    assert attr["network"] == "gw" and "all from allowed owners (debian-tor/tor)" in attr["evidence"], attr
+    assert attr["findings"] == []
+    net = rows["net-vm-forwards"]
+    assert "received on another interface" in net["evidence"], net
+    assert any(f["in"] and f["out"] for f in net["findings"]), net
     # three VMs, each with a full boot timeline ending in role services
     vms = {v["name"]: v for v in res["vms"]}
     assert set(vms) == {"net", "tor", "work"}
@@ -63,4 +77,32 @@ def test_whonix_leaky_gateway_is_caught(lab_results):
     assert rows["direct-udp-blocked"]["reached_directly"] is True
     assert "198.18." in rows["direct-udp-blocked"]["evidence"]
     assert "echo reply" in rows["direct-icmp-blocked"]["evidence"]
+    # the guest probe saw the gateway forward the workstation's packets, and
+    # those packets on the uplink had no local owner at all
+    fwd, attr = rows["gateway-never-forwards"], rows["gateway-uplink-only-tor"]
+    assert fwd["verdict"] == "fail" and attr["verdict"] == "fail", (fwd, attr)
+    assert "received on another interface" in fwd["evidence"], fwd
+    # LAN (eth1) to uplink (eth0), masqueraded to the gateway's own address
+    assert any(f.get("in") == "eth1" and f["out"] == "eth0" for f in fwd["findings"]), fwd
+    assert any(f["why"] == "forwarded (no local socket)" and f.get("in") == "eth1"
+               for f in attr["findings"]), attr
+    assert rows["net-vm-forwards"]["verdict"] == "pass"
+    _no_fixture_left(run_dir.name)
+
+
+def test_whonix_gateway_own_sender_is_caught(lab_results):
+    """Expected failure: a gateway whose own output is open; a non-tor process (root's wget)
+    sends on the uplink. Every active check passes: only the guest probe's attribution fails."""
+    r = uvmlab("run", scenario("mutants/whonix-open-output"), results=lab_results, timeout=540)
+    assert r.code == 1, str(r)
+    res, run_dir = result_of(lab_results)
+    rows = {c["name"]: c for c in res["checks"]}
+    failed = sorted(n for n, c in rows.items() if c["verdict"] != "pass")
+    assert failed == ["gateway-uplink-only-tor"], {n: rows[n]["evidence"] for n in failed}
+    attr = rows["gateway-uplink-only-tor"]
+    assert "not from an allowed owner" in attr["evidence"] and "/wget pid " in attr["evidence"], attr
+    offenders = [f for f in attr["findings"] if f["why"] == "owner not allowed"]
+    assert offenders and all(f["owner"].startswith("root/wget") for f in offenders), attr
+    assert rows["gateway-own-fetch"]["verdict"] == "pass"
+    assert "gateway-uplink-only-tor" in r.out
     _no_fixture_left(run_dir.name)
