@@ -307,6 +307,27 @@ out:
 	return rc;
 }
 
+int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent_conn **out,
+		      struct agent_hello *hello)
+{
+	int rc = -ETIMEDOUT;
+
+	*out = NULL;
+	for (int i = 0; i < connects && rc == -ETIMEDOUT; i++) {
+		rc = agent_conn_open(path, 5000, out);
+		for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
+			rc = agent_conn_read_hello(*out, hello_ms, hello);
+			if (rc != -ETIMEDOUT)
+				break;
+		}
+		if (rc < 0 && *out) {
+			agent_conn_close(*out);
+			*out = NULL;
+		}
+	}
+	return rc;
+}
+
 /* Turn an ERROR frame into a negative errno (EREMOTEIO when the guest sent
  * nothing sensible) and copy its message into ERRBUF. */
 static int agent_client_parse_error(const uint8_t *p, uint32_t len, char *errbuf,

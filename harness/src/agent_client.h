@@ -48,6 +48,13 @@ int agent_conn_fd(const struct agent_conn *c);
  * -EPROTO (bad frame or bad HELLO), -ECONNRESET (closed). */
 int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hello *out);
 
+/* Connect to a running VM's agent and resync: up to CONNECTS connections,
+ * each with up to 2 HELLOs of HELLO_MS. A slow guest still finishing an
+ * earlier client's reply is resynced by a further HELLO; one that missed
+ * the port-open event is woken by a fresh connection. */
+int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent_conn **out,
+		      struct agent_hello *hello);
+
 /* Run ARGV (NULL-terminated, argv[0] a path or a busybox applet name) in the
  * guest; the agent kills it after TIMEOUT_MS. This call waits at most
  * TIMEOUT_MS + 5000 ms. STDIN_DATA may be NULL. 0 with *RES filled (release

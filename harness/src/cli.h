@@ -55,6 +55,7 @@ int cli_up(int argc, char **argv);
 int cli_down(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_exec(int argc, char **argv);
+int cli_check(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_validate(int argc, char **argv);
 int cli_accel(int argc, char **argv);

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "accel_probe.h"
 #include "agent_client.h"
+#include "lab.h"
 #include "run_state.h"
 #include "util.h"
 
@@ -113,6 +116,7 @@ struct cli_find {
 	const char *want;   /* run id or NULL: the only live one */
 	int matches;
 	char id[128];
+	char dir[512];
 	json_t *state;      /* new reference */
 };
 
@@ -124,6 +128,7 @@ static int cli_find_one(const struct run_state_info *info, void *arg)
 		return 0;
 	f->matches++;
 	util_strlcpy(f->id, info->id, sizeof(f->id));
+	util_strlcpy(f->dir, info->dir, sizeof(f->dir));
 	json_decref(f->state);
 	f->state = json_incref(info->state);
 	return 0;
@@ -160,6 +165,83 @@ static int cli_find_vm(const char *cmd, const struct cli_opts *o, const char *vm
 	return CLI_EXIT_USAGE;
 }
 
+/* `uvmlab check [--run ID]`: ask the run's supervisor to run the scenario's
+ * checks against the live lab and judge its flows so far; print its table. */
+int cli_check(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct cli_find f = { 0 };
+	struct cli_opts o;
+	char buf[8192], *tail = NULL, *last;
+	size_t len = 0;
+	int first, code, fd = -1;
+
+	code = cli_parse("check", argc, argv, &o, &first);
+	if (code)
+		return code;
+	if (first != argc) {
+		util_err("check: no arguments expected (choose a run with --run ID)");
+		return CLI_EXIT_USAGE;
+	}
+	f.want = o.run_id;
+	run_state_list(o.run_root, cli_find_one, &f);
+	json_decref(f.state);
+	if (f.matches != 1) {
+		util_err("check: %s", f.matches ? "several labs are running; choose one with --run ID "
+			 "(see uvmlab status)" : o.run_id ? "no such run (see uvmlab status)" :
+			 "no running lab (start one with `uvmlab up FILE`)");
+		return CLI_EXIT_USAGE;
+	}
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", f.dir, LAB_CONTROL_SOCK) >=
+	    (int)sizeof(sa.sun_path)) {
+		util_err("check: run directory path too long for a socket: %s", f.dir);
+		return CLI_EXIT_LAB;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(fd, "check\n", 6) != 6) {
+		util_err("check: run %s: %s: %s (is its supervisor alive? see uvmlab status)", f.id,
+			 sa.sun_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return CLI_EXIT_LAB;
+	}
+	util_progress("check: run %s: running the checks in the live lab", f.id);
+	/* Print as it arrives, holding back the last line: "exit CODE". */
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		while ((nl = strchr(buf, '\n')) && strncmp(buf, "exit ", 5)) {
+			fwrite(buf, 1, (size_t)(nl + 1 - buf), stdout);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len + 1);
+		}
+		if (len == sizeof(buf) - 1) { /* a line longer than the buffer: pass it on */
+			fwrite(buf, 1, len, stdout);
+			len = 0;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	last = buf;
+	if (strncmp(last, "exit ", 5)) {
+		util_err("check: run %s: the supervisor stopped answering (see %s/supervisor.log)", f.id,
+			 f.dir);
+		return CLI_EXIT_LAB;
+	}
+	code = (int)strtol(last + 5, &tail, 10);
+	if (tail == last + 5 || code < 0 || code > 3)
+		code = CLI_EXIT_LAB;
+	return code;
+}
+
 int cli_exec(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -190,14 +272,8 @@ int cli_exec(int argc, char **argv)
 	if (code)
 		return code;
 	code = CLI_EXIT_LAB;
-	ret = agent_conn_open(json_string_value(json_object_get(vm, "agent_sock")) ?: "", 5000, &c);
-	/* A slow guest may still be finishing the previous client's reply:
-	 * each further HELLO+nonce resyncs the conversation (agent_client.h). */
-	for (int attempt = 0; !ret && attempt < 3; attempt++) {
-		ret = agent_conn_read_hello(c, 5000, &hello);
-		if (ret != -ETIMEDOUT)
-			break;
-	}
+	ret = agent_conn_attach(json_string_value(json_object_get(vm, "agent_sock")) ?: "", 3, 5000,
+				&c, &hello);
 	if (ret < 0) {
 		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
 		goto cleanup;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "checks.h"
@@ -168,20 +170,104 @@ cleanup:
 	return code;
 }
 
+/* `uvmlab check` against this supervisor's lab: the scenario's checks (probe
+ * checks included) and the flow policy over everything recorded since `up`.
+ * Results go to RESULTS/check-N/result.json; the client gets the verdict
+ * table and a last line "exit CODE". */
+static void cli_up_check(struct lab *lab, int fd, void *arg)
+{
+	const struct plan *plan = lab->plan;
+	int *serial = arg;
+	struct checks_summary sum = { 0 };
+	struct timeval tv = { .tv_sec = 10 };
+	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
+	char req[64] = "", dir[700], *text = NULL;
+	size_t text_len = 0, off = 0;
+	FILE *out;
+	ssize_t n;
+	int ret, code;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = read(fd, req, sizeof(req) - 1);
+	if (n <= 0 || strcmp(req, "check\n")) {
+		static const char bad[] = "unknown control request\nexit 2\n";
+
+		if (write(fd, bad, sizeof(bad) - 1) < 0)
+			util_err("control: %s", strerror(errno));
+		return;
+	}
+	out = open_memstream(&text, &text_len);
+	if (!out)
+		return;
+	(*serial)++;
+	util_progress("control: check #%d requested", *serial);
+	ret = checks_run(lab, plan, &checks, &sum);
+	if (ret >= 0 && lab_flows_snapshot(lab, &flows, &matrix, &fcheck, &sum) < 0) {
+		ret = -EIO;
+		sum.errors++;
+	}
+	if (fcheck && checks)
+		json_array_append_new(checks, fcheck);
+	code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+	res = result_new(lab_run_id(lab), lab->started_at, plan->scn);
+	if (checks)
+		json_object_set(res, "checks", checks);
+	if (flows) {
+		json_object_set(res, "flows", flows);
+		json_object_set(res, "flow_matrix", matrix);
+	}
+	result_finish(res, code, code == CLI_EXIT_LAB ? lab_error(lab) : NULL);
+	snprintf(dir, sizeof(dir), "%s/check-%d", lab_results_dir(lab), *serial);
+	if (util_mkdir_p(dir, 0755) < 0 || result_write(dir, res) < 0)
+		fprintf(out, "could not write %s/result.json\n", dir);
+	if (checks)
+		checks_print(out, checks);
+	if (matrix)
+		lab_flows_print(out, matrix);
+	if (code == CLI_EXIT_LAB)
+		fprintf(out, "error: %s\n", lab_error(lab));
+	fprintf(out, "check %s #%d: %s (%d passed, %d failed) — %s/result.json\nexit %d\n",
+		lab_run_id(lab), *serial, code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ?
+		"FAIL" : "LAB FAILURE", sum.passed, sum.failed, dir, code);
+	fclose(out);
+	while (off < text_len) {
+		n = write(fd, text + off, text_len - off);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	free(text);
+	json_decref(res);
+	json_decref(checks);
+	json_decref(flows);
+	json_decref(matrix);
+}
+
 /* The supervisor side of `up`: bring the lab up, tell the parent, then keep
  * it until `uvmlab down` (SIGTERM). */
-static int cli_up_child(struct lab *lab, int wfd)
+static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 {
+	json_t *f2 = NULL, *m2 = NULL, *c2 = NULL;
+	struct checks_summary s2 = { 0 };
 	char msg[1200];
-	int ret, logfd;
+	int ret, logfd, serial = 0;
 
 	setsid();
-	ret = lab_up(lab);
+	/* the flow recorder watches from the first frame, so `uvmlab check`
+	 * can judge everything the lab did since it came up */
+	ret = no_flows ? 0 : lab_flows_enable(lab);
+	if (!ret)
+		ret = lab_up(lab);
 	if (ret < 0) {
 		snprintf(msg, sizeof(msg), "ERR %s\n", lab_error(lab));
 		if (write(wfd, msg, strlen(msg)) < 0)
 			ret = -EPIPE;
+		lab_flows_collect(lab, &f2, &m2, &c2, &s2);
 		lab_down(lab);
+		json_decref(f2);
+		json_decref(m2);
+		json_decref(c2);
 		return CLI_EXIT_LAB;
 	}
 	if (write(wfd, "OK\n", 3) < 0)
@@ -194,9 +280,14 @@ static int cli_up_child(struct lab *lab, int wfd)
 		dup2(logfd, STDERR_FILENO);
 		close(logfd);
 	}
-	ret = lab_supervise(lab);
+	ret = lab_supervise(lab, cli_up_check, &serial);
 	if (ret == -ECHILD)
 		util_err("every VM exited; tearing the lab down");
+	/* release the recorder (tc filters, qdiscs) before the ports go */
+	lab_flows_collect(lab, &f2, &m2, &c2, &s2);
+	json_decref(f2);
+	json_decref(m2);
+	json_decref(c2);
 	lab_down(lab);
 	return CLI_EXIT_PASS;
 }
@@ -232,7 +323,7 @@ int cli_up(int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		code = cli_up_child(lab, p[1]);
+		code = cli_up_child(lab, p[1], o.no_flows);
 		lab_destroy(lab);
 		plan_free(plan);
 		scenario_free(scn);

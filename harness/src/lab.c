@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -316,10 +317,11 @@ int lab_up(struct lab *lab)
 	return ret;
 }
 
-int lab_supervise(struct lab *lab)
+/* Agent connections for a control request: the VMs' agents answer one
+ * client at a time, so they are closed again afterwards for `uvmlab exec`. */
+static void lab_agents_close(struct lab *lab)
 {
-	size_t i, alive;
-	int ret;
+	size_t i;
 
 	for (i = 0; i < lab->n_vms; i++) {
 		struct lab_vm *vm = &lab->vms[i];
@@ -329,18 +331,72 @@ int lab_supervise(struct lab *lab)
 			vm->agent = NULL;
 		}
 	}
+}
+
+static void lab_agents_open(struct lab *lab)
+{
+	struct agent_hello hello;
+	size_t i;
+
+	for (i = 0; i < lab->n_vms; i++) {
+		struct lab_vm *vm = &lab->vms[i];
+		int ret;
+
+		if (vm->state != LAB_VM_READY || vm->pid <= 0 || vm->agent)
+			continue;
+		ret = agent_conn_attach(vm->agent_path, 3, 5000, &vm->agent, &hello);
+		if (ret < 0)
+			util_err("control: vm %s: agent: %s", vm->pvm->name, strerror(-ret));
+	}
+}
+
+static int lab_control_listen(struct lab *lab)
+{
+	char path[600];
+	int fd = -1, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", lab->run_dir, LAB_CONTROL_SOCK);
+	ret = util_unix_listen(path, &fd); /* non-blocking: polled once a second */
+	if (ret < 0)
+		util_err("control socket %s: %s (uvmlab check will not reach this run)", path,
+			 strerror(-ret));
+	return ret < 0 ? -1 : fd;
+}
+
+int lab_supervise(struct lab *lab, lab_control_fn fn, void *arg)
+{
+	size_t i, alive;
+	int ret, lfd, cfd;
+
+	lab_agents_close(lab);
+	lfd = fn ? lab_control_listen(lab) : -1;
 	for (;;) {
-		if (lab_stop_flag)
-			return 0;
+		if (lab_stop_flag) {
+			ret = 0;
+			break;
+		}
 		ret = lab_poll(lab, 1000);
 		if (ret < 0 && ret != -ECHILD)
-			return ret;
+			break;
 		for (alive = 0, i = 0; i < lab->n_vms; i++)
 			if (lab->vms[i].pid > 0)
 				alive++;
-		if (!alive)
-			return -ECHILD;
+		if (!alive) {
+			ret = -ECHILD;
+			break;
+		}
+		/* a blocking client fd: the handler bounds its own reads and writes */
+		cfd = lfd >= 0 ? accept4(lfd, NULL, NULL, SOCK_CLOEXEC) : -1;
+		if (cfd >= 0) {
+			lab_agents_open(lab);
+			fn(lab, cfd, arg);
+			lab_agents_close(lab);
+			close(cfd);
+		}
 	}
+	if (lfd >= 0)
+		close(lfd);
+	return ret;
 }
 
 int lab_exec(struct lab *lab, const char *name, const char *const *argv, uint32_t timeout_ms,

@@ -60,10 +60,18 @@ int lab_prepare(struct lab *lab);
  * lab_error() set. On failure the caller still calls lab_down(). */
 int lab_up(struct lab *lab);
 
+/* A request on the run's control socket (LAB_CONTROL_SOCK in the run dir),
+ * e.g. from `uvmlab check`: FD is the connected client. While it runs the
+ * VMs' agent connections are open (lab_exec() works); it must return promptly
+ * once the client is gone. */
+typedef void (*lab_control_fn)(struct lab *lab, int fd, void *arg);
+#define LAB_CONTROL_SOCK "control.sock"
+
 /* Keep logging consoles and watching QEMUs until a stop signal or a VM exits
  * (supervisor mode of `uvmlab up`). Closes the agent connections first so
- * `uvmlab exec` can connect. 0 on stop signal, -ECHILD if a VM exited. */
-int lab_supervise(struct lab *lab);
+ * `uvmlab exec` can connect, and reopens them only while FN serves a control
+ * request (one at a time). 0 on stop signal, -ECHILD if a VM exited. */
+int lab_supervise(struct lab *lab, lab_control_fn fn, void *arg);
 
 /* Run ARGV in VM through its agent. See agent_conn_exec(). */
 int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,

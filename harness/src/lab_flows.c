@@ -96,8 +96,8 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 	return 0;
 }
 
-int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
-		      struct checks_summary *sum)
+static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t **matrix,
+			   json_t **check, struct checks_summary *sum)
 {
 	struct lab_flows_ctx c = { .lab = lab };
 	char evidence[700];
@@ -109,13 +109,17 @@ int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t *
 		return 0;
 	c.flows = json_array();
 	c.matrix = json_object();
-	ret = flow_probe_detach_all(lab->flows);
-	if (ret < 0)
-		util_err("flow recorder: %s", flow_probe_error(lab->flows));
+	if (release) {
+		ret = flow_probe_detach_all(lab->flows);
+		if (ret < 0)
+			util_err("flow recorder: %s", flow_probe_error(lab->flows));
+	}
 	ret = flow_probe_read(lab->flows, lab_flows_one, &c);
 	flow_probe_drops(lab->flows, &drops);
-	flow_probe_destroy(lab->flows);
-	lab->flows = NULL;
+	if (release) {
+		flow_probe_destroy(lab->flows);
+		lab->flows = NULL;
+	}
 	if (ret < 0) {
 		lab_set_err(lab, "flow recorder: reading flows: %s", strerror(-ret));
 		json_decref(c.flows);
@@ -143,6 +147,18 @@ int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t *
 	*flows = c.flows;
 	*matrix = c.matrix;
 	return 0;
+}
+
+int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
+		      struct checks_summary *sum)
+{
+	return lab_flows_judge(lab, 1, flows, matrix, check, sum);
+}
+
+int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
+		       struct checks_summary *sum)
+{
+	return lab_flows_judge(lab, 0, flows, matrix, check, sum);
 }
 
 void lab_flows_print(FILE *f, json_t *matrix)

@@ -21,6 +21,11 @@ int lab_flows_enable(struct lab *lab);
 int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		      struct checks_summary *sum);
 
+/* The same judgement over everything recorded so far, leaving the recorder
+ * attached (`uvmlab check` on a lab kept up by `uvmlab up`). */
+int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
+		       struct checks_summary *sum);
+
 /* Print the flow matrix (one line per endpoint pair). */
 void lab_flows_print(FILE *f, json_t *matrix);
 

@@ -18,6 +18,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "down", cli_down },
 	{ "status", cli_status },
 	{ "exec", cli_exec },
+	{ "check", cli_check },
 	{ "console", cli_console },
 	{ "validate", cli_validate },
 	{ "accel", cli_accel },
