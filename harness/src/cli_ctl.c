@@ -134,26 +134,33 @@ static int cli_find_one(const struct run_state_info *info, void *arg)
 	return 0;
 }
 
+/* The run named by --run, or the only live one, into *F (f->state is a new
+ * reference). 0, or CLI_EXIT_USAGE with the reason printed. */
+static int cli_find_run(const char *cmd, const struct cli_opts *o, struct cli_find *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->want = o->run_id;
+	run_state_list(o->run_root, cli_find_one, f);
+	if (f->matches == 1 && f->state)
+		return 0;
+	util_err("%s: %s", cmd, f->matches > 1 ? "several labs are running; choose one with --run ID "
+		 "(see uvmlab status)" : o->run_id ? "no such run (see uvmlab status)" :
+		 "no running lab (start one with `uvmlab up FILE`)");
+	json_decref(f->state);
+	f->state = NULL;
+	return CLI_EXIT_USAGE;
+}
+
 /* The VM entry of the run named by --run, or of the only live run. */
 static int cli_find_vm(const char *cmd, const struct cli_opts *o, const char *vmname,
 		       json_t **state, json_t **vm)
 {
-	struct cli_find f = { .want = o->run_id };
+	struct cli_find f;
 	json_t *v;
 	size_t i;
 
-	run_state_list(o->run_root, cli_find_one, &f);
-	if (f.matches == 0 || !f.state) {
-		util_err("%s: %s", cmd, o->run_id ? "no such run (see uvmlab status)" :
-			 "no running lab (start one with `uvmlab up FILE`)");
-		json_decref(f.state);
+	if (cli_find_run(cmd, o, &f))
 		return CLI_EXIT_USAGE;
-	}
-	if (f.matches > 1) {
-		util_err("%s: several labs are running; choose one with --run ID (see uvmlab status)", cmd);
-		json_decref(f.state);
-		return CLI_EXIT_USAGE;
-	}
 	json_array_foreach(json_object_get(f.state, "vms"), i, v)
 		if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", vmname)) {
 			*state = f.state;
@@ -170,7 +177,7 @@ static int cli_find_vm(const char *cmd, const struct cli_opts *o, const char *vm
 int cli_check(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct cli_find f = { 0 };
+	struct cli_find f;
 	struct cli_opts o;
 	char buf[8192], *tail = NULL, *last;
 	size_t len = 0;
@@ -183,15 +190,9 @@ int cli_check(int argc, char **argv)
 		util_err("check: no arguments expected (choose a run with --run ID)");
 		return CLI_EXIT_USAGE;
 	}
-	f.want = o.run_id;
-	run_state_list(o.run_root, cli_find_one, &f);
-	json_decref(f.state);
-	if (f.matches != 1) {
-		util_err("check: %s", f.matches ? "several labs are running; choose one with --run ID "
-			 "(see uvmlab status)" : o.run_id ? "no such run (see uvmlab status)" :
-			 "no running lab (start one with `uvmlab up FILE`)");
+	if (cli_find_run("check", &o, &f))
 		return CLI_EXIT_USAGE;
-	}
+	json_decref(f.state);
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", f.dir, LAB_CONTROL_SOCK) >=
 	    (int)sizeof(sa.sun_path)) {
 		util_err("check: run directory path too long for a socket: %s", f.dir);

@@ -121,16 +121,8 @@ int cli_run(int argc, char **argv)
 			json_array_append_new(checks, fcheck);
 		code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	}
-	if (lab->flows) {
-		/* a failed run still releases the recorder before teardown */
-		json_t *f2 = NULL, *m2 = NULL, *c2 = NULL;
-		struct checks_summary s2 = { 0 };
-
-		lab_flows_collect(lab, &f2, &m2, &c2, &s2);
-		json_decref(f2);
-		json_decref(m2);
-		json_decref(c2);
-	}
+	/* a failed run still releases the recorder before teardown */
+	lab_flows_release(lab);
 	/* Collect what the VMs know before they are torn down. */
 	vms = lab_vms_json(lab);
 	json_object_set_new(res, "host", lab_host_json(lab));
@@ -248,8 +240,6 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
  * it until `uvmlab down` (SIGTERM). */
 static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 {
-	json_t *f2 = NULL, *m2 = NULL, *c2 = NULL;
-	struct checks_summary s2 = { 0 };
 	char msg[1200];
 	int ret, logfd, serial = 0;
 
@@ -263,11 +253,8 @@ static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 		snprintf(msg, sizeof(msg), "ERR %s\n", lab_error(lab));
 		if (write(wfd, msg, strlen(msg)) < 0)
 			ret = -EPIPE;
-		lab_flows_collect(lab, &f2, &m2, &c2, &s2);
+		lab_flows_release(lab);
 		lab_down(lab);
-		json_decref(f2);
-		json_decref(m2);
-		json_decref(c2);
 		return CLI_EXIT_LAB;
 	}
 	if (write(wfd, "OK\n", 3) < 0)
@@ -284,10 +271,7 @@ static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 	if (ret == -ECHILD)
 		util_err("every VM exited; tearing the lab down");
 	/* release the recorder (tc filters, qdiscs) before the ports go */
-	lab_flows_collect(lab, &f2, &m2, &c2, &s2);
-	json_decref(f2);
-	json_decref(m2);
-	json_decref(c2);
+	lab_flows_release(lab);
 	lab_down(lab);
 	return CLI_EXIT_PASS;
 }

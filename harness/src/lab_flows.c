@@ -161,6 +161,16 @@ int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t 
 	return lab_flows_judge(lab, 0, flows, matrix, check, sum);
 }
 
+void lab_flows_release(struct lab *lab)
+{
+	if (!lab->flows)
+		return;
+	if (flow_probe_detach_all(lab->flows) < 0)
+		util_err("flow recorder: %s", flow_probe_error(lab->flows));
+	flow_probe_destroy(lab->flows);
+	lab->flows = NULL;
+}
+
 void lab_flows_print(FILE *f, json_t *matrix)
 {
 	const char *key;

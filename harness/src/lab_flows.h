@@ -26,6 +26,10 @@ int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t *
 int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		       struct checks_summary *sum);
 
+/* Detach and free the recorder without reading it (teardown after a failure,
+ * or of a lab kept up). NULL-safe when flows were not enabled. */
+void lab_flows_release(struct lab *lab);
+
 /* Print the flow matrix (one line per endpoint pair). */
 void lab_flows_print(FILE *f, json_t *matrix);
 
