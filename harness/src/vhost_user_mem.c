@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 void vhost_user_mem_clear(struct vhost_user_mem *mem)
 {
@@ -60,11 +61,19 @@ int vhost_user_mem_set(struct vhost_user_mem *mem, const struct vhost_user_msg *
 		uint64_t off = src->flags_padding; /* mmap_offset in vhost-user */
 		uint64_t len = src->memory_size + off;
 		struct vhost_user_mem_region *r = &fresh.r[i];
+		struct stat st;
 		void *p;
 
 		if (!vhost_user_mem_range_ok(src->guest_phys_addr, src->memory_size) ||
 		    !vhost_user_mem_range_ok(src->userspace_addr, src->memory_size) ||
 		    len < off || len > SIZE_MAX || m->fds[i] < 0) {
+			ret = -EINVAL;
+			goto fail;
+		}
+		/* A mapping past the end of the file faults on first touch
+		 * (SIGBUS), which would end the daemon for every VM it serves. */
+		if (fstat(m->fds[i], &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+		    (uint64_t)st.st_size < len) {
 			ret = -EINVAL;
 			goto fail;
 		}

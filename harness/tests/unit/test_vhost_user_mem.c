@@ -91,12 +91,52 @@ static void test_set_from_memfd(void **state)
 	close(fd);
 }
 
+/* A region larger than its fd would be mapped and then fault (SIGBUS) on
+ * the first access past the end: the whole daemon would die. Refused. */
+static void test_set_rejects_short_fd(void **state)
+{
+	struct vhost_user_mem mem = { .n = 0 };
+	struct vhost_user_msg m;
+	int fd = memfd_create("short", MFD_CLOEXEC), pfd[2];
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	memset(&m, 0, sizeof(m));
+	m.request = VHOST_USER_SET_MEM_TABLE;
+	m.p.mem.nregions = 1;
+	m.p.mem.regions[0].guest_phys_addr = 0;
+	m.p.mem.regions[0].memory_size = 2 * 4096;
+	m.p.mem.regions[0].userspace_addr = 0x7f0000000000;
+	m.fds[0] = fd;
+	m.nfds = 1;
+	assert_int_equal(vhost_user_mem_set(&mem, &m), -EINVAL);
+	assert_int_equal(mem.n, 0);
+	/* the offset counts too: 4096 + 1 bytes do not fit in 4096 */
+	m.p.mem.regions[0].memory_size = 1;
+	m.p.mem.regions[0].flags_padding = 4096;
+	assert_int_equal(vhost_user_mem_set(&mem, &m), -EINVAL);
+	/* exactly the fd's size is fine */
+	m.p.mem.regions[0].memory_size = 4096;
+	m.p.mem.regions[0].flags_padding = 0;
+	assert_int_equal(vhost_user_mem_set(&mem, &m), 0);
+	vhost_user_mem_clear(&mem);
+	/* something that is not a file of memory at all */
+	assert_int_equal(pipe(pfd), 0);
+	m.fds[0] = pfd[0];
+	assert_int_equal(vhost_user_mem_set(&mem, &m), -EINVAL);
+	close(pfd[0]);
+	close(pfd[1]);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_translate_bounds),
 		cmocka_unit_test(test_add_rejects),
 		cmocka_unit_test(test_set_from_memfd),
+		cmocka_unit_test(test_set_rejects_short_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
