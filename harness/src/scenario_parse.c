@@ -66,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -1741,15 +1742,27 @@ int scenario_load(const char *path, struct scenario **out, struct scn_diag *diag
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
+	struct stat st;
 	int fd = -1;
 	int rc = 0;
 
 	if (out)
 		*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer, nor reading a
+	 * device or a /proc file like kmsg for data (EAGAIN says so instead).
+	 * Regular files ignore it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
 		goto io_error;
+	}
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto io_error;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		goto not_regular;
 	}
 	/* Read one byte past the limit so scenario_parse() can refuse the file. */
 	for (;;) {
@@ -1773,6 +1786,10 @@ int scenario_load(const char *path, struct scenario **out, struct scn_diag *diag
 		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			rc = -EINVAL;
+			goto not_regular;
+		}
 		if (n < 0) {
 			rc = -errno;
 			goto io_error;
@@ -1782,6 +1799,14 @@ int scenario_load(const char *path, struct scenario **out, struct scn_diag *diag
 		len += (size_t)n;
 	}
 	rc = scenario_parse(path, buf, len, out, diag);
+	goto cleanup;
+not_regular:
+	if (diag) {
+		memset(diag, 0, sizeof(*diag));
+		snprintf(diag->file, sizeof(diag->file), "%s", path);
+		scn_diag_set(diag, (struct scn_loc){ 0, 0 },
+			     "cannot read scenario: not a regular file (a pipe, device or /proc file?)");
+	}
 	goto cleanup;
 io_error:
 	if (diag) {

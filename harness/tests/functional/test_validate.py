@@ -1,4 +1,5 @@
 """`uvmlab validate`: every malformed scenario is one clear line at the right place, exit 2."""
+import os
 import re
 from pathlib import Path
 
@@ -46,3 +47,18 @@ def test_good_scenarios_validate(path):
 def test_missing_file_is_usage_error():
     r = uvmlab("validate", "no/such/file.yaml", check_code=2)
     assert "no/such/file.yaml" in r.err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_scenario_that_is_not_a_file_is_refused_at_once(tmp_path, kind):
+    """A FIFO would block open() until a writer came, a device read() forever:
+    both are one line and exit 2 within the call's bound, never a hang."""
+    if kind == "fifo":
+        path = tmp_path / "scenario.yaml"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    r = uvmlab("validate", path, timeout=10, check_code=2)
+    assert r.err.strip() == f"{path}: cannot read scenario: not a regular file (a pipe, device or /proc file?)"
+    r = uvmlab("run", path, timeout=10, check_code=2)
+    assert "not a regular file" in r.err
