@@ -85,9 +85,21 @@ const char *lab_run_id(const struct lab *lab) { return lab->run_id; }
 const char *lab_results_dir(const struct lab *lab) { return lab->results_dir; }
 const char *lab_error(const struct lab *lab) { return lab->err[0] ? lab->err : "unknown error"; }
 
+/* The inode of the namespace file PATH, or of FD when PATH is NULL. */
+static int lab_ns_ino(const char *path, int fd, uint64_t *ino)
+{
+	struct stat st;
+
+	if (path ? stat(path, &st) < 0 : fstat(fd, &st) < 0)
+		return -errno;
+	*ino = (uint64_t)st.st_ino;
+	return 0;
+}
+
 static int lab_save_state(struct lab *lab)
 {
-	json_t *st, *vms;
+	json_t *st, *vms, *netns;
+	uint64_t ino;
 	size_t i;
 	int ret;
 
@@ -107,6 +119,12 @@ static int lab_save_state(struct lab *lab)
 		"vms", vms);
 	if (!st)
 		return -ENOMEM;
+	/* The reaper kills only what lives in these namespaces. */
+	json_object_set_new(st, "netns", netns = json_array());
+	if (lab->orig_netns >= 0 && lab_ns_ino("/proc/self/ns/net", -1, &ino) == 0)
+		json_array_append_new(netns, json_integer((json_int_t)ino));
+	if (lab->inet.ns_fd >= 0 && lab_ns_ino(NULL, lab->inet.ns_fd, &ino) == 0)
+		json_array_append_new(netns, json_integer((json_int_t)ino));
 	ret = run_state_save(lab->run_dir, st);
 	json_decref(st);
 	return ret;
@@ -283,10 +301,14 @@ int lab_prepare(struct lab *lab)
 	}
 	ret = lab_netns(lab);
 	if (!ret)
+		ret = lab_save_state(lab); /* the namespace, before anything runs in it */
+	if (!ret)
 		ret = lab_vsock_start(lab);
 	/* Fixtures first: the private Tor network bootstraps while VMs boot. */
 	if (!ret)
 		ret = lab_internet_start(lab);
+	if (!ret)
+		ret = lab_save_state(lab);
 	return ret;
 }
 

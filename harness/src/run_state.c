@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,17 @@ static int run_state_load(const char *root, const char *id, struct run_state_inf
 			      util_proc_starttime((pid_t)pid) == (uint64_t)start;
 	}
 	return 0;
+}
+
+size_t run_state_netns_list(json_t *state, uint64_t *out, size_t max)
+{
+	json_t *arr = json_object_get(state, "netns"), *v;
+	size_t i, n = 0;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_integer(v) && json_integer_value(v) > 0 && n < max)
+			out[n++] = (uint64_t)json_integer_value(v);
+	return n;
 }
 
 static int run_state_cmp(const void *a, const void *b)
@@ -111,7 +123,17 @@ cleanup:
 	return ret;
 }
 
-int run_state_kill_matching(const char *needle)
+/* The inode of PID's network namespace, or 0. */
+static uint64_t run_state_netns_of(pid_t pid)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	return stat(path, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+int run_state_kill_matching(const char *needle, const uint64_t *netns, size_t n_netns)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -124,8 +146,17 @@ int run_state_kill_matching(const char *needle)
 		char path[64], *buf = NULL;
 		size_t len = 0, i;
 		pid_t pid = (pid_t)atoi(de->d_name);
+		uint64_t ns;
+		int ours = 0;
 
 		if (pid <= 0 || pid == self)
+			continue;
+		/* Only what lives in one of the run's own namespaces: an editor or
+		 * a `tail -f` of a run's log on the host is not the run's. */
+		ns = run_state_netns_of(pid);
+		for (i = 0; ns && i < n_netns; i++)
+			ours |= netns[i] == ns;
+		if (!ours)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 		if (util_read_file(path, 1 << 20, &buf, &len) < 0)
@@ -151,6 +182,8 @@ static void run_state_sleep_ms(int ms)
 int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed)
 {
 	struct run_state_info info;
+	uint64_t netns[RUN_STATE_MAX_NETNS];
+	size_t n_netns;
 	char needle[600];
 	int n, waited = 0, ret;
 
@@ -160,6 +193,7 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 	if (access(needle, F_OK) < 0)
 		return -ENOENT;
 	run_state_load(root, id, &info);
+	n_netns = run_state_netns_list(info.state, netns, RUN_STATE_MAX_NETNS);
 	json_decref(info.state);
 	info.state = NULL;
 	if (info.alive) {
@@ -172,10 +206,11 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 		if (util_proc_starttime(info.supervisor))
 			kill(info.supervisor, SIGKILL);
 	}
-	/* QEMUs die with their supervisor (PR_SET_PDEATHSIG); anything left that
-	 * still names this run's directory is an orphan. */
+	/* QEMUs die with their supervisor (PR_SET_PDEATHSIG); anything left in
+	 * the run's namespaces that still names this run's directory is an
+	 * orphan. */
 	strcat(needle, "/");
-	n = run_state_kill_matching(needle);
+	n = run_state_kill_matching(needle, netns, n_netns);
 	if (killed)
 		*killed = n > 0 ? n : 0;
 	if (n > 0)

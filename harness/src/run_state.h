@@ -3,14 +3,17 @@
  *
  * Each run owns RUN_ROOT/<run-id>/ (sockets, state.json). state.json names the
  * supervising uvmlab process (pid + start time, so a recycled pid is not
- * mistaken for it), the QEMU pids and the results directory. A run whose
- * supervisor is gone is an orphan: run_state_reap() kills whatever still
- * mentions the run's directory on its command line and removes the directory.
+ * mistaken for it), the QEMU pids, the results directory and the inodes of the
+ * run's network namespaces ("netns": the lab's and the fake internet's). A run
+ * whose supervisor is gone is an orphan: run_state_reap() kills whatever lives
+ * in one of those namespaces and mentions the run's directory on its command
+ * line, and removes the directory. Processes elsewhere are never touched.
  */
 #ifndef UVMLAB_RUN_STATE_H
 #define UVMLAB_RUN_STATE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <jansson.h>
 
@@ -45,8 +48,14 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
  * Returns the number of runs reaped, or negative errno. */
 int run_state_reap_all(const char *root, int only_orphans, int timeout_ms);
 
-/* Kill (SIGKILL) every process whose command line contains NEEDLE; returns
- * how many. Used for a run's QEMUs: their socket paths name the run. */
-int run_state_kill_matching(const char *needle);
+/* Kill (SIGKILL) every process in one of the N_NETNS network namespaces
+ * NETNS (inodes) whose command line contains NEEDLE; returns how many. Used
+ * for a run's QEMUs and helpers: their socket paths name the run. */
+int run_state_kill_matching(const char *needle, const uint64_t *netns, size_t n_netns);
+
+/* The run's namespace inodes recorded in STATE's "netns" (at most MAX) into
+ * OUT; returns how many. */
+#define RUN_STATE_MAX_NETNS 4
+size_t run_state_netns_list(json_t *state, uint64_t *out, size_t max);
 
 #endif

@@ -68,3 +68,30 @@ def test_sigint_during_boot_leaves_nothing(lab_results):
     assert "interrupted" in err
     for rid in new:
         assert leftovers(rid) == []
+
+
+def test_reaper_spares_bystanders_that_name_the_run(lab_results):
+    """An orphaned run is reaped by its namespaces, not by a command-line
+    match alone: a process on the host that merely names a file of the run
+    (a `tail -f` of its log, an editor) survives `down`, the lab's QEMUs do not."""
+    r = uvmlab("up", scenario("pair"), results=lab_results, check_code=0)
+    run_id = r.out.strip()
+    with open(f"{RUN_ROOT}/{run_id}/state.json") as f:
+        recorded = json.load(f).get("netns")
+    qemus = processes_mentioning(f"{RUN_ROOT}/{run_id}/")
+    assert len(qemus) == 2
+    # the path in argv, and a shell that stays (no exec of its last command)
+    bystander = subprocess.Popen(["sh", "-c", "sleep 300; :", f"{RUN_ROOT}/{run_id}/state.json"])
+    time.sleep(0.2)
+    assert bystander.poll() is None
+    try:
+        os.kill(supervisor_pid(run_id), signal.SIGKILL)
+        uvmlab("down", run_id, check_code=0)
+        assert bystander.poll() is None, "down killed a host process that only named the run"
+        assert not any(os.path.exists(f"/proc/{p}") and p != bystander.pid for p in qemus)
+        assert run_id not in run_id_dirs()
+        assert recorded and len(recorded) == 1  # the lab's own; pair has no internet
+    finally:
+        bystander.kill()
+        bystander.wait()
+    assert leftovers(run_id) == []
