@@ -25,8 +25,8 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 	struct lab *lab;
 	struct timespec ts;
 	struct tm tm;
-	uint8_t rnd[2] = { 0, 0 };
-	char hex[5];
+	uint8_t rnd[4] = { 0, 0, 0, 0 };
+	char hex[9];
 	int fd;
 	size_t i;
 
@@ -53,7 +53,7 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 			rnd[0] = (uint8_t)getpid();
 		close(fd);
 	}
-	util_hex(rnd, 2, hex);
+	util_hex(rnd, sizeof(rnd), hex);
 	snprintf(lab->run_id, sizeof(lab->run_id), "%04d%02d%02d-%02d%02d%02d-%s-%s",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
 		 tm.tm_sec, plan->scn->name, hex);
@@ -262,12 +262,14 @@ int lab_prepare(struct lab *lab)
 	ret = lab_check_images(lab);
 	if (ret < 0)
 		return ret;
-	ret = util_mkdir_p(lab->results_dir, 0755);
+	/* Both folders are this run's alone: created exclusively, so two runs
+	 * (same second, same scenario) can never write into one. */
+	ret = util_mkdir_new(lab->results_dir, 0755);
 	if (ret < 0) {
 		lab_set_err(lab, "results directory %s: %s", lab->results_dir, strerror(-ret));
 		return ret;
 	}
-	ret = util_mkdir_p(lab->run_dir, 0700);
+	ret = util_mkdir_new(lab->run_dir, 0700);
 	if (ret < 0) {
 		lab_set_err(lab, "run directory %s: %s", lab->run_dir, strerror(-ret));
 		return ret;

@@ -268,10 +268,15 @@ int lab_vm_start(struct lab_vm *vm)
 		for (k = 0; k < vm->argv.n; k++)
 			vm->sh_argv[4 + k] = vm->argv.v[k];
 	}
-	vm->console_log_fd = open(vm->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	logfd = open(vm->qemu_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* In the run's own new results folder: exclusive, never through a link. */
+	vm->console_log_fd = util_open_new(vm->console_log, 0);
+	logfd = util_open_new(vm->qemu_log, 0);
 	if (vm->console_log_fd < 0 || logfd < 0) {
-		ret = -errno;
+		ret = vm->console_log_fd < 0 ? vm->console_log_fd : logfd;
+		if (vm->console_log_fd < 0)
+			vm->console_log_fd = -1;
+		if (logfd < 0)
+			logfd = -1;
 		lab_set_err(lab, "vm \"%s\": opening logs in %s: %s", pvm->name, lab->results_dir, strerror(-ret));
 		goto cleanup;
 	}

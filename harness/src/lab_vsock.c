@@ -41,9 +41,11 @@ int lab_spawn_ns(int ns_fd, const char *const *argv, const char *out_path, int a
 	pid_t parent = getpid(), pid;
 	int fd;
 
-	fd = open(out_path, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
+	if (!append)
+		unlink(out_path); /* a fresh file each time, never written through a link */
+	fd = util_open_new(out_path, append);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	pid = fork();
 	if (pid < 0) {
 		close(fd);

@@ -93,6 +93,32 @@ int util_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+int util_mkdir_new(const char *path, mode_t mode)
+{
+	char parent[4096];
+	char *slash;
+	int ret;
+
+	if (util_strlcpy(parent, path, sizeof(parent)) < 0)
+		return -ENAMETOOLONG;
+	slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = '\0';
+		ret = util_mkdir_p(parent, 0755);
+		if (ret < 0)
+			return ret;
+	}
+	return mkdir(path, mode) < 0 ? -errno : 0;
+}
+
+int util_open_new(const char *path, int append)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+		      (append ? O_APPEND : O_EXCL), 0644);
+
+	return fd < 0 ? -errno : fd;
+}
+
 static int util_rm_at(int parent, const char *name)
 {
 	struct stat st;
@@ -191,9 +217,10 @@ int util_write_file(const char *path, const void *data, size_t len)
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	unlink(tmp); /* our own leftover, or something planted: never written through */
+	fd = util_open_new(tmp, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 

@@ -20,11 +20,20 @@ int util_progress_enabled(void);
 
 /* mkdir -p with MODE. 0 or negative errno. */
 int util_mkdir_p(const char *path, mode_t mode);
+/* mkdir -p of PATH's parents, then PATH itself exclusively: -EEXIST when
+ * anything (a folder, a file, a symlink) is already there. For folders that
+ * one run owns, so that two runs never share one. */
+int util_mkdir_new(const char *path, mode_t mode);
+/* Open PATH for writing (0644, close-on-exec) without following a symlink:
+ * APPEND 0 creates it exclusively (-EEXIST if present), APPEND 1 creates or
+ * appends. The fd, or negative errno (-ELOOP for a symlink). */
+int util_open_new(const char *path, int append);
 /* rm -rf PATH (does not follow symlinks). 0 or negative errno; absent is 0. */
 int util_rm_rf(const char *path);
 /* Read at most MAX bytes of PATH into a malloc'd NUL-terminated *BUF. */
 int util_read_file(const char *path, size_t max, char **buf, size_t *len);
-/* Write LEN bytes to PATH atomically (temp file + rename). */
+/* Write LEN bytes to PATH atomically (temp file + rename; the temp file is
+ * created exclusively and never through a symlink). */
 int util_write_file(const char *path, const void *data, size_t len);
 /* sha256 of PATH's bytes as 64 lowercase hex chars + NUL. */
 int util_sha256_file(const char *path, char hex[65]);

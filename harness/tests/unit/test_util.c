@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* test_util.c: the file helpers that results and logs are written through. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../src/util.c"
+
+struct dir {
+	char path[64];
+};
+
+static int dir_setup(void **state)
+{
+	struct dir *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -1;
+	snprintf(d->path, sizeof(d->path), "/tmp/uvmlab-test-util-XXXXXX");
+	if (!mkdtemp(d->path))
+		return -1;
+	*state = d;
+	return 0;
+}
+
+static int dir_teardown(void **state)
+{
+	struct dir *d = *state;
+
+	util_rm_rf(d->path);
+	free(d);
+	return 0;
+}
+
+/* Two runs must never share a folder: the second creation fails. */
+static void test_mkdir_new_is_exclusive(void **state)
+{
+	struct dir *d = *state;
+	char p[160];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/a/b/run", d->path);
+	assert_int_equal(util_mkdir_new(p, 0700), 0);       /* parents made too */
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(util_mkdir_new(p, 0700), -EEXIST);
+	/* a symlink where the folder would go is not a folder of ours */
+	snprintf(p, sizeof(p), "%s/a/link", d->path);
+	assert_int_equal(symlink("/", p), 0);
+	assert_int_equal(util_mkdir_new(p, 0700), -EEXIST);
+}
+
+/* Results and logs: never through a planted symlink, never over a file
+ * that is already there. */
+static void test_open_new_refuses_links_and_existing(void **state)
+{
+	struct dir *d = *state;
+	char p[160], target[160];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/log", d->path);
+	fd = util_open_new(p, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(util_open_new(p, 0), -EEXIST);
+	fd = util_open_new(p, 1);                           /* append to our own file */
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(target, sizeof(target), "%s/secret", d->path);
+	assert_int_equal(util_write_file(target, "s", 1), 0);
+	snprintf(p, sizeof(p), "%s/planted", d->path);
+	assert_int_equal(symlink(target, p), 0);
+	assert_int_equal(util_open_new(p, 0), -EEXIST);
+	assert_int_equal(util_open_new(p, 1), -ELOOP);
+}
+
+/* util_write_file replaces PATH atomically; a symlink planted at its temp
+ * name is not followed. */
+static void test_write_file_temp_is_not_followed(void **state)
+{
+	struct dir *d = *state;
+	char p[160], tmp[200], target[160], *buf = NULL;
+	size_t len = 0;
+
+	snprintf(target, sizeof(target), "%s/target", d->path);
+	assert_int_equal(util_write_file(target, "keep", 4), 0);
+	snprintf(p, sizeof(p), "%s/result.json", d->path);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", p, (int)getpid());
+	assert_int_equal(symlink(target, tmp), 0);
+	assert_int_equal(util_write_file(p, "{}", 2), 0);
+	assert_int_equal(util_read_file(target, 64, &buf, &len), 0);
+	assert_string_equal(buf, "keep");
+	free(buf);
+	assert_int_equal(util_read_file(p, 64, &buf, &len), 0);
+	assert_string_equal(buf, "{}");
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_mkdir_new_is_exclusive, dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_open_new_refuses_links_and_existing, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_write_file_temp_is_not_followed, dir_setup,
+						dir_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
