@@ -257,11 +257,17 @@ static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 		lab_down(lab);
 		return CLI_EXIT_LAB;
 	}
-	if (write(wfd, "OK\n", 3) < 0)
-		ret = -EPIPE;
+	/* Nobody to tell the run id to (the parent was killed): a lab nobody
+	 * knows of must not stay up. */
+	if (write(wfd, "OK\n", 3) != 3) {
+		close(wfd);
+		lab_flows_release(lab);
+		lab_down(lab);
+		return CLI_EXIT_LAB;
+	}
 	close(wfd);
 	snprintf(msg, sizeof(msg), "%s/supervisor.log", lab_results_dir(lab));
-	logfd = open(msg, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	logfd = util_open_new(msg, 1);
 	if (logfd >= 0) {
 		dup2(logfd, STDOUT_FILENO);
 		dup2(logfd, STDERR_FILENO);

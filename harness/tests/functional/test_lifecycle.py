@@ -95,3 +95,49 @@ def test_reaper_spares_bystanders_that_name_the_run(lab_results):
         bystander.kill()
         bystander.wait()
     assert leftovers(run_id) == []
+
+
+def test_up_killed_before_it_announces_leaves_no_lab(lab_results):
+    """`up` prints the run id only once the lab is ready; a parent SIGKILLed
+    while the VMs boot can never announce it, so its supervisor must tear
+    the lab down instead of keeping an unannounced lab alive."""
+    env = dict(os.environ, UVMLAB_RESULTS=str(lab_results), UVMLAB_PROGRESS="0")
+    before = set(run_id_dirs())
+    out = open(lab_results / "up.out", "w+")
+    # files, not pipes: the supervisor keeps its inherited stdout until ready
+    p = subprocess.Popen([UVMLAB, "up", str(scenario("pair"))], env=env,
+                         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        def ours():
+            # other runs may start meanwhile: ours writes into lab_results
+            for rid in set(run_id_dirs()) - before:
+                try:
+                    with open(f"{RUN_ROOT}/{rid}/state.json") as f:
+                        if json.load(f)["results_dir"].startswith(str(lab_results)):
+                            return rid
+                except (OSError, ValueError, KeyError):
+                    pass
+            return None
+        wait_until(ours, 60, "the run directory")
+        run_id = ours()
+
+        def booting():
+            # the VMs are started (their QEMU pids recorded) but not yet ready
+            try:
+                with open(f"{RUN_ROOT}/{run_id}/state.json") as f:
+                    return any(v.get("pid", 0) > 0 for v in json.load(f)["vms"])
+            except (OSError, ValueError, KeyError):
+                return False
+        wait_until(booting, 60, "the VMs to start")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        out.seek(0)
+        assert run_id not in out.read(), "the run id was printed: the kill came too late"
+        wait_until(lambda: run_id not in run_id_dirs() and
+                   not processes_mentioning(f"{RUN_ROOT}/{run_id}/"), 180,
+                   "the unannounced lab to go away")
+    finally:
+        if p.poll() is None:
+            p.kill()
+        out.close()
+    assert leftovers(run_id) == []
