@@ -203,6 +203,8 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 		json_array_append_new(checks, fcheck);
 	code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	res = result_new(lab_run_id(lab), lab->started_at, plan->scn);
+	/* as in a run's result.json: boot timelines, router filters read back */
+	json_object_set_new(res, "vms", lab_vms_json(lab));
 	if (checks)
 		json_object_set(res, "checks", checks);
 	if (flows) {

@@ -198,9 +198,15 @@ static int lab_deps_ready(const struct lab *lab, const struct plan_vm *pvm)
 {
 	size_t d;
 
-	for (d = 0; d < pvm->n_deps; d++)
-		if (lab->vms[pvm->deps[d]].state != LAB_VM_READY)
+	for (d = 0; d < pvm->n_deps; d++) {
+		const struct lab_vm *dep = &lab->vms[pvm->deps[d]];
+
+		if (dep->state != LAB_VM_READY)
 			return 0;
+		/* a router's filter is part of what its dependents rely on */
+		if (dep->pvm->scn->has_filter && !dep->filter_applied)
+			return 0;
+	}
 	return 1;
 }
 
@@ -327,7 +333,9 @@ int lab_up(struct lab *lab)
 			lab_set_err(lab, "interrupted by signal %d (%s)", (int)lab_stop_flag, strsignal((int)lab_stop_flag));
 			return -EINTR;
 		}
-		ret = lab_start_ready(lab, &not_ready);
+		ret = lab_role_filters(lab);
+		if (!ret)
+			ret = lab_start_ready(lab, &not_ready);
 		if (ret < 0 || !not_ready)
 			break;
 		ret = lab_poll(lab, 50);
@@ -615,6 +623,8 @@ void lab_destroy(struct lab *lab)
 	if (!lab)
 		return;
 	lab_down(lab);
+	for (size_t i = 0; i < lab->n_vms; i++)
+		free(lab->vms[i].filter_ruleset);
 	free(lab->vms);
 	free(lab);
 }

@@ -61,6 +61,11 @@ struct lab_vm {
 	size_t partial_len;
 	uint64_t t_role;             /* role services ready (lab_role.c), 0 = not reached */
 	uint64_t t_tor_start;        /* tor gateway: tor started (lab_role.c), 0 = not */
+	int gprobe_started;          /* the guest probe is loaded (lab_role.c) */
+	int filter_applied;          /* router filter in force and forwarding on (lab_role.c) */
+	char *filter_ruleset;        /* what `nft list table inet uvmlab_filter` read back,
+	                              * malloc'd; freed by lab_vm_reset() and lab_destroy() */
+	uint64_t t_filter;           /* filter in force, 0 = not (yet) */
 };
 
 /* The fake internet: its own network namespace (held by a child that only
@@ -147,6 +152,13 @@ int lab_internet_wait_tor(struct lab *lab, int timeout_s);
  * internet router, Tor and its firewall on a tor gateway, resolv.conf behind
  * it). Records each VM's t_role. 0 or negative errno (lab->err set). */
 int lab_role_services(struct lab *lab);
+/* Put the filter of every ready router that has one in force (once each):
+ * the guest probe first when the scenario wants it, then the ruleset, read
+ * back into vm->filter_ruleset, then IPv4 forwarding (the plan boots such a
+ * router with forwarding off, so nothing crosses it unfiltered). Call before
+ * starting VMs that depend on those routers; lab_role_services() calls it
+ * too. 0 or negative errno (lab->err set). */
+int lab_role_filters(struct lab *lab);
 
 /* lab_vm.c */
 int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);

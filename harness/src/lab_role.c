@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lab_role.c: role services once VMs are ready: NAT to the fake internet, the Tor gateway, resolv.conf. */
+/* lab_role.c: role services once VMs are ready: router filters, NAT to the fake internet, the Tor gateway, resolv.conf. */
 #include "lab_internal.h"
 
 #include <errno.h>
@@ -52,6 +52,83 @@ int lab_role_nat_ruleset(char *buf, size_t len)
 		"\t\tip saddr 198.18.0.0/15 ip daddr != 198.18.0.0/15 masquerade\n"
 		"\t}\n"
 		"}\n");
+}
+
+/* " ip saddr X" / " ip daddr X" for a filter endpoint REF (a VM or a
+ * network of PLAN); nothing for "any". */
+static int lab_role_filter_addrs(char *buf, size_t len, size_t *off, const struct plan *plan,
+				 const struct scn_ref *ref, const char *dir)
+{
+	const struct plan_vm *vm;
+	const struct scn_network *net;
+	char ip[16];
+	size_t k;
+	int ret;
+
+	if (!ref->name)
+		return 0;
+	vm = plan_find_vm(plan, ref->name);
+	if (vm) {
+		if (vm->n_nics == 0)
+			return -EINVAL;
+		ret = lab_role_cat(buf, len, off, " ip %s %s", dir, vm->n_nics > 1 ? "{ " : "");
+		for (k = 0; !ret && k < vm->n_nics; k++) {
+			plan_fmt_addr(vm->nics[k].addr, ip);
+			ret = lab_role_cat(buf, len, off, "%s%s", k ? ", " : "", ip);
+		}
+		if (!ret && vm->n_nics > 1)
+			ret = lab_role_cat(buf, len, off, " }");
+		return ret;
+	}
+	net = scenario_find_network(plan->scn, ref->name);
+	if (!net)
+		return -EINVAL;
+	plan_fmt_addr(net->subnet, ip);
+	return lab_role_cat(buf, len, off, " ip %s %s/%u", dir, ip, (unsigned int)net->prefix);
+}
+
+int lab_role_filter_ruleset(char *buf, size_t len, const struct plan *plan,
+			    const struct plan_vm *router)
+{
+	const struct scn_filter *f = router->scn ? &router->scn->filter : NULL;
+	size_t off = 0, i;
+	int ret;
+
+	if (!f || !router->scn->has_filter)
+		return -EINVAL;
+	/* Stateful: the rules judge the first packet of a connection; its
+	 * replies (and ICMP errors about it) pass, whatever the rules say. */
+	ret = lab_role_cat(buf, len, &off, "table inet uvmlab_filter {\n"
+			   "\tchain forward {\n"
+			   "\t\ttype filter hook forward priority filter; policy %s;\n"
+			   "\t\tct state established,related accept\n",
+			   scn_filter_action_name(f->dflt));
+	for (i = 0; !ret && i < f->n_rules; i++) {
+		const struct scn_filter_rule *r = &f->rules[i];
+		/* 8 NICs a side: well under 512 bytes; each part starts with a space */
+		char rule[512];
+		size_t roff = 0;
+
+		ret = lab_role_filter_addrs(rule, sizeof(rule), &roff, plan, &r->from, "saddr");
+		if (!ret)
+			ret = lab_role_filter_addrs(rule, sizeof(rule), &roff, plan, &r->to, "daddr");
+		if (!ret && r->proto != SCN_PROTO_ANY && r->port)
+			ret = lab_role_cat(rule, sizeof(rule), &roff, " %s dport %u",
+					   scn_proto_name(r->proto), (unsigned int)r->port);
+		else if (!ret && r->proto != SCN_PROTO_ANY)
+			ret = lab_role_cat(rule, sizeof(rule), &roff, " meta l4proto %s",
+					   scn_proto_name(r->proto));
+		/* the comment ties what the kernel holds back to the scenario */
+		if (!ret)
+			ret = lab_role_cat(rule, sizeof(rule), &roff, " %s comment \"rule %zu (line %u)\"",
+					   scn_filter_action_name(r->action), i + 1,
+					   (unsigned int)r->loc.line);
+		if (!ret)
+			ret = lab_role_cat(buf, len, &off, "\t\t%s\n", rule + 1);
+	}
+	if (!ret)
+		ret = lab_role_cat(buf, len, &off, "\t}\n}\n");
+	return ret;
 }
 
 int lab_role_torrc(char *buf, size_t len, const char *client_torrc,
@@ -393,6 +470,86 @@ static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
 	return 0;
 }
 
+/* The guest probe, once per boot, before anything it should see. */
+static int lab_role_probe(struct lab *lab, struct lab_vm *vm)
+{
+	int ret;
+
+	if (vm->gprobe_started)
+		return 0;
+	ret = lab_gprobe_start(lab, vm->pvm);
+	if (ret < 0)
+		return ret;
+	vm->gprobe_started = 1;
+	return 0;
+}
+
+static int lab_role_filter(struct lab *lab, struct lab_vm *vm)
+{
+	const struct plan_vm *pvm = vm->pvm;
+	const char *argv[] = { LAB_ROLE_NFT, "list", "table", "inet", "uvmlab_filter", NULL };
+	struct agent_exec_result r = { 0 };
+	const size_t cap = 256 * 1024;
+	char *buf = NULL;
+	int ret;
+
+	if (vm->filter_applied || !pvm->scn->has_filter || vm->state != LAB_VM_READY)
+		return 0;
+	ret = lab_role_probe(lab, vm);
+	if (ret < 0)
+		return ret;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	ret = lab_role_filter_ruleset(buf, cap, lab->plan, pvm);
+	if (ret == -ENOSPC)
+		lab_set_err(lab, "vm \"%s\": filter ruleset larger than %zu bytes", pvm->name, cap);
+	else if (ret < 0)
+		lab_set_err(lab, "vm \"%s\": filter: a rule names no vm or network of the plan",
+			    pvm->name);
+	if (!ret)
+		ret = lab_role_nft(lab, pvm->name, buf);
+	/* what the kernel holds, not what we meant: that goes to result.json */
+	if (!ret)
+		ret = lab_exec(lab, pvm->name, argv, LAB_ROLE_EXEC_MS, &r);
+	if (!ret && (r.status || r.timed_out)) {
+		lab_set_err(lab, "vm \"%s\": nft list table inet uvmlab_filter exited %u: %.300s",
+			    pvm->name, r.status, r.err_len ? (char *)r.err : "");
+		ret = -EIO;
+	}
+	if (!ret) {
+		free(vm->filter_ruleset);
+		vm->filter_ruleset = strndup(r.out_len ? (char *)r.out : "", r.out_len);
+		if (!vm->filter_ruleset)
+			ret = -ENOMEM;
+	}
+	agent_exec_result_release(&r);
+	if (!ret)
+		ret = lab_role_sysctl_forward(lab, pvm->name, 1);
+	if (!ret) {
+		vm->filter_applied = 1;
+		vm->t_filter = util_mono_ns();
+		util_progress("vm %s: filter in force (default %s, %zu rule(s)); forwarding on",
+			      pvm->name, scn_filter_action_name(pvm->scn->filter.dflt),
+			      pvm->scn->filter.n_rules);
+	}
+	free(buf);
+	return ret;
+}
+
+int lab_role_filters(struct lab *lab)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < lab->n_vms; i++) {
+		ret = lab_role_filter(lab, &lab->vms[lab->plan->order[i]]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 static int lab_role_one(struct lab *lab, struct lab_vm *vm)
 {
 	const struct plan_vm *pvm = vm->pvm;
@@ -403,6 +560,8 @@ static int lab_role_one(struct lab *lab, struct lab_vm *vm)
 
 	switch (pvm->role) {
 	case SCN_ROLE_ROUTER:
+		/* in force already when VMs depended on it; else here */
+		ret = lab_role_filter(lab, vm);
 		for (k = 0; k < pvm->n_nics && !ret; k++)
 			if (scn->networks[pvm->nics[k].net].internet) {
 				ret = lab_role_nat_ruleset(rules, sizeof(rules));
@@ -432,7 +591,7 @@ int lab_role_services(struct lab *lab)
 		if (vm->state != LAB_VM_READY)
 			continue;
 		/* the probe first, so it sees everything the services send */
-		ret = lab_gprobe_start(lab, vm->pvm);
+		ret = lab_role_probe(lab, vm);
 		if (ret < 0)
 			return ret;
 		ret = lab_role_one(lab, vm);

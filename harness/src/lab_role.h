@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* lab_role.h: what role services write into guests: NAT and gateway rulesets, torrc.
+/* lab_role.h: what role services write into guests: NAT, router filter and gateway rulesets, torrc.
  *
  * Pure text generators, used by lab_role.c and tested on their own. Each
  * writes a NUL-terminated text into BUF (LEN bytes) and returns 0, or -ENOSPC
@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plan.h"
 #include "scenario.h"
 
 #define LAB_ROLE_TRANS_PORT 9040u
@@ -40,6 +41,31 @@ int lab_role_torrc(char *buf, size_t len, const char *client_torrc,
  * masqueraded and (with ip_forward=1) forwarded. */
 int lab_role_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
 			     const struct lab_role_lan *lans, size_t n_lans, uint32_t tor_uid);
+
+/* nftables for the filter of ROUTER (a VM of PLAN with role router and a
+ * filter: in the scenario, scenario.h struct scn_filter), a pure function of
+ * the plan:
+ *
+ *   table inet uvmlab_filter {
+ *   	chain forward {
+ *   		type filter hook forward priority filter; policy drop|accept;
+ *   		ct state established,related accept
+ *   		ip saddr ADDRS ip daddr ADDRS tcp dport N accept comment "rule 1 (line L)"
+ *   		...
+ *   	}
+ *   }
+ *
+ * Only the forward hook: the router's own input and output are left alone.
+ * Replies of accepted connections pass first, then the rules in scenario
+ * order (first match wins), then the chain's policy (the filter's default).
+ * A VM stands for every address the plan gives it (one per NIC: one address,
+ * or an anonymous set "{ a, b }"), a network for its subnet A.B.C.D/P; an
+ * absent from/to is no match on that side. proto icmp is "meta l4proto icmp",
+ * tcp/udp "meta l4proto tcp" or, with a port, "tcp dport N" (the destination
+ * port). Returns 0, -ENOSPC when it does not fit in LEN, -EINVAL when ROUTER
+ * has no filter or a rule names neither a VM nor a network of the plan. */
+int lab_role_filter_ruleset(char *buf, size_t len, const struct plan *plan,
+			    const struct plan_vm *router);
 
 /* The last "Bootstrapped N%" in tor's LOG: N, or -1 if none. SUMMARY (may be
  * NULL) gets that line. */

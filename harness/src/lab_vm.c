@@ -588,7 +588,10 @@ void lab_vm_reset(struct lab_vm *vm)
 	lab_vm_close(vm);
 	memset(vm->t, 0, sizeof(vm->t));
 	memset(&vm->hello, 0, sizeof(vm->hello));
-	vm->t_ready_marker = vm->t_role = vm->t_tor_start = 0;
+	vm->t_ready_marker = vm->t_role = vm->t_tor_start = vm->t_filter = 0;
+	vm->gprobe_started = vm->filter_applied = 0;
+	free(vm->filter_ruleset);
+	vm->filter_ruleset = NULL;
 	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
 	vm->last_line[0] = '\0';
 	vm->partial_len = 0;
@@ -663,5 +666,12 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	json_object_set_new(o, "argv", argv);
 	json_object_set_new(o, "boot", boot);
 	json_object_set_new(o, "console_log", json_string(vm->console_log));
+	if (pvm->scn->has_filter)
+		/* ruleset: what the router's kernel held once applied (null: never applied) */
+		json_object_set_new(o, "filter", json_pack("{s:s,s:I,s:o,s:o}",
+			"default", scn_filter_action_name(pvm->scn->filter.dflt),
+			"rules", (json_int_t)pvm->scn->filter.n_rules,
+			"ruleset", vm->filter_ruleset ? json_string(vm->filter_ruleset) : json_null(),
+			"applied_ms", json_real(lab_vm_ms(vm->t_filter, t0))));
 	return o;
 }

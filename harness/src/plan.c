@@ -171,7 +171,9 @@ static void plan_gateways(struct plan *plan)
 	for (v = 0; v < plan->n_vms; v++) {
 		struct plan_vm *vm = &plan->vms[v];
 
-		vm->forward = vm->role == SCN_ROLE_ROUTER;
+		/* a filtering router starts forwarding once its filter is in
+		 * force (lab_role.c), so nothing crosses it unfiltered */
+		vm->forward = vm->role == SCN_ROLE_ROUTER && !vm->scn->has_filter;
 		if (vm->role == SCN_ROLE_ROUTER) {
 			for (k = 0; k < vm->n_nics && !vm->gateway; k++) {
 				const struct scn_network *net = &scn->networks[vm->nics[k].net];

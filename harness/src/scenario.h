@@ -58,7 +58,38 @@ struct scn_network {
 	                             * (its gateway takes the last host address) */
 };
 
-/* vms: NAME: { role, nics, depends_on, machine, memory, vcpus } */
+/* filter: on a router VM, what it forwards (nftables, hook forward):
+ *   filter: { default: accept|drop, rules: [ { from?, to?, proto?, port?, action } ] }
+ * Stateful: replies and related traffic of an accepted connection always pass
+ * (ct state established,related accept comes first); the rules, in order,
+ * decide the first packet of each connection; the first rule that matches
+ * wins, and a packet no rule matches gets the default (accept when absent).
+ * from/to name a VM of the scenario (every address the plan gives it, one per
+ * NIC) or a network (its subnet); absent means any source / destination.
+ * proto any (default) | icmp | tcp | udp; port (destination, 1..65535) only
+ * with tcp or udp. The router's own traffic is not forwarded and is not
+ * filtered. scenarios/FORMAT.md is the user-facing copy. */
+enum scn_filter_action { SCN_FILTER_ACCEPT = 0, SCN_FILTER_DROP };
+
+/* One rule. A from/to ref with name NULL means "any"; which of VM or network
+ * it names is settled by scenario_validate() (a name may not be both). */
+struct scn_filter_rule {
+	struct scn_loc loc;         /* of the list item */
+	struct scn_ref from, to;
+	enum scn_proto proto;       /* default any */
+	uint16_t port;              /* 0 = any port */
+	struct scn_loc port_loc;    /* of the port key, when given */
+	enum scn_filter_action action;
+};
+
+struct scn_filter {
+	struct scn_loc loc;         /* of the filter key */
+	enum scn_filter_action dflt;/* default accept */
+	struct scn_filter_rule *rules;
+	size_t n_rules;
+};
+
+/* vms: NAME: { role, nics, depends_on, machine, memory, vcpus, ..., filter } */
 struct scn_vm {
 	char *name;
 	struct scn_loc loc;
@@ -79,6 +110,8 @@ struct scn_vm {
 	enum scn_console console;        /* default on */
 	uint32_t initramfs_pad_mib;      /* extra incompressible MiB appended to the initramfs */
 	enum scn_gateway_mode gateway_mode; /* tor-gateway only */
+	int has_filter;                  /* router only: filter: given */
+	struct scn_filter filter;
 };
 
 enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK, SCN_CHECK_FETCH, SCN_CHECK_RESOLVE,
@@ -211,5 +244,7 @@ const char *scn_accel_name(enum scn_accel a);
 const char *scn_role_name(enum scn_role r);
 const char *scn_kernel_name(enum scn_kernel k);
 const char *scn_boot_name(enum scn_boot b);
+const char *scn_proto_name(enum scn_proto p);
+const char *scn_filter_action_name(enum scn_filter_action a);
 
 #endif

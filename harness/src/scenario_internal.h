@@ -19,6 +19,7 @@
 #define SCN_MAX_CHECKS       256u
 #define SCN_MAX_OWNERS       16u   /* users or processes of one attribution check */
 #define SCN_MAX_NICS         8u
+#define SCN_MAX_FILTER_RULES 256u  /* rules of one router's filter */
 #define SCN_MAX_DEPTH        32u      /* YAML collection nesting */
 #define SCN_MAX_NODES        100000u  /* YAML nodes in the whole document */
 #define SCN_MAX_DESCRIPTION  4096u

@@ -26,6 +26,10 @@
  *       boot: bzimage|pvh       default bzimage for stock, pvh for lab; pvh needs lab
  *       console: on|off         default on (off: no serial console output)
  *       initramfs_pad: 0        MiB of incompressible padding appended to the initramfs
+ *       filter:                 role router only: what it forwards (scenario.h)
+ *         default: accept|drop  default accept
+ *         rules: [ { from: vm|network, to: vm|network, proto: any|icmp|tcp|udp,
+ *                    port: 1..65535 (tcp/udp only), action: accept|drop } ]
  *   checks:                     optional sequence, at most 256
  *     - name: a-to-b            optional, [a-z0-9-]{1,64}, unique; default
  *                               "reach-FROM-TO"
@@ -138,6 +142,10 @@ static const char *const scenario_parse_gateway_modes[] = {
 	[SCN_GATEWAY_STRICT] = "strict",
 	[SCN_GATEWAY_LEAKY] = "leaky",
 	[SCN_GATEWAY_OPEN_OUTPUT] = "open-output",
+};
+static const char *const scenario_parse_filter_actions[] = {
+	[SCN_FILTER_ACCEPT] = "accept",
+	[SCN_FILTER_DROP] = "drop",
 };
 static const char *const scenario_parse_fixtures[] = { "fake-internet", "tor-private-network" };
 
@@ -961,12 +969,133 @@ static int scenario_parse_networks(struct scenario_parse_ctx *ctx, const struct 
 	return 0;
 }
 
+/* One rule of a filter: { from?, to?, proto?, port?, action }. */
+static int scenario_parse_filter_rule(struct scenario_parse_ctx *ctx, struct scn_filter_rule *fr,
+				      const char *vm_where, size_t idx, const struct scn_node *n)
+{
+	static const char *const keys[] = { "from", "to", "proto", "port", "action" };
+	const struct scn_node *proto = NULL;
+	char where[112];
+	uint32_t v32 = 0;
+	int have_action = 0, v;
+	size_t i, k;
+	int rc = 0;
+
+	snprintf(where, sizeof(where), "%s filter rule #%zu", vm_where, idx + 1);
+	fr->loc = n->loc;
+	fr->proto = SCN_PROTO_ANY;
+	if (n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
+		if (rc)
+			break;
+		switch (k) {
+		case 0:
+			rc = scenario_parse_str(ctx, val, where, "from", "a vm or network name",
+						&fr->from.name);
+			fr->from.loc = val->loc;
+			break;
+		case 1:
+			rc = scenario_parse_str(ctx, val, where, "to", "a vm or network name",
+						&fr->to.name);
+			fr->to.loc = val->loc;
+			break;
+		case 2:
+			rc = scenario_parse_enum(ctx, val, where, "proto", "protocol",
+						 scenario_parse_protos,
+						 SCN_COUNT(scenario_parse_protos), &v);
+			fr->proto = (enum scn_proto)v;
+			proto = val;
+			break;
+		case 3:
+			rc = scenario_parse_u32(ctx, val, where, "port", 1, 65535, 0, "", &v32);
+			fr->port = (uint16_t)v32;
+			fr->port_loc = n->kids[i]->loc;
+			break;
+		default:
+			rc = scenario_parse_enum(ctx, val, where, "action", "action",
+						 scenario_parse_filter_actions,
+						 SCN_COUNT(scenario_parse_filter_actions), &v);
+			fr->action = (enum scn_filter_action)v;
+			have_action = 1;
+			break;
+		}
+	}
+	if (rc)
+		return rc;
+	if (!have_action)
+		return scn_diag_set(ctx->diag, n->loc, "missing required key \"action\" in %s", where);
+	/* A port narrows tcp or udp; with icmp or any it would mean nothing. */
+	if (fr->port && fr->proto != SCN_PROTO_TCP && fr->proto != SCN_PROTO_UDP) {
+		rc = scn_diag_set(ctx->diag, fr->port_loc, "%s: port is only meaningful with proto "
+				  "tcp or udp%s", where, proto ? "" : " (proto defaults to any)");
+		snprintf(ctx->diag->hint, sizeof(ctx->diag->hint), "add proto: tcp");
+	}
+	return rc;
+}
+
+/* filter: { default?, rules? } on a VM; role router is checked by the validator
+ * (the role may be written after the filter). */
+static int scenario_parse_filter(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
+				 const char *vm_where, const struct scn_node *key,
+				 const struct scn_node *n)
+{
+	static const char *const keys[] = { "default", "rules" };
+	struct scn_filter *f = &vm->filter;
+	char where[80];
+	size_t i, k, r;
+	int v, rc = 0;
+
+	snprintf(where, sizeof(where), "%s filter", vm_where);
+	vm->has_filter = 1;
+	f->loc = key->loc;
+	f->dflt = SCN_FILTER_ACCEPT;
+	if (scenario_parse_is_null(n))
+		return 0;
+	if (n->kind != SCN_NODE_MAP)
+		return scenario_parse_type_error(ctx, n, vm_where, "filter", "a mapping");
+	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
+		const struct scn_node *val = n->kids[i + 1];
+
+		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
+		if (rc)
+			break;
+		if (k == 0) {
+			rc = scenario_parse_enum(ctx, val, where, "default", "action",
+						 scenario_parse_filter_actions,
+						 SCN_COUNT(scenario_parse_filter_actions), &v);
+			f->dflt = (enum scn_filter_action)v;
+			continue;
+		}
+		if (scenario_parse_is_null(val))
+			continue;
+		if (val->kind != SCN_NODE_SEQ)
+			return scenario_parse_type_error(ctx, val, where, "rules", "a sequence");
+		if (val->n_kids > SCN_MAX_FILTER_RULES)
+			return scn_diag_set(ctx->diag, val->kids[SCN_MAX_FILTER_RULES]->loc,
+					    "%s: too many rules (max %u)", where, SCN_MAX_FILTER_RULES);
+		if (val->n_kids == 0)
+			continue;
+		f->rules = calloc(val->n_kids, sizeof(*f->rules));
+		if (!f->rules)
+			return scenario_parse_oom(ctx);
+		for (r = 0; rc == 0 && r < val->n_kids; r++)
+			/* Count it first: a half-filled rule still owns strings to free. */
+			rc = scenario_parse_filter_rule(ctx, &f->rules[f->n_rules++], vm_where, r,
+							val->kids[r]);
+	}
+	return rc;
+}
+
 static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 			     const struct scn_node *n)
 {
 	static const char *const keys[] = {
 		"role", "nics", "depends_on", "machine", "memory", "vcpus",
-		"kernel", "boot", "console", "initramfs_pad", "gateway",
+		"kernel", "boot", "console", "initramfs_pad", "gateway", "filter",
 	};
 	char where[64];
 	size_t i, k;
@@ -1038,11 +1167,14 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 			rc = scenario_parse_u32(ctx, val, where, "initramfs_pad", 0, 1024, 0, "MiB",
 						&vm->initramfs_pad_mib);
 			break;
-		default:
+		case 10:
 			rc = scenario_parse_enum(ctx, val, where, "gateway", "gateway mode",
 						 scenario_parse_gateway_modes,
 						 SCN_COUNT(scenario_parse_gateway_modes), &v);
 			vm->gateway_mode = (enum scn_gateway_mode)v;
+			break;
+		default:
+			rc = scenario_parse_filter(ctx, vm, where, n->kids[i], val);
 			break;
 		}
 	}
@@ -1840,6 +1972,11 @@ void scenario_free(struct scenario *scn)
 			free(vm->depends_on[j].name);
 		free(vm->nics);
 		free(vm->depends_on);
+		for (j = 0; j < vm->filter.n_rules; j++) {
+			free(vm->filter.rules[j].from.name);
+			free(vm->filter.rules[j].to.name);
+		}
+		free(vm->filter.rules);
 		free(vm->name);
 	}
 	free(scn->vms);
@@ -1912,6 +2049,17 @@ const char *scn_kernel_name(enum scn_kernel k)
 const char *scn_boot_name(enum scn_boot b)
 {
 	return (size_t)b < SCN_COUNT(scenario_parse_boots) ? scenario_parse_boots[b] : "?";
+}
+
+const char *scn_proto_name(enum scn_proto p)
+{
+	return (size_t)p < SCN_COUNT(scenario_parse_protos) ? scenario_parse_protos[p] : "?";
+}
+
+const char *scn_filter_action_name(enum scn_filter_action a)
+{
+	return (size_t)a < SCN_COUNT(scenario_parse_filter_actions) ?
+	       scenario_parse_filter_actions[a] : "?";
 }
 
 const char *scn_role_name(enum scn_role r)

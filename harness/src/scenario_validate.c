@@ -101,6 +101,74 @@ static const struct scn_ref *scenario_validate_repeat(const struct scn_ref *refs
 	return NULL;
 }
 
+/* A filter endpoint names a VM with addresses or a network, never both and
+ * never the router itself: its own traffic is not forwarded, so such a rule
+ * could never match and would only look like protection. */
+static int scenario_validate_filter_ref(const struct scenario *scn, const struct scn_vm *router,
+					const struct scn_ref *ref, const char *where,
+					const char *key, struct scn_diag *diag)
+{
+	const char *cands[SCN_MAX_VMS + SCN_MAX_NETWORKS];
+	const struct scn_vm *vm;
+	const struct scn_network *net;
+	size_t i, n = 0;
+	char q[256];
+	int rc;
+
+	if (!ref->name)
+		return 0;
+	vm = scenario_find_vm(scn, ref->name);
+	net = scenario_find_network(scn, ref->name);
+	if (vm && net)
+		return scn_diag_set(diag, ref->loc, "%s: %s: \"%s\" names both a vm and a network; "
+				    "rename one of them", where, key, ref->name);
+	if (vm == router)
+		return scn_diag_set(diag, ref->loc, "%s: %s: the router itself: the filter sees only "
+				    "traffic it forwards, never its own", where, key);
+	if (vm && vm->n_nics == 0)
+		return scn_diag_set(diag, ref->loc, "%s: %s: vm \"%s\" has no nics, so no address "
+				    "to filter", where, key, vm->name);
+	if (vm || net)
+		return 0;
+	for (i = 0; i < scn->n_vms; i++)
+		cands[n++] = scn->vms[i].name;
+	for (i = 0; i < scn->n_networks; i++)
+		cands[n++] = scn->networks[i].name;
+	scenario_parse_quote(ref->name, strlen(ref->name), q, sizeof(q));
+	rc = scn_diag_set(diag, ref->loc, "%s: %s: unknown vm or network %s", where, key, q);
+	scenario_parse_suggest(diag, ref->name, cands, n);
+	return rc;
+}
+
+static int scenario_validate_filter(const struct scenario *scn, const struct scn_vm *vm,
+				    const char *vm_where, struct scn_diag *diag)
+{
+	char where[112];
+	size_t i;
+	int rc;
+
+	if (!vm->has_filter)
+		return 0;
+	if (vm->role != SCN_ROLE_ROUTER) {
+		rc = scn_diag_set(diag, vm->filter.loc, "%s: filter: only for role router (it "
+				  "filters what a router forwards), not role %s", vm_where,
+				  scn_role_name(vm->role));
+		snprintf(diag->hint, sizeof(diag->hint), "add role: router");
+		return rc;
+	}
+	for (i = 0; i < vm->filter.n_rules; i++) {
+		const struct scn_filter_rule *r = &vm->filter.rules[i];
+
+		snprintf(where, sizeof(where), "%s filter rule #%zu", vm_where, i + 1);
+		rc = scenario_validate_filter_ref(scn, vm, &r->from, where, "from", diag);
+		if (!rc)
+			rc = scenario_validate_filter_ref(scn, vm, &r->to, where, "to", diag);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int scenario_validate_vm(const struct scenario *scn, const struct scn_vm *vm,
 				struct scn_diag *diag)
 {
@@ -140,7 +208,7 @@ static int scenario_validate_vm(const struct scenario *scn, const struct scn_vm 
 	if (vm->has_boot && vm->boot == SCN_BOOT_PVH && vm->kernel != SCN_KERNEL_LAB)
 		return scn_diag_set(diag, vm->boot_loc, "%s: boot: pvh needs kernel: lab "
 				    "(the stock kernel is a bzImage only)", where);
-	return 0;
+	return scenario_validate_filter(scn, vm, where, diag);
 }
 
 static int scenario_validate_check_name(const struct scenario *scn, size_t idx, const char *where,

@@ -42,9 +42,29 @@ static void fuzz_scenario_invariants(const struct scenario *scn)
 
 		if (!c->name || !scenario_find_vm(scn, c->from.name) ||
 		    !scenario_find_vm(scn, c->to.name) ||
-		    (c->proto == SCN_PROTO_TCP && c->port == 0) ||
-		    (c->proto != SCN_PROTO_TCP && c->port != 0))
+		    (c->proto == SCN_PROTO_TCP || c->proto == SCN_PROTO_UDP) != (c->port != 0))
 			abort();
+	}
+	/* what lab_role_filter_ruleset() relies on */
+	for (i = 0; i < scn->n_vms; i++) {
+		const struct scn_vm *vm = &scn->vms[i];
+
+		if (vm->has_filter && vm->role != SCN_ROLE_ROUTER)
+			abort();
+		for (j = 0; j < vm->filter.n_rules; j++) {
+			const struct scn_filter_rule *r = &vm->filter.rules[j];
+			const struct scn_ref *ends[2] = { &r->from, &r->to };
+
+			if (r->port && r->proto != SCN_PROTO_TCP && r->proto != SCN_PROTO_UDP)
+				abort();
+			for (size_t e = 0; e < 2; e++) {
+				const struct scn_vm *v = scenario_find_vm(scn, ends[e]->name);
+
+				if (ends[e]->name && (!v == !scenario_find_network(scn, ends[e]->name) ||
+						      v == vm || (v && v->n_nics == 0)))
+					abort();
+			}
+		}
 	}
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* test_lab_role.c: the texts role services write (NAT and gateway rulesets, torrc) and tor log parsing. */
+/* test_lab_role.c: the texts role services write (NAT, filter and gateway rulesets, torrc) and tor log parsing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -135,6 +135,163 @@ static void test_tor_progress(void **state)
 	assert_int_equal(lab_role_tor_progress("[notice] Bootstrapped 100% (done): Done", NULL, 0), 100);
 }
 
+/* A scenario and its plan, for the filter ruleset. */
+struct filter_fixture {
+	struct scenario *scn;
+	struct plan *plan;
+};
+
+static void filter_fixture_load(struct filter_fixture *fx, const char *yaml)
+{
+	struct scn_diag diag;
+	char line[1400];
+	int rc;
+
+	rc = scenario_parse("t.yaml", yaml, strlen(yaml), &fx->scn, &diag);
+	if (rc) {
+		scn_diag_format(&diag, line, sizeof(line));
+		print_error("%s\n", line);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(plan_build(fx->scn, &fx->plan, &diag), 0);
+}
+
+static void filter_fixture_free(struct filter_fixture *fx)
+{
+	plan_free(fx->plan);
+	scenario_free(fx->scn);
+}
+
+/* scenarios/segmented.yaml's topology and filter */
+static const char segmented[] =
+	"name: seg\n"
+	"networks:\n"
+	"  left:  { subnet: 198.18.20.0/24 }\n"
+	"  right: { subnet: 198.18.21.0/24 }\n"
+	"vms:\n"
+	"  router:\n"
+	"    role: router\n"
+	"    nics: [left, right]\n"
+	"    filter:\n"
+	"      default: drop\n"
+	"      rules:\n"
+	"        - { from: eve, to: right, action: drop }\n"
+	"        - { from: alice, to: bob, action: accept }\n"
+	"  alice: { nics: [left], depends_on: [router] }\n"
+	"  eve:   { nics: [left], depends_on: [router] }\n"
+	"  bob:   { nics: [right], depends_on: [router] }\n";
+
+static void test_filter_ruleset_segmented(void **state)
+{
+	struct filter_fixture fx;
+	char buf[4096];
+
+	(void)state;
+	filter_fixture_load(&fx, segmented);
+	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+						 plan_find_vm(fx.plan, "router")), 0);
+	assert_string_equal(buf,
+		"table inet uvmlab_filter {\n"
+		"\tchain forward {\n"
+		"\t\ttype filter hook forward priority filter; policy drop;\n"
+		"\t\tct state established,related accept\n"
+		"\t\tip saddr 198.18.20.3 ip daddr 198.18.21.0/24 drop comment \"rule 1 (line 12)\"\n"
+		"\t\tip saddr 198.18.20.2 ip daddr 198.18.21.2 accept comment \"rule 2 (line 13)\"\n"
+		"\t}\n"
+		"}\n");
+	/* a filtering router boots with forwarding off: lab_role.c turns it on */
+	assert_false(plan_find_vm(fx.plan, "router")->forward);
+	filter_fixture_free(&fx);
+}
+
+/* A VM with two NICs stands for both addresses; protos and ports; "any". */
+static void test_filter_ruleset_mix(void **state)
+{
+	static const char yaml[] =
+		"name: mix\n"
+		"networks:\n"
+		"  left:  { subnet: 198.18.20.0/24 }\n"
+		"  right: { subnet: 198.18.21.0/28 }\n"
+		"vms:\n"
+		"  router:\n"
+		"    role: router\n"
+		"    nics: [left, right]\n"
+		"    filter:\n"
+		"      rules:\n"
+		"        - { from: dual, action: drop }\n"
+		"        - { to: dual, proto: tcp, port: 22, action: accept }\n"
+		"        - { from: left, proto: udp, port: 53, action: accept }\n"
+		"        - { from: left, to: bob, proto: udp, action: drop }\n"
+		"        - { proto: icmp, action: accept }\n"
+		"        - { proto: tcp, action: drop }\n"
+		"        - { action: drop }\n"
+		"  dual: { nics: [right, left] }\n"
+		"  bob:  { nics: [right] }\n"
+		"  other: { role: router, nics: [left], filter: }\n";
+	struct filter_fixture fx;
+	char buf[4096];
+
+	(void)state;
+	filter_fixture_load(&fx, yaml);
+	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+						 plan_find_vm(fx.plan, "router")), 0);
+	assert_string_equal(buf,
+		"table inet uvmlab_filter {\n"
+		"\tchain forward {\n"
+		"\t\ttype filter hook forward priority filter; policy accept;\n"
+		"\t\tct state established,related accept\n"
+		"\t\tip saddr { 198.18.21.2, 198.18.20.3 } drop comment \"rule 1 (line 11)\"\n"
+		"\t\tip daddr { 198.18.21.2, 198.18.20.3 } tcp dport 22 accept comment \"rule 2 (line 12)\"\n"
+		"\t\tip saddr 198.18.20.0/24 udp dport 53 accept comment \"rule 3 (line 13)\"\n"
+		"\t\tip saddr 198.18.20.0/24 ip daddr 198.18.21.3 meta l4proto udp drop comment \"rule 4 (line 14)\"\n"
+		"\t\tmeta l4proto icmp accept comment \"rule 5 (line 15)\"\n"
+		"\t\tmeta l4proto tcp drop comment \"rule 6 (line 16)\"\n"
+		"\t\tdrop comment \"rule 7 (line 17)\"\n"
+		"\t}\n"
+		"}\n");
+	/* an empty filter: replies pass, the rest too, but the table is there */
+	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+						 plan_find_vm(fx.plan, "other")), 0);
+	assert_string_equal(buf,
+		"table inet uvmlab_filter {\n"
+		"\tchain forward {\n"
+		"\t\ttype filter hook forward priority filter; policy accept;\n"
+		"\t\tct state established,related accept\n"
+		"\t}\n"
+		"}\n");
+	/* no filter: nothing to build */
+	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+						 plan_find_vm(fx.plan, "bob")), -EINVAL);
+	filter_fixture_free(&fx);
+}
+
+/* Every size short of the text is -ENOSPC, never a truncated ruleset. */
+static void test_filter_ruleset_overflow(void **state)
+{
+	struct filter_fixture fx;
+	const struct plan_vm *router;
+	char buf[4096], *small;
+	size_t need, n;
+
+	(void)state;
+	filter_fixture_load(&fx, segmented);
+	router = plan_find_vm(fx.plan, "router");
+	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan, router), 0);
+	need = strlen(buf) + 1;
+	for (n = 0; n < need; n++) {
+		small = malloc(n ? n : 1);
+		assert_non_null(small);
+		assert_int_equal(lab_role_filter_ruleset(small, n, fx.plan, router), -ENOSPC);
+		free(small);
+	}
+	small = malloc(need);
+	assert_non_null(small);
+	assert_int_equal(lab_role_filter_ruleset(small, need, fx.plan, router), 0);
+	assert_string_equal(small, buf);
+	free(small);
+	filter_fixture_free(&fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -144,6 +301,9 @@ int main(void)
 		cmocka_unit_test(test_gateway_leaky),
 		cmocka_unit_test(test_gateway_open_output),
 		cmocka_unit_test(test_tor_progress),
+		cmocka_unit_test(test_filter_ruleset_segmented),
+		cmocka_unit_test(test_filter_ruleset_mix),
+		cmocka_unit_test(test_filter_ruleset_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -421,6 +421,34 @@ static void test_inline_errors(void **state)
 		{ "name: x\nvms: {a: }\nnetworks: {n: {subnet: 198.18.0.0/8}}\n", 3, 24, "prefix /8" },
 		{ "name: x\nvms: {a: }\nmeasure: {boot: {repeat: 0}}\n", 3, 26, "out of range (1..1000)" },
 		{ "name: x\nvms: {a: }\nmeasure: {bot: }\n", 3, 11, "did you mean \"boot\"" },
+		/* filter: */
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rules: [{to: n}]}}}\n", 3, 53,
+		  "missing required key \"action\" in vm \"r\" filter rule #1" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rules: [{from: r, action: drop}]}}}\n", 3, 60,
+		  "from: the router itself" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rules: [{to: n, action: drop}]}}, n: }\n", 3, 58,
+		  "\"n\" names both a vm and a network" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rules: [{to: z, action: drop}]}}, z: }\n", 3, 58,
+		  "vm \"z\" has no nics" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rules: {to: n}}}}\n", 3, 52,
+		  "filter: rules: expected a sequence, found a mapping" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: [drop]}}\n", 3, 44,
+		  "vm \"r\": filter: expected a mapping" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rule: []}}}\n", 3, 45,
+		  "did you mean \"rules\"" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: router, nics: [n], filter: {rules: [{proto: tcp, port: 0, action: drop}]}}}\n",
+		  3, 72, "port: 0 is out of range (1..65535)" },
+		{ "name: x\nnetworks: {n: {subnet: 198.18.0.0/24}}\n"
+		  "vms: {r: {role: tor-gateway, nics: [n], filter: }}\n", 3, 41,
+		  "filter: only for role router" },
 	};
 	size_t i;
 
@@ -443,6 +471,57 @@ static void test_inline_errors(void **state)
 		assert_int_equal(diag.loc.col, cases[i].col);
 		assert_non_null(strstr(line, cases[i].sub));
 	}
+}
+
+/* The filter model: defaults, order, positions. */
+static void test_filter_model(void **state)
+{
+	static const char yaml[] =
+		"name: seg\n"
+		"networks: {left: {subnet: 198.18.20.0/24}, right: {subnet: 198.18.21.0/24}}\n"
+		"vms:\n"
+		"  r:\n"
+		"    filter:\n"
+		"      default: drop\n"
+		"      rules:\n"
+		"        - { from: a, to: right, proto: tcp, port: 443, action: accept }\n"
+		"        - { action: drop }\n"
+		"    role: router\n"
+		"    nics: [left, right]\n"
+		"  a: { nics: [left] }\n"
+		"  b: { role: router, nics: [left], filter: }\n";
+	const struct scn_filter_rule *r;
+	struct scenario *scn = NULL;
+	struct scn_diag diag;
+
+	(void)state;
+	assert_int_equal(scenario_parse("t.yaml", yaml, strlen(yaml), &scn, &diag), 0);
+	assert_true(scn->vms[0].has_filter);
+	assert_loc(scn->vms[0].filter.loc, 5, 5);
+	assert_int_equal(scn->vms[0].filter.dflt, SCN_FILTER_DROP);
+	assert_int_equal(scn->vms[0].filter.n_rules, 2);
+	r = &scn->vms[0].filter.rules[0];
+	assert_loc(r->loc, 8, 11);
+	assert_string_equal(r->from.name, "a");
+	assert_loc(r->from.loc, 8, 19);
+	assert_string_equal(r->to.name, "right");
+	assert_int_equal(r->proto, SCN_PROTO_TCP);
+	assert_int_equal(r->port, 443);
+	assert_int_equal(r->action, SCN_FILTER_ACCEPT);
+	r = &scn->vms[0].filter.rules[1];
+	assert_null(r->from.name);
+	assert_null(r->to.name);
+	assert_int_equal(r->proto, SCN_PROTO_ANY);
+	assert_int_equal(r->port, 0);
+	assert_int_equal(r->action, SCN_FILTER_DROP);
+	assert_false(scn->vms[1].has_filter);
+	/* an empty filter: accept everything, but it is there */
+	assert_true(scn->vms[2].has_filter);
+	assert_int_equal(scn->vms[2].filter.dflt, SCN_FILTER_ACCEPT);
+	assert_int_equal(scn->vms[2].filter.n_rules, 0);
+	assert_string_equal(scn_filter_action_name(SCN_FILTER_DROP), "drop");
+	assert_string_equal(scn_proto_name(SCN_PROTO_UDP), "udp");
+	scenario_free(scn);
 }
 
 static void test_nul_in_description(void **state)
@@ -534,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_sha256_and_nulls),
 		cmocka_unit_test(test_io_error),
 		cmocka_unit_test(test_inline_errors),
+		cmocka_unit_test(test_filter_model),
 		cmocka_unit_test(test_nul_in_description),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_distance_and_quote),
