@@ -35,8 +35,9 @@ def lab_results(request, tmp_path):
     results.mkdir()
     before = set(lab.run_id_dirs())
     yield results
-    # Tear down whatever this test started, even if it failed half way.
-    started = set(lab.run_id_dirs()) - before
+    # Tear down whatever this test started, even if it failed half way; never
+    # the runs of another test session on the same host.
+    started = lab.runs_writing_to(results, set(lab.run_id_dirs()) - before)
     for rid in started:
         subprocess.run([lab.UVMLAB, "down", rid], capture_output=True, timeout=60)
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed

@@ -61,6 +61,21 @@ def run_id_dirs():
     return sorted(d.name for d in p.iterdir() if d.is_dir()) if p.exists() else []
 
 
+def runs_writing_to(results_dir, among):
+    """The run ids in AMONG whose state.json names a results folder under
+    RESULTS_DIR: the runs one test started, not those of a test running
+    beside it on the same host."""
+    mine = []
+    for rid in among:
+        try:
+            with open(f"{RUN_ROOT}/{rid}/state.json") as f:
+                if json.load(f).get("results_dir", "").startswith(str(results_dir)):
+                    mine.append(rid)
+        except (OSError, ValueError):
+            pass
+    return mine
+
+
 def processes_mentioning(needle):
     """PIDs whose command line contains NEEDLE (ours excluded)."""
     found = []
