@@ -243,6 +243,46 @@ int cli_check(int argc, char **argv)
 	return code;
 }
 
+/* `exec [OPTIONS] VM [OPTIONS] [--] CMD [ARGS...]`: options may come before
+ * and after VM, as for the other commands; parsing stops at "--" or at the
+ * first word after VM that is not an option, which starts CMD (so
+ * `exec alice ping -c1 ...` keeps its -c1). *VM and *CMD_AT (index of CMD in
+ * ARGV) on success, else CLI_EXIT_USAGE with the reason printed. */
+static int cli_exec_args(int argc, char **argv, struct cli_opts *o, const char **vm, int *cmd_at)
+{
+	char **args = NULL;
+	int first, code, n = 0, i, at;
+
+	code = cli_parse("exec", argc, argv, o, &first);
+	if (code)
+		return code;
+	if (first >= argc || !strcmp(argv[first], "--")) {
+		util_err("exec: usage: uvmlab exec [OPTIONS] VM [OPTIONS] -- CMD [ARGS...]");
+		return CLI_EXIT_USAGE;
+	}
+	at = first;
+	/* Parse again without VM, so the options after it count too. */
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return CLI_EXIT_LAB;
+	for (i = 0; i < argc; i++)
+		if (i != at)
+			args[n++] = argv[i];
+	code = cli_parse("exec", n, args, o, &first);
+	free(args);
+	if (code)
+		return code;
+	/* FIRST counts in ARGS, which lacks VM: in ARGV the command is one further */
+	first++;
+	if (first >= argc) {
+		util_err("exec: no command given (uvmlab exec VM -- CMD [ARGS...])");
+		return CLI_EXIT_USAGE;
+	}
+	*vm = argv[at];
+	*cmd_at = first;
+	return 0;
+}
+
 int cli_exec(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -250,25 +290,13 @@ int cli_exec(int argc, char **argv)
 	struct agent_hello hello;
 	struct agent_exec_result r = { 0 };
 	json_t *state = NULL, *vm = NULL;
+	const char *vmname = NULL;
 	char err[256] = "";
 	int first, code, ret;
 
-	code = cli_parse("exec", argc, argv, &o, &first);
+	code = cli_exec_args(argc, argv, &o, &vmname, &first);
 	if (code)
 		return code;
-	if (first < argc && !strcmp(argv[first - 1], "--"))
-		first--; /* getopt consumed "--" before VM: nothing to do */
-	if (argc - first < 2) {
-		util_err("exec: usage: uvmlab exec VM -- CMD [ARGS...]");
-		return CLI_EXIT_USAGE;
-	}
-	const char *vmname = argv[first++];
-	if (first < argc && !strcmp(argv[first], "--"))
-		first++;
-	if (first >= argc) {
-		util_err("exec: no command given (uvmlab exec VM -- CMD [ARGS...])");
-		return CLI_EXIT_USAGE;
-	}
 	code = cli_find_vm("exec", &o, vmname, &state, &vm);
 	if (code)
 		return code;

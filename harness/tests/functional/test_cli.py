@@ -38,6 +38,22 @@ def test_exec_without_lab_is_usage_error():
     assert "no such run" in r.err
 
 
+def test_exec_options_after_vm_are_options(tmp_path):
+    """Options between VM and `--` are parsed, not run as the command."""
+    env = {"UVMLAB_RUN_ROOT": str(tmp_path)}  # no labs here, whoever else runs some
+    r = uvmlab("exec", "alice", "--run", "no-such-run", "--", "true", env=env, check_code=2)
+    assert "no such run" in r.err, str(r)
+    r = uvmlab("exec", "alice", "--timeout", "0", "--", "true", env=env, check_code=2)
+    assert "--timeout" in r.err, str(r)
+    r = uvmlab("exec", "alice", "--bogus", "--", "true", env=env, check_code=2)
+    assert "unknown option" in r.err, str(r)
+    # without `--`, the first word after VM that is not an option starts the command
+    r = uvmlab("exec", "alice", "ping", "-c1", "198.18.0.1", env=env, check_code=2)
+    assert "no running lab" in r.err, str(r)
+    r = uvmlab("exec", "alice", "--", env=env, check_code=2)
+    assert "no command" in r.err, str(r)
+
+
 def test_accel_reports_a_verdict_with_reason():
     r = uvmlab("accel", check_code=0)
     name, _, reason = r.out.partition(":")
