@@ -361,9 +361,23 @@ def sorted_checks(res):
     return [c for _, c in order]
 
 
+# IANA protocol numbers, for result files that carry a number (older runs
+# wrote unnamed protocols as "2"); uvmlab itself now writes the name.
+PROTO_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre",
+               50: "esp", 51: "ah", 58: "icmpv6", 89: "ospf", 103: "pim", 112: "vrrp",
+               115: "l2tp", 132: "sctp", 136: "udplite"}
+
+
+def proto_name(p):
+    """A protocol by name; the number only when it has none."""
+    if isinstance(p, bool) or not isinstance(p, (int, str)) or not str(p).isdigit():
+        return p
+    return PROTO_NAMES.get(int(p), str(p))
+
+
 def sorted_flows(res):
-    """Flow-matrix entries, violations first, then by packets."""
-    rows = [dict(v, key=k) for k, v in res.get("flow_matrix", {}).items()]
+    """Flow-matrix entries, violations first, then by packets; protocols by name."""
+    rows = [dict(v, key=k, proto=proto_name(v.get("proto"))) for k, v in res.get("flow_matrix", {}).items()]
     return sorted(rows, key=lambda r: (flow_rank(text(r.get("verdict"))), -(count(r.get("packets")) or 0),
                                        text(r.get("key"))))
 

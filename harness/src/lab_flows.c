@@ -34,27 +34,14 @@ struct lab_flows_ctx {
 	char first[600];
 };
 
-static const char *lab_flows_proto(uint8_t l4, uint8_t family, char *buf, size_t len)
-{
-	switch (l4) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmpv6";
-	default:
-		snprintf(buf, len, family == FLOW_FAMILY_ARP ? "arp" : "%u", l4);
-		return buf;
-	}
-}
-
 static int lab_flows_one(const struct flow_record *rec, void *arg)
 {
 	struct lab_flows_ctx *c = arg;
 	const struct plan_vm *vm = policy_tap_vm(c->lab->plan, rec->ifname);
-	char src[32], dst[32], why[200], pb[8], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
+	char src[32], dst[32], why[200], pb[20], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
 	char key[80];
 	enum policy_verdict v = policy_judge(c->lab->plan, rec, src, dst, why, sizeof(why));
-	const char *proto = lab_flows_proto(rec->l4proto, rec->family, pb, sizeof(pb));
+	const char *proto = policy_proto_name(rec, pb, sizeof(pb));
 	/* without a policy nothing is judged: say so rather than "violation" */
 	const char *vname = !c->lab->plan->scn->has_policy &&
 			    (v == POLICY_ALLOWED || v == POLICY_VIOLATION) ? "unjudged" : policy_verdict_name(v);
@@ -65,9 +52,11 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 		inet_ntop(af, rec->src_addr, sa, sizeof(sa));
 		inet_ntop(af, rec->dst_addr, da, sizeof(da));
 	}
-	json_array_append_new(c->flows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:s,s:s}",
+	/* "proto" by name for people, "l4proto" the number for programs */
+	json_array_append_new(c->flows, json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:s,s:s}",
 		"port", rec->ifname, "vm", vm ? vm->name : "?",
 		"dir", rec->dir == FLOW_DIR_EGRESS ? "to-vm" : "from-vm", "proto", proto,
+		"l4proto", rec->l4proto,
 		"src", sa, "dst", da, "src_endpoint", src, "dst_endpoint", dst,
 		"src_port", rec->src_port, "dst_port", rec->dst_port,
 		"packets", (json_int_t)rec->packets, "bytes", (json_int_t)rec->bytes,

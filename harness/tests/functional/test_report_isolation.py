@@ -108,3 +108,22 @@ def test_malformed_run_result_exits_2_with_the_reason(tmp_path):
     assert r.err.strip() == f"report: {run / 'result.json'}: flow_matrix['a->b icmp'] is not an object"
     r = uvmlab("report", tmp_path / "missing", "--out", tmp_path / "out", check_code=2)
     assert r.err.strip() == f"report: {tmp_path / 'missing' / 'result.json'}: No such file or directory"
+
+
+def test_flow_protocols_by_name(tmp_path):
+    """A result file that carries protocol numbers ("2", 1) is reported by name;
+    a number without a name stays a number."""
+    run = tmp_path / "run-numbers"
+    run.mkdir()
+    res = json.loads((DATA / "run-pass" / "result.json").read_text())
+    res["flow_matrix"] = {
+        "a->b 2": dict(res["flow_matrix"]["a->b icmp"], proto="2"),
+        "b->a 1": dict(res["flow_matrix"]["b->a icmp"], proto=1),
+        "a->b 253": dict(res["flow_matrix"]["a->b icmp"], proto="253"),
+    }
+    (run / "result.json").write_text(json.dumps(res))
+    _, md, doc = report(tmp_path, run)
+    assert "| a | b | igmp | 2 | 196 | allowed |" in md, md
+    assert "| b | a | icmp | 2 | 196 | allowed |" in md, md
+    assert "| a | b | 253 |" in md, md
+    assert "<td>igmp</td>" in doc
