@@ -39,6 +39,9 @@ void cli_usage(FILE *f)
 "                     starts at the first word after VM that is not an option\n"
 "  console VM         print VM's serial console log (-f follows it)\n"
 "  validate FILE      check a scenario file without running anything\n"
+"  plan FILE          print the address plan without running anything: per VM\n"
+"                     and NIC its network, MAC, address, tap, vsock CID and\n"
+"                     default gateway; bridges, start order (--json for JSON)\n"
 "  bench boot FILE    boot every VM of FILE as one configuration, a fresh VM per\n"
 "                     sample (--repeat N, default 5; --warmup K, default 1),\n"
 "                     each paired with the same QEMU started bare by /bin/sh\n"
@@ -66,6 +69,7 @@ void cli_usage(FILE *f)
 "  --run ID              which run (exec, console)\n"
 "  --timeout SEC         exec: kill the command after SEC seconds (default 60)\n"
 "  -f, --follow          console: keep printing as the log grows\n"
+"  --json                plan: print the plan as JSON\n"
 "  --no-flows            run, up: skip the eBPF flow recorder on the lab's ports\n"
 "                        (no flow matrix; a scenario policy is then not judged)\n"
 "  -h, --help            this text\n"
@@ -83,7 +87,7 @@ void cli_usage(FILE *f)
 }
 
 enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,
-       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS };
+       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS, OPT_JSON };
 
 static int cli_uint(const char *cmd, const char *opt, const char *s, uint32_t *out)
 {
@@ -132,6 +136,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -178,6 +183,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		case OPT_RUN: o->run_id = optarg; break;
 		case OPT_ALL: o->all = 1; break;
 		case OPT_NO_FLOWS: o->no_flows = 1; break;
+		case OPT_JSON: o->json = 1; break;
 		case 'f': o->follow = 1; break;
 		case 'h':
 			cli_usage(stdout);
