@@ -92,6 +92,37 @@ def run_problem(res):
     return None
 
 
+def check_dirs(d):
+    """check-N folders (with a result.json) of a run folder, by N."""
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    found = [(int(n[6:]), os.path.join(d, n)) for n in names
+             if re.fullmatch(r"check-[1-9][0-9]*", n) and os.path.isfile(os.path.join(d, n, "result.json"))]
+    return [p for _, p in sorted(found)]
+
+
+def expand_up_runs(dirs, all_checks):
+    """A folder of a lab kept up by `uvmlab up` has no result.json of its own,
+    one check-N/result.json per `uvmlab check`: report its newest check (or
+    all of them, oldest first), and say which on stderr."""
+    out = []
+    for d in dirs:
+        checks = [] if os.path.exists(os.path.join(d, "result.json")) else check_dirs(d)
+        if not checks:
+            out.append(d)
+            continue
+        chosen = checks if all_checks else checks[-1:]
+        which = (f"all {len(checks)} checks" if all_checks else
+                 f"its newest check, {os.path.basename(chosen[0])} of {len(checks)} "
+                 "(--all-checks for every one)")
+        print(f"report: {d}: a lab kept up by `uvmlab up` (no result.json); reporting {which}",
+              file=sys.stderr)
+        out += chosen
+    return out
+
+
 def load_results(dirs):
     """[(dir, result, boot metrics)] for boot folders and [(dir, result)] for runs."""
     boot_runs, runs = [], []
@@ -566,6 +597,8 @@ def isolation_section(d, res, png, png_data):
     ]
     probes = [c for c in sorted_checks(res) if "probe" in c or "findings" in c]
     title = f"Isolation: {text(scn.get('name'))}"
+    if re.fullmatch(r"check-[0-9]+", os.path.basename(os.path.normpath(d))):
+        title += f" ({os.path.basename(os.path.normpath(d))})"  # `uvmlab check` on a lab kept up
 
     md = [f"## {md_cell(title)}", ""] + [f"- **{k}**: {md_cell(v)}" for k, v in facts] + [""]
     md += ["### Checks", ""]
@@ -627,9 +660,11 @@ def main():
     ap = argparse.ArgumentParser(description="uvmlab report")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hyperfine", action="append", default=[])
+    ap.add_argument("--all-checks", action="store_true",
+                    help="for an `uvmlab up` run folder, every check-N, not only the newest")
     ap.add_argument("dirs", nargs="+")
     a = ap.parse_args()
-    boot_runs, runs = load_results(a.dirs)
+    boot_runs, runs = load_results(expand_up_runs(a.dirs, a.all_checks))
     hf = hyperfine_rows(a.hyperfine)
     title = ("uvmlab boot latency report" if not runs else
              "uvmlab isolation report" if not boot_runs else "uvmlab report")

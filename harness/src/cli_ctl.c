@@ -414,7 +414,7 @@ int cli_report(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout,
-			"usage: uvmlab report [--out DIR] [--hyperfine FILE.json] RESULT_DIR...\n");
+			"usage: uvmlab report [--out DIR] [--hyperfine FILE.json] [--all-checks] RESULT_DIR...\n");
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_PASS;
 	}
 	if (env) {

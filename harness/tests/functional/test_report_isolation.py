@@ -127,3 +127,28 @@ def test_flow_protocols_by_name(tmp_path):
     assert "| b | a | icmp | 2 | 196 | allowed |" in md, md
     assert "| a | b | 253 |" in md, md
     assert "<td>igmp</td>" in doc
+
+
+def test_report_on_an_up_run_folder(tmp_path):
+    """A folder left by `uvmlab up` has check-N/result.json and no result.json
+    of its own: the newest check is reported (all with --all-checks), and the
+    report says which."""
+    import shutil
+    run = tmp_path / "20261122-180000-up-0001"
+    run.mkdir()
+    (run / "supervisor.log").write_text("")
+    shutil.copytree(DATA / "run-pass", run / "check-1")
+    shutil.copytree(DATA / "run-leak", run / "check-2")
+    (run / "check-3").mkdir()  # a check that never wrote its result is skipped
+    out = tmp_path / "out"
+    r = uvmlab("report", run, "--out", out, check_code=0)
+    md = (out / "report.md").read_text()
+    assert "Isolation: whonix-leak (check-2)" in md and "Isolation: pair" not in md, md[:400]
+    assert "newest check, check-2 of 2" in r.err, str(r)
+    r = uvmlab("report", "--all-checks", run, "--out", out, check_code=0)
+    md = (out / "report.md").read_text()
+    assert md.index("Isolation: pair (check-1)") < md.index("Isolation: whonix-leak (check-2)")
+    assert "all 2 checks" in r.err, str(r)
+    # default --out: the run folder itself
+    uvmlab("report", run, check_code=0)
+    assert (run / "report.md").exists()
