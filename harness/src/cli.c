@@ -32,7 +32,8 @@ void cli_usage(FILE *f)
 "  status             list runs on this host and their VMs\n"
 "  check              run the scenario's checks in a lab kept up by `up` and judge\n"
 "                     its flows since it came up (--run ID when several run);\n"
-"                     results in RESULTS/<run-id>/check-N/; exit codes as run\n"
+"                     results in RESULTS/<run-id>/check-N/; exit codes as run;\n"
+"                     --since-last: only the flows since the previous check\n"
 "  exec VM [OPTIONS] -- CMD...\n"
 "                     run CMD in VM of a running lab (--run ID when several run);\n"
 "                     options may come before or after VM; without --, CMD\n"
@@ -71,6 +72,9 @@ void cli_usage(FILE *f)
 "  --timeout SEC         exec: kill the command after SEC seconds (default 60)\n"
 "  -f, --follow          console: keep printing as the log grows\n"
 "  --json                plan: print the plan as JSON\n"
+"  --since-last          check: judge only the flows recorded since the previous\n"
+"                        check (their new packets); the first judges all since\n"
+"                        up. Guest probe checks still cover the whole run\n"
 "  --no-flows            run, up: skip the eBPF flow recorder on the lab's ports\n"
 "                        (no flow matrix; a scenario policy is then not judged)\n"
 "  -h, --help            this text\n"
@@ -88,7 +92,8 @@ void cli_usage(FILE *f)
 }
 
 enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,
-       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS, OPT_JSON };
+       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS, OPT_JSON,
+       OPT_SINCE_LAST };
 
 static int cli_uint(const char *cmd, const char *opt, const char *s, uint32_t *out)
 {
@@ -138,6 +143,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "since-last", no_argument, NULL, OPT_SINCE_LAST },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -185,6 +191,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		case OPT_ALL: o->all = 1; break;
 		case OPT_NO_FLOWS: o->no_flows = 1; break;
 		case OPT_JSON: o->json = 1; break;
+		case OPT_SINCE_LAST: o->since_last = 1; break;
 		case 'f': o->follow = 1; break;
 		case 'h':
 			cli_usage(stdout);

@@ -30,6 +30,7 @@ struct cli_opts {
 	int all;                  /* down --all */
 	int no_flows;             /* run --no-flows: no eBPF flow recorder */
 	int json;                 /* plan --json */
+	int since_last;           /* check --since-last */
 	char images_buf[4096];    /* storage behind the default images_dir */
 };
 

@@ -172,14 +172,16 @@ static int cli_find_vm(const char *cmd, const struct cli_opts *o, const char *vm
 	return CLI_EXIT_USAGE;
 }
 
-/* `uvmlab check [--run ID]`: ask the run's supervisor to run the scenario's
- * checks against the live lab and judge its flows so far; print its table. */
+/* `uvmlab check [--run ID] [--since-last]`: ask the run's supervisor to run
+ * the scenario's checks against the live lab and judge its flows since it
+ * came up (or since the previous check); print its table. */
 int cli_check(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct cli_find f;
 	struct cli_opts o;
 	char buf[8192], *tail = NULL, *last;
+	const char *req;
 	size_t len = 0;
 	int first, code, fd = -1;
 
@@ -198,9 +200,10 @@ int cli_check(int argc, char **argv)
 		util_err("check: run directory path too long for a socket: %s", f.dir);
 		return CLI_EXIT_LAB;
 	}
+	req = o.since_last ? "check since-last\n" : "check\n";
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, "check\n", 6) != 6) {
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		util_err("check: run %s: %s: %s (is its supervisor alive? see uvmlab status)", f.id,
 			 sa.sun_path, strerror(errno));
 		if (fd >= 0)

@@ -26,13 +26,87 @@ int lab_flows_enable(struct lab *lab)
 	return ret;
 }
 
+struct lab_flows_mark {
+	struct flow_record *recs;
+	size_t n, cap;
+};
+
+void lab_flows_mark_free(struct lab_flows_mark *mark)
+{
+	if (!mark)
+		return;
+	free(mark->recs);
+	free(mark);
+}
+
+/* One flow of the table: every key field equal (the counters aside). */
+static int lab_flows_same(const struct flow_record *a, const struct flow_record *b)
+{
+	return a->ifindex == b->ifindex && a->dir == b->dir && a->family == b->family &&
+	       a->l4proto == b->l4proto && a->vlan_tagged == b->vlan_tagged &&
+	       a->ethertype == b->ethertype && !memcmp(a->src_mac, b->src_mac, 6) &&
+	       !memcmp(a->dst_mac, b->dst_mac, 6) && !memcmp(a->src_addr, b->src_addr, 16) &&
+	       !memcmp(a->dst_addr, b->dst_addr, 16) && a->src_port == b->src_port &&
+	       a->dst_port == b->dst_port && !strcmp(a->ifname, b->ifname);
+}
+
+/* REC minus what BASE had counted of it into *OUT; 0 when nothing is new. */
+static int lab_flows_delta(const struct lab_flows_mark *base, const struct flow_record *rec,
+			   struct flow_record *out)
+{
+	size_t i;
+
+	*out = *rec;
+	for (i = 0; base && i < base->n; i++)
+		if (lab_flows_same(&base->recs[i], rec)) {
+			if (rec->packets <= base->recs[i].packets)
+				return 0;
+			out->packets -= base->recs[i].packets;
+			out->bytes -= rec->bytes >= base->recs[i].bytes ? base->recs[i].bytes : rec->bytes;
+			break;
+		}
+	return 1;
+}
+
+static int lab_flows_mark_add(struct lab_flows_mark *m, const struct flow_record *rec)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct flow_record *r = realloc(m->recs, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		m->recs = r;
+		m->cap = cap;
+	}
+	m->recs[m->n++] = *rec;
+	return 0;
+}
+
 struct lab_flows_ctx {
 	struct lab *lab;
+	const struct lab_flows_mark *since;
+	struct lab_flows_mark *next;
 	json_t *flows;
 	json_t *matrix;
 	size_t judged, violations;
 	char first[600];
 };
+
+static int lab_flows_one(const struct flow_record *rec, void *arg);
+
+/* Remember REC for the next snapshot, then judge only what is new in it. */
+static int lab_flows_one_since(const struct flow_record *rec, void *arg)
+{
+	struct lab_flows_ctx *c = arg;
+	struct flow_record d;
+
+	if (c->next && lab_flows_mark_add(c->next, rec) < 0)
+		return -ENOMEM;
+	if (!lab_flows_delta(c->since, rec, &d))
+		return 0;
+	return lab_flows_one(&d, arg);
+}
 
 static int lab_flows_one(const struct flow_record *rec, void *arg)
 {
@@ -85,10 +159,11 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 	return 0;
 }
 
-static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t **matrix,
+static int lab_flows_judge(struct lab *lab, int release, const struct lab_flows_mark *since,
+			   struct lab_flows_mark *next, json_t **flows, json_t **matrix,
 			   json_t **check, struct checks_summary *sum)
 {
-	struct lab_flows_ctx c = { .lab = lab };
+	struct lab_flows_ctx c = { .lab = lab, .since = since, .next = next };
 	char evidence[700];
 	uint64_t drops = 0;
 	int ret;
@@ -103,7 +178,7 @@ static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t 
 		if (ret < 0)
 			util_err("flow recorder: %s", flow_probe_error(lab->flows));
 	}
-	ret = flow_probe_read(lab->flows, lab_flows_one, &c);
+	ret = flow_probe_read(lab->flows, since || next ? lab_flows_one_since : lab_flows_one, &c);
 	flow_probe_drops(lab->flows, &drops);
 	if (release) {
 		flow_probe_destroy(lab->flows);
@@ -141,13 +216,32 @@ static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t 
 int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		      struct checks_summary *sum)
 {
-	return lab_flows_judge(lab, 1, flows, matrix, check, sum);
+	return lab_flows_judge(lab, 1, NULL, NULL, flows, matrix, check, sum);
 }
 
 int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		       struct checks_summary *sum)
 {
-	return lab_flows_judge(lab, 0, flows, matrix, check, sum);
+	return lab_flows_judge(lab, 0, NULL, NULL, flows, matrix, check, sum);
+}
+
+int lab_flows_snapshot_since(struct lab *lab, const struct lab_flows_mark *since,
+			     struct lab_flows_mark **next, json_t **flows, json_t **matrix,
+			     json_t **check, struct checks_summary *sum)
+{
+	struct lab_flows_mark *m = NULL;
+	int ret;
+
+	if (next && lab->flows && !(m = calloc(1, sizeof(*m))))
+		return -ENOMEM;
+	ret = lab_flows_judge(lab, 0, since, m, flows, matrix, check, sum);
+	if (ret < 0 || !next) {
+		lab_flows_mark_free(m);
+		return ret;
+	}
+	lab_flows_mark_free(*next);
+	*next = m;
+	return 0;
 }
 
 void lab_flows_release(struct lab *lab)
