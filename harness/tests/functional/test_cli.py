@@ -2,7 +2,7 @@
 import json
 import re
 
-from framework.lab import run_id_dirs, scenario, uvmlab
+from framework.lab import REPO, run_id_dirs, scenario, uvmlab
 
 
 def test_help_documents_commands_and_exit_codes():
@@ -11,6 +11,18 @@ def test_help_documents_commands_and_exit_codes():
                  "console VM", "validate FILE", "plan FILE", "--json", "Exit codes", "0  everything passed",
                  "1  a check failed", "2  bad usage", "3  the lab itself failed"):
         assert word in r.out, word
+
+
+def test_help_names_every_option():
+    """Every long option the parser accepts, and those of bench and report, is in --help."""
+    out = uvmlab("--help", check_code=0).out
+    src = (REPO / "harness" / "src" / "cli.c").read_text()
+    table = src[src.index("longopts[] = {"):src.index("{ 0 },")]
+    accepted = re.findall(r'\{ "([a-z-]+)",', table)
+    assert "since-last" in accepted and "json" in accepted
+    for opt in accepted + ["repeat", "warmup", "no-bare", "out", "hyperfine", "all-checks", "version"]:
+        assert f"--{opt}" in out, opt
+    assert "which run (check, exec, console" in out
 
 
 def test_unknown_command_and_option_exit_2():
