@@ -595,6 +595,8 @@ def isolation_section(d, res, png, png_data):
         ("accelerator", text(res.get("accelerator", {}).get("name")
                              if isinstance(res.get("accelerator"), dict) else None)),
     ]
+    if "flows_since" in res:  # `uvmlab check [--since-last]` on a lab kept up
+        facts.insert(5, ("flows since", text(res.get("flows_since"))))
     probes = [c for c in sorted_checks(res) if "probe" in c or "findings" in c]
     title = f"Isolation: {text(scn.get('name'))}"
     if re.fullmatch(r"check-[0-9]+", os.path.basename(os.path.normpath(d))):

@@ -139,12 +139,15 @@ def test_report_on_an_up_run_folder(tmp_path):
     (run / "supervisor.log").write_text("")
     shutil.copytree(DATA / "run-pass", run / "check-1")
     shutil.copytree(DATA / "run-leak", run / "check-2")
+    leak = json.loads((run / "check-2" / "result.json").read_text())
+    (run / "check-2" / "result.json").write_text(json.dumps(dict(leak, flows_since="check-1")))
     (run / "check-3").mkdir()  # a check that never wrote its result is skipped
     out = tmp_path / "out"
     r = uvmlab("report", run, "--out", out, check_code=0)
     md = (out / "report.md").read_text()
     assert "Isolation: whonix-leak (check-2)" in md and "Isolation: pair" not in md, md[:400]
     assert "newest check, check-2 of 2" in r.err, str(r)
+    assert "- **flows since**: check-1" in md
     r = uvmlab("report", "--all-checks", run, "--out", out, check_code=0)
     md = (out / "report.md").read_text()
     assert md.index("Isolation: pair (check-1)") < md.index("Isolation: whonix-leak (check-2)")
