@@ -11,7 +11,8 @@ CORE_SRCS     := harness/src/util.c harness/src/plan.c \
                  harness/src/lab.c harness/src/lab_vm.c harness/src/checks.c \
                  harness/src/initrd_pad.c harness/src/stats.c harness/src/bench_boot.c \
                  harness/src/lab_vsock.c harness/src/lab_xfer.c harness/src/bench_vsock.c
-CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c
+CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c \
+                 harness/src/cli_plan.c
 FLOW_SRCS     := harness/src/flow_probe.c harness/src/policy.c harness/src/lab_flows.c
 MAIN_SRCS     := harness/src/main.c
 WHONIX_SRCS   := harness/src/lab_internet.c harness/src/lab_role.c harness/src/checks_net.c \

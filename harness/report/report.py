@@ -92,6 +92,37 @@ def run_problem(res):
     return None
 
 
+def check_dirs(d):
+    """check-N folders (with a result.json) of a run folder, by N."""
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    found = [(int(n[6:]), os.path.join(d, n)) for n in names
+             if re.fullmatch(r"check-[1-9][0-9]*", n) and os.path.isfile(os.path.join(d, n, "result.json"))]
+    return [p for _, p in sorted(found)]
+
+
+def expand_up_runs(dirs, all_checks):
+    """A folder of a lab kept up by `uvmlab up` has no result.json of its own,
+    one check-N/result.json per `uvmlab check`: report its newest check (or
+    all of them, oldest first), and say which on stderr."""
+    out = []
+    for d in dirs:
+        checks = [] if os.path.exists(os.path.join(d, "result.json")) else check_dirs(d)
+        if not checks:
+            out.append(d)
+            continue
+        chosen = checks if all_checks else checks[-1:]
+        which = (f"all {len(checks)} checks" if all_checks else
+                 f"its newest check, {os.path.basename(chosen[0])} of {len(checks)} "
+                 "(--all-checks for every one)")
+        print(f"report: {d}: a lab kept up by `uvmlab up` (no result.json); reporting {which}",
+              file=sys.stderr)
+        out += chosen
+    return out
+
+
 def load_results(dirs):
     """[(dir, result, boot metrics)] for boot folders and [(dir, result)] for runs."""
     boot_runs, runs = [], []
@@ -361,9 +392,23 @@ def sorted_checks(res):
     return [c for _, c in order]
 
 
+# IANA protocol numbers, for result files that carry a number (older runs
+# wrote unnamed protocols as "2"); uvmlab itself now writes the name.
+PROTO_NAMES = {1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 17: "udp", 41: "ipv6", 47: "gre",
+               50: "esp", 51: "ah", 58: "icmpv6", 89: "ospf", 103: "pim", 112: "vrrp",
+               115: "l2tp", 132: "sctp", 136: "udplite"}
+
+
+def proto_name(p):
+    """A protocol by name; the number only when it has none."""
+    if isinstance(p, bool) or not isinstance(p, (int, str)) or not str(p).isdigit():
+        return p
+    return PROTO_NAMES.get(int(p), str(p))
+
+
 def sorted_flows(res):
-    """Flow-matrix entries, violations first, then by packets."""
-    rows = [dict(v, key=k) for k, v in res.get("flow_matrix", {}).items()]
+    """Flow-matrix entries, violations first, then by packets; protocols by name."""
+    rows = [dict(v, key=k, proto=proto_name(v.get("proto"))) for k, v in res.get("flow_matrix", {}).items()]
     return sorted(rows, key=lambda r: (flow_rank(text(r.get("verdict"))), -(count(r.get("packets")) or 0),
                                        text(r.get("key"))))
 
@@ -550,8 +595,12 @@ def isolation_section(d, res, png, png_data):
         ("accelerator", text(res.get("accelerator", {}).get("name")
                              if isinstance(res.get("accelerator"), dict) else None)),
     ]
+    if "flows_since" in res:  # `uvmlab check [--since-last]` on a lab kept up
+        facts.insert(5, ("flows since", text(res.get("flows_since"))))
     probes = [c for c in sorted_checks(res) if "probe" in c or "findings" in c]
     title = f"Isolation: {text(scn.get('name'))}"
+    if re.fullmatch(r"check-[0-9]+", os.path.basename(os.path.normpath(d))):
+        title += f" ({os.path.basename(os.path.normpath(d))})"  # `uvmlab check` on a lab kept up
 
     md = [f"## {md_cell(title)}", ""] + [f"- **{k}**: {md_cell(v)}" for k, v in facts] + [""]
     md += ["### Checks", ""]
@@ -613,9 +662,11 @@ def main():
     ap = argparse.ArgumentParser(description="uvmlab report")
     ap.add_argument("--out", required=True)
     ap.add_argument("--hyperfine", action="append", default=[])
+    ap.add_argument("--all-checks", action="store_true",
+                    help="for an `uvmlab up` run folder, every check-N, not only the newest")
     ap.add_argument("dirs", nargs="+")
     a = ap.parse_args()
-    boot_runs, runs = load_results(a.dirs)
+    boot_runs, runs = load_results(expand_up_runs(a.dirs, a.all_checks))
     hf = hyperfine_rows(a.hyperfine)
     title = ("uvmlab boot latency report" if not runs else
              "uvmlab isolation report" if not boot_runs else "uvmlab report")

@@ -32,10 +32,17 @@ void cli_usage(FILE *f)
 "  status             list runs on this host and their VMs\n"
 "  check              run the scenario's checks in a lab kept up by `up` and judge\n"
 "                     its flows since it came up (--run ID when several run);\n"
-"                     results in RESULTS/<run-id>/check-N/; exit codes as run\n"
-"  exec VM -- CMD...  run CMD in VM of a running lab (--run ID when several run)\n"
+"                     results in RESULTS/<run-id>/check-N/; exit codes as run;\n"
+"                     --since-last: only the flows since the previous check\n"
+"  exec VM [OPTIONS] -- CMD...\n"
+"                     run CMD in VM of a running lab (--run ID when several run);\n"
+"                     options may come before or after VM; without --, CMD\n"
+"                     starts at the first word after VM that is not an option\n"
 "  console VM         print VM's serial console log (-f follows it)\n"
 "  validate FILE      check a scenario file without running anything\n"
+"  plan FILE          print the address plan without running anything: per VM\n"
+"                     and NIC its network, MAC, address, tap, vsock CID and\n"
+"                     default gateway; bridges, start order (--json for JSON)\n"
 "  bench boot FILE    boot every VM of FILE as one configuration, a fresh VM per\n"
 "                     sample (--repeat N, default 5; --warmup K, default 1),\n"
 "                     each paired with the same QEMU started bare by /bin/sh\n"
@@ -46,7 +53,9 @@ void cli_usage(FILE *f)
 "  report DIR...      Markdown + HTML report from result folders: boot plots\n"
 "                     for `bench boot` ones; checks with evidence, probe\n"
 "                     findings, flow matrix and flow graph for `run` ones\n"
-"                     (--out DIR, default: the first DIR)\n"
+"                     (--out DIR, default: the first DIR; --hyperfine FILE.json\n"
+"                     adds whole-command timings); for an `up` run\n"
+"                     folder, its newest check-N (--all-checks: every one)\n"
 "  accel              say which accelerator `auto` picks on this host, and why\n"
 "                     (boots a probe guest under KVM once per host boot)\n"
 "\n"
@@ -58,14 +67,19 @@ void cli_usage(FILE *f)
 "  --images DIR          guest images (default: guests/ beside the uvmlab binary,\n"
 "                        or $UVMLAB_IMAGES)\n"
 "  --results DIR         where run folders go (default: ./results or $UVMLAB_RESULTS)\n"
-"  --run-root DIR        live run state (default: /run/uvmlab)\n"
-"  --qemu PATH           QEMU binary (default: qemu-system-x86_64)\n"
-"  --run ID              which run (exec, console)\n"
+"  --run-root DIR        live run state (default: /run/uvmlab or $UVMLAB_RUN_ROOT)\n"
+"  --qemu PATH           QEMU binary (default: qemu-system-x86_64 or $UVMLAB_QEMU)\n"
+"  --run ID              which run (check, exec, console; default: the only live one)\n"
 "  --timeout SEC         exec: kill the command after SEC seconds (default 60)\n"
 "  -f, --follow          console: keep printing as the log grows\n"
+"  --json                plan: print the plan as JSON\n"
+"  --since-last          check: judge only the flows recorded since the previous\n"
+"                        check (their new packets); the first judges all since\n"
+"                        up. Guest probe checks still cover the whole run\n"
 "  --no-flows            run, up: skip the eBPF flow recorder on the lab's ports\n"
 "                        (no flow matrix; a scenario policy is then not judged)\n"
 "  -h, --help            this text\n"
+"  --version             uvmlab's version and git commit\n"
 "\n"
 "Exit codes:\n"
 "  0  everything passed\n"
@@ -73,14 +87,16 @@ void cli_usage(FILE *f)
 "  2  bad usage or bad scenario (one line: FILE:LINE:COLUMN: message)\n"
 "  3  the lab itself failed (a VM did not boot, a dependency is missing,\n"
 "     interrupted); nothing is left behind\n"
-"`uvmlab exec` exits with the command's own status (3 if it could not run it).\n"
+"`uvmlab exec` exits with the command's own status (2 for bad usage, 3 if it\n"
+"could not run it).\n"
 "Progress goes to stderr when it is a terminal (UVMLAB_PROGRESS=1 forces it).\n"
 "UVMLAB_KERNEL_BTF / UVMLAB_GUEST_BTF point the host flow recorder / the guest\n"
 "probe (forwarding and attribution checks) at another BTF file than the kernel's.\n", f);
 }
 
 enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,
-       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS };
+       OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS, OPT_JSON,
+       OPT_SINCE_LAST };
 
 static int cli_uint(const char *cmd, const char *opt, const char *s, uint32_t *out)
 {
@@ -129,6 +145,8 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "since-last", no_argument, NULL, OPT_SINCE_LAST },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -175,6 +193,8 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		case OPT_RUN: o->run_id = optarg; break;
 		case OPT_ALL: o->all = 1; break;
 		case OPT_NO_FLOWS: o->no_flows = 1; break;
+		case OPT_JSON: o->json = 1; break;
+		case OPT_SINCE_LAST: o->since_last = 1; break;
 		case 'f': o->follow = 1; break;
 		case 'h':
 			cli_usage(stdout);

@@ -29,6 +29,8 @@ struct cli_opts {
 	int follow;               /* console -f */
 	int all;                  /* down --all */
 	int no_flows;             /* run --no-flows: no eBPF flow recorder */
+	int json;                 /* plan --json */
+	int since_last;           /* check --since-last */
 	char images_buf[4096];    /* storage behind the default images_dir */
 };
 
@@ -58,6 +60,7 @@ int cli_exec(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_console(int argc, char **argv);
 int cli_validate(int argc, char **argv);
+int cli_plan(int argc, char **argv);
 int cli_accel(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_report(int argc, char **argv);

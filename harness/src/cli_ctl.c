@@ -172,14 +172,16 @@ static int cli_find_vm(const char *cmd, const struct cli_opts *o, const char *vm
 	return CLI_EXIT_USAGE;
 }
 
-/* `uvmlab check [--run ID]`: ask the run's supervisor to run the scenario's
- * checks against the live lab and judge its flows so far; print its table. */
+/* `uvmlab check [--run ID] [--since-last]`: ask the run's supervisor to run
+ * the scenario's checks against the live lab and judge its flows since it
+ * came up (or since the previous check); print its table. */
 int cli_check(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct cli_find f;
 	struct cli_opts o;
 	char buf[8192], *tail = NULL, *last;
+	const char *req;
 	size_t len = 0;
 	int first, code, fd = -1;
 
@@ -198,9 +200,10 @@ int cli_check(int argc, char **argv)
 		util_err("check: run directory path too long for a socket: %s", f.dir);
 		return CLI_EXIT_LAB;
 	}
+	req = o.since_last ? "check since-last\n" : "check\n";
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    write(fd, "check\n", 6) != 6) {
+	    write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
 		util_err("check: run %s: %s: %s (is its supervisor alive? see uvmlab status)", f.id,
 			 sa.sun_path, strerror(errno));
 		if (fd >= 0)
@@ -243,6 +246,46 @@ int cli_check(int argc, char **argv)
 	return code;
 }
 
+/* `exec [OPTIONS] VM [OPTIONS] [--] CMD [ARGS...]`: options may come before
+ * and after VM, as for the other commands; parsing stops at "--" or at the
+ * first word after VM that is not an option, which starts CMD (so
+ * `exec alice ping -c1 ...` keeps its -c1). *VM and *CMD_AT (index of CMD in
+ * ARGV) on success, else CLI_EXIT_USAGE with the reason printed. */
+static int cli_exec_args(int argc, char **argv, struct cli_opts *o, const char **vm, int *cmd_at)
+{
+	char **args = NULL;
+	int first, code, n = 0, i, at;
+
+	code = cli_parse("exec", argc, argv, o, &first);
+	if (code)
+		return code;
+	if (first >= argc || !strcmp(argv[first], "--")) {
+		util_err("exec: usage: uvmlab exec [OPTIONS] VM [OPTIONS] -- CMD [ARGS...]");
+		return CLI_EXIT_USAGE;
+	}
+	at = first;
+	/* Parse again without VM, so the options after it count too. */
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return CLI_EXIT_LAB;
+	for (i = 0; i < argc; i++)
+		if (i != at)
+			args[n++] = argv[i];
+	code = cli_parse("exec", n, args, o, &first);
+	free(args);
+	if (code)
+		return code;
+	/* FIRST counts in ARGS, which lacks VM: in ARGV the command is one further */
+	first++;
+	if (first >= argc) {
+		util_err("exec: no command given (uvmlab exec VM -- CMD [ARGS...])");
+		return CLI_EXIT_USAGE;
+	}
+	*vm = argv[at];
+	*cmd_at = first;
+	return 0;
+}
+
 int cli_exec(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -250,25 +293,13 @@ int cli_exec(int argc, char **argv)
 	struct agent_hello hello;
 	struct agent_exec_result r = { 0 };
 	json_t *state = NULL, *vm = NULL;
+	const char *vmname = NULL;
 	char err[256] = "";
 	int first, code, ret;
 
-	code = cli_parse("exec", argc, argv, &o, &first);
+	code = cli_exec_args(argc, argv, &o, &vmname, &first);
 	if (code)
 		return code;
-	if (first < argc && !strcmp(argv[first - 1], "--"))
-		first--; /* getopt consumed "--" before VM: nothing to do */
-	if (argc - first < 2) {
-		util_err("exec: usage: uvmlab exec VM -- CMD [ARGS...]");
-		return CLI_EXIT_USAGE;
-	}
-	const char *vmname = argv[first++];
-	if (first < argc && !strcmp(argv[first], "--"))
-		first++;
-	if (first >= argc) {
-		util_err("exec: no command given (uvmlab exec VM -- CMD [ARGS...])");
-		return CLI_EXIT_USAGE;
-	}
 	code = cli_find_vm("exec", &o, vmname, &state, &vm);
 	if (code)
 		return code;
@@ -386,7 +417,7 @@ int cli_report(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout,
-			"usage: uvmlab report [--out DIR] [--hyperfine FILE.json] RESULT_DIR...\n");
+			"usage: uvmlab report [--out DIR] [--hyperfine FILE.json] [--all-checks] RESULT_DIR...\n");
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_PASS;
 	}
 	if (env) {

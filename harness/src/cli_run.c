@@ -162,14 +162,23 @@ cleanup:
 	return code;
 }
 
+/* What the supervisor of `up` keeps between checks. */
+struct cli_up_state {
+	int serial;                    /* checks so far */
+	struct lab_flows_mark *mark;   /* flow counters as check #mark_serial read them */
+	int mark_serial;
+};
+
 /* `uvmlab check` against this supervisor's lab: the scenario's checks (probe
- * checks included) and the flow policy over everything recorded since `up`.
- * Results go to RESULTS/check-N/result.json; the client gets the verdict
- * table and a last line "exit CODE". */
+ * checks included) and the flow policy over everything recorded since `up`
+ * ("check\n"), or since the previous check ("check since-last\n"). Results
+ * go to RESULTS/check-N/result.json; the client gets the verdict table and a
+ * last line "exit CODE". */
 static void cli_up_check(struct lab *lab, int fd, void *arg)
 {
 	const struct plan *plan = lab->plan;
-	int *serial = arg;
+	struct cli_up_state *st = arg;
+	int *serial = &st->serial, since_last, since;
 	struct checks_summary sum = { 0 };
 	struct timeval tv = { .tv_sec = 10 };
 	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
@@ -182,7 +191,8 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	n = read(fd, req, sizeof(req) - 1);
-	if (n <= 0 || strcmp(req, "check\n")) {
+	since_last = n > 0 && !strcmp(req, "check since-last\n");
+	if (n <= 0 || (strcmp(req, "check\n") && !since_last)) {
 		static const char bad[] = "unknown control request\nexit 2\n";
 
 		if (write(fd, bad, sizeof(bad) - 1) < 0)
@@ -195,9 +205,24 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	(*serial)++;
 	util_progress("control: check #%d requested", *serial);
 	ret = checks_run(lab, plan, &checks, &sum);
-	if (ret >= 0 && lab_flows_snapshot(lab, &flows, &matrix, &fcheck, &sum) < 0) {
-		ret = -EIO;
-		sum.errors++;
+	/* every check marks the counters; --since-last judges what came after
+	 * the previous one (the first: everything since up) */
+	since = since_last && st->mark ? st->mark_serial : 0;
+	if (ret >= 0) {
+		if (lab_flows_snapshot_since(lab, since ? st->mark : NULL, &st->mark, &flows, &matrix,
+					     &fcheck, &sum) < 0) {
+			ret = -EIO;
+			sum.errors++;
+		} else {
+			st->mark_serial = *serial;
+		}
+	}
+	if (fcheck && since) {
+		char ev[800];
+
+		snprintf(ev, sizeof(ev), "flows since check #%d: %s", since,
+			 json_string_value(json_object_get(fcheck, "evidence")));
+		json_object_set_new(fcheck, "evidence", json_string(ev));
 	}
 	if (fcheck && checks)
 		json_array_append_new(checks, fcheck);
@@ -208,8 +233,13 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	if (checks)
 		json_object_set(res, "checks", checks);
 	if (flows) {
+		char from[32] = "up";
+
+		if (since)
+			snprintf(from, sizeof(from), "check-%d", since);
 		json_object_set(res, "flows", flows);
 		json_object_set(res, "flow_matrix", matrix);
+		json_object_set_new(res, "flows_since", json_string(from));
 	}
 	result_finish(res, code, code == CLI_EXIT_LAB ? lab_error(lab) : NULL);
 	snprintf(dir, sizeof(dir), "%s/check-%d", lab_results_dir(lab), *serial);
@@ -217,8 +247,11 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 		fprintf(out, "could not write %s/result.json\n", dir);
 	if (checks)
 		checks_print(out, checks);
-	if (matrix)
+	if (matrix) {
+		if (since)
+			fprintf(out, "flows since check #%d:\n", since);
 		lab_flows_print(out, matrix);
+	}
 	if (code == CLI_EXIT_LAB)
 		fprintf(out, "error: %s\n", lab_error(lab));
 	fprintf(out, "check %s #%d: %s (%d passed, %d failed) — %s/result.json\nexit %d\n",
@@ -243,7 +276,8 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 {
 	char msg[1200];
-	int ret, logfd, serial = 0;
+	struct cli_up_state st = { 0 };
+	int ret, logfd;
 
 	setsid();
 	/* the flow recorder watches from the first frame, so `uvmlab check`
@@ -275,7 +309,8 @@ static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 		dup2(logfd, STDERR_FILENO);
 		close(logfd);
 	}
-	ret = lab_supervise(lab, cli_up_check, &serial);
+	ret = lab_supervise(lab, cli_up_check, &st);
+	lab_flows_mark_free(st.mark);
 	if (ret == -ECHILD)
 		util_err("every VM exited; tearing the lab down");
 	/* release the recorder (tc filters, qdiscs) before the ports go */

@@ -26,35 +26,96 @@ int lab_flows_enable(struct lab *lab)
 	return ret;
 }
 
+struct lab_flows_mark {
+	struct flow_record *recs;
+	size_t n, cap;
+};
+
+void lab_flows_mark_free(struct lab_flows_mark *mark)
+{
+	if (!mark)
+		return;
+	free(mark->recs);
+	free(mark);
+}
+
+/* One flow of the table: every key field equal (the counters aside). */
+static int lab_flows_same(const struct flow_record *a, const struct flow_record *b)
+{
+	return a->ifindex == b->ifindex && a->dir == b->dir && a->family == b->family &&
+	       a->l4proto == b->l4proto && a->vlan_tagged == b->vlan_tagged &&
+	       a->ethertype == b->ethertype && !memcmp(a->src_mac, b->src_mac, 6) &&
+	       !memcmp(a->dst_mac, b->dst_mac, 6) && !memcmp(a->src_addr, b->src_addr, 16) &&
+	       !memcmp(a->dst_addr, b->dst_addr, 16) && a->src_port == b->src_port &&
+	       a->dst_port == b->dst_port && !strcmp(a->ifname, b->ifname);
+}
+
+/* REC minus what BASE had counted of it into *OUT; 0 when nothing is new. */
+static int lab_flows_delta(const struct lab_flows_mark *base, const struct flow_record *rec,
+			   struct flow_record *out)
+{
+	size_t i;
+
+	*out = *rec;
+	for (i = 0; base && i < base->n; i++)
+		if (lab_flows_same(&base->recs[i], rec)) {
+			if (rec->packets <= base->recs[i].packets)
+				return 0;
+			out->packets -= base->recs[i].packets;
+			out->bytes -= rec->bytes >= base->recs[i].bytes ? base->recs[i].bytes : rec->bytes;
+			break;
+		}
+	return 1;
+}
+
+static int lab_flows_mark_add(struct lab_flows_mark *m, const struct flow_record *rec)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct flow_record *r = realloc(m->recs, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		m->recs = r;
+		m->cap = cap;
+	}
+	m->recs[m->n++] = *rec;
+	return 0;
+}
+
 struct lab_flows_ctx {
 	struct lab *lab;
+	const struct lab_flows_mark *since;
+	struct lab_flows_mark *next;
 	json_t *flows;
 	json_t *matrix;
 	size_t judged, violations;
 	char first[600];
 };
 
-static const char *lab_flows_proto(uint8_t l4, uint8_t family, char *buf, size_t len)
+static int lab_flows_one(const struct flow_record *rec, void *arg);
+
+/* Remember REC for the next snapshot, then judge only what is new in it. */
+static int lab_flows_one_since(const struct flow_record *rec, void *arg)
 {
-	switch (l4) {
-	case 1: return "icmp";
-	case 6: return "tcp";
-	case 17: return "udp";
-	case 58: return "icmpv6";
-	default:
-		snprintf(buf, len, family == FLOW_FAMILY_ARP ? "arp" : "%u", l4);
-		return buf;
-	}
+	struct lab_flows_ctx *c = arg;
+	struct flow_record d;
+
+	if (c->next && lab_flows_mark_add(c->next, rec) < 0)
+		return -ENOMEM;
+	if (!lab_flows_delta(c->since, rec, &d))
+		return 0;
+	return lab_flows_one(&d, arg);
 }
 
 static int lab_flows_one(const struct flow_record *rec, void *arg)
 {
 	struct lab_flows_ctx *c = arg;
 	const struct plan_vm *vm = policy_tap_vm(c->lab->plan, rec->ifname);
-	char src[32], dst[32], why[200], pb[8], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
+	char src[32], dst[32], why[200], pb[20], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
 	char key[80];
 	enum policy_verdict v = policy_judge(c->lab->plan, rec, src, dst, why, sizeof(why));
-	const char *proto = lab_flows_proto(rec->l4proto, rec->family, pb, sizeof(pb));
+	const char *proto = policy_proto_name(rec, pb, sizeof(pb));
 	/* without a policy nothing is judged: say so rather than "violation" */
 	const char *vname = !c->lab->plan->scn->has_policy &&
 			    (v == POLICY_ALLOWED || v == POLICY_VIOLATION) ? "unjudged" : policy_verdict_name(v);
@@ -65,9 +126,11 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 		inet_ntop(af, rec->src_addr, sa, sizeof(sa));
 		inet_ntop(af, rec->dst_addr, da, sizeof(da));
 	}
-	json_array_append_new(c->flows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:s,s:s}",
+	/* "proto" by name for people, "l4proto" the number for programs */
+	json_array_append_new(c->flows, json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:i,s:i,s:I,s:I,s:s,s:s}",
 		"port", rec->ifname, "vm", vm ? vm->name : "?",
 		"dir", rec->dir == FLOW_DIR_EGRESS ? "to-vm" : "from-vm", "proto", proto,
+		"l4proto", rec->l4proto,
 		"src", sa, "dst", da, "src_endpoint", src, "dst_endpoint", dst,
 		"src_port", rec->src_port, "dst_port", rec->dst_port,
 		"packets", (json_int_t)rec->packets, "bytes", (json_int_t)rec->bytes,
@@ -96,10 +159,11 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 	return 0;
 }
 
-static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t **matrix,
+static int lab_flows_judge(struct lab *lab, int release, const struct lab_flows_mark *since,
+			   struct lab_flows_mark *next, json_t **flows, json_t **matrix,
 			   json_t **check, struct checks_summary *sum)
 {
-	struct lab_flows_ctx c = { .lab = lab };
+	struct lab_flows_ctx c = { .lab = lab, .since = since, .next = next };
 	char evidence[700];
 	uint64_t drops = 0;
 	int ret;
@@ -114,7 +178,7 @@ static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t 
 		if (ret < 0)
 			util_err("flow recorder: %s", flow_probe_error(lab->flows));
 	}
-	ret = flow_probe_read(lab->flows, lab_flows_one, &c);
+	ret = flow_probe_read(lab->flows, since || next ? lab_flows_one_since : lab_flows_one, &c);
 	flow_probe_drops(lab->flows, &drops);
 	if (release) {
 		flow_probe_destroy(lab->flows);
@@ -152,13 +216,32 @@ static int lab_flows_judge(struct lab *lab, int release, json_t **flows, json_t 
 int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		      struct checks_summary *sum)
 {
-	return lab_flows_judge(lab, 1, flows, matrix, check, sum);
+	return lab_flows_judge(lab, 1, NULL, NULL, flows, matrix, check, sum);
 }
 
 int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		       struct checks_summary *sum)
 {
-	return lab_flows_judge(lab, 0, flows, matrix, check, sum);
+	return lab_flows_judge(lab, 0, NULL, NULL, flows, matrix, check, sum);
+}
+
+int lab_flows_snapshot_since(struct lab *lab, const struct lab_flows_mark *since,
+			     struct lab_flows_mark **next, json_t **flows, json_t **matrix,
+			     json_t **check, struct checks_summary *sum)
+{
+	struct lab_flows_mark *m = NULL;
+	int ret;
+
+	if (next && lab->flows && !(m = calloc(1, sizeof(*m))))
+		return -ENOMEM;
+	ret = lab_flows_judge(lab, 0, since, m, flows, matrix, check, sum);
+	if (ret < 0 || !next) {
+		lab_flows_mark_free(m);
+		return ret;
+	}
+	lab_flows_mark_free(*next);
+	*next = m;
+	return 0;
 }
 
 void lab_flows_release(struct lab *lab)

@@ -26,6 +26,21 @@ int lab_flows_collect(struct lab *lab, json_t **flows, json_t **matrix, json_t *
 int lab_flows_snapshot(struct lab *lab, json_t **flows, json_t **matrix, json_t **check,
 		       struct checks_summary *sum);
 
+/* Flow counters as one snapshot read them, so that a later snapshot can
+ * judge only what came after (`uvmlab check --since-last`). */
+struct lab_flows_mark;
+
+/* lab_flows_snapshot() over what was recorded since SINCE (NULL: since the
+ * recorder was attached): a flow whose packet count did not grow is left
+ * out, the others count only their new packets and bytes (first/last times
+ * stay the flow's own). When NEXT is non-NULL, *NEXT receives a mark of the
+ * counters as read now (free with lab_flows_mark_free(); NULL when flows
+ * were not enabled). */
+int lab_flows_snapshot_since(struct lab *lab, const struct lab_flows_mark *since,
+			     struct lab_flows_mark **next, json_t **flows, json_t **matrix,
+			     json_t **check, struct checks_summary *sum);
+void lab_flows_mark_free(struct lab_flows_mark *mark);
+
 /* Detach and free the recorder without reading it (teardown after a failure,
  * or of a lab kept up). NULL-safe when flows were not enabled. */
 void lab_flows_release(struct lab *lab);

@@ -21,6 +21,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "check", cli_check },
 	{ "console", cli_console },
 	{ "validate", cli_validate },
+	{ "plan", cli_plan },
 	{ "accel", cli_accel },
 	{ "bench", cli_bench },
 	{ "report", cli_report },

@@ -197,26 +197,54 @@ static void plan_gateways(struct plan *plan)
 	}
 }
 
-/* Depth-first search for a cycle; STATE 0 new, 1 on the stack, 2 done. On a
- * cycle, report the depends_on entry that closes it. */
-static int plan_visit(struct plan *plan, uint32_t v, uint8_t *state, uint32_t *order,
-		      size_t *n_order, struct scn_diag *diag)
+/* The cycle closed when the VM on top of STACK (DEPTH entries) depends on
+ * DEP, which is further down: name it whole ("c -> a -> b -> c", each VM
+ * depending on the next) at the depends_on entry where it starts, the one of
+ * DEP that names the next VM of the cycle. */
+static int plan_cycle(const struct plan *plan, const uint32_t *stack, size_t depth, uint32_t dep,
+		      struct scn_diag *diag)
+{
+	const struct plan_vm *head;
+	char path[sizeof(diag->msg) - 32];
+	size_t p = 0, i, d, len = 0;
+
+	while (p < depth && stack[p] != dep)
+		p++;
+	head = &plan->vms[dep];
+	for (i = p; i <= depth && len < sizeof(path); i++) {
+		const char *name = plan->vms[i < depth ? stack[i] : dep].name;
+		int n = snprintf(path + len, sizeof(path) - len, "%s%s", i > p ? " -> " : "", name);
+
+		len += n > 0 ? (size_t)n : 0;
+	}
+	if (len >= sizeof(path))
+		memcpy(path + sizeof(path) - 4, "...", 4);
+	/* P + 1 < DEPTH: a VM depending on itself never gets this far */
+	for (d = 0; d + 1 < head->n_deps && head->deps[d] != stack[p + 1]; d++)
+		;
+	return scn_diag_set(diag, head->scn->depends_on[d].loc,
+			    "dependency cycle: %s (each VM depends on the next)", path);
+}
+
+/* Depth-first search for a cycle; STATE 0 new, 1 on the stack, 2 done. STACK
+ * holds the VMs being visited, outermost first. */
+static int plan_visit(struct plan *plan, uint32_t v, uint8_t *state, uint32_t *stack,
+		      size_t depth, uint32_t *order, size_t *n_order, struct scn_diag *diag)
 {
 	struct plan_vm *vm = &plan->vms[v];
 	size_t d;
 	int ret;
 
 	state[v] = 1;
+	stack[depth++] = v;
 	vm->level = 0;
 	for (d = 0; d < vm->n_deps; d++) {
 		uint32_t dep = vm->deps[d];
 
 		if (state[dep] == 1)
-			return scn_diag_set(diag, vm->scn->depends_on[d].loc,
-				"dependency cycle: vm \"%s\" depends on \"%s\", which depends back on it",
-				vm->name, plan->vms[dep].name);
+			return plan_cycle(plan, stack, depth, dep, diag);
 		if (state[dep] == 0) {
-			ret = plan_visit(plan, dep, state, order, n_order, diag);
+			ret = plan_visit(plan, dep, state, stack, depth, order, n_order, diag);
 			if (ret < 0)
 				return ret;
 		}
@@ -232,6 +260,7 @@ int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *d
 {
 	struct plan *plan;
 	uint8_t *state = NULL;
+	uint32_t *stack = NULL;
 	size_t i, k, n_order = 0;
 	int ret = -ENOMEM;
 
@@ -245,7 +274,8 @@ int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *d
 	plan->vms = calloc(scn->n_vms + 1, sizeof(*plan->vms));
 	plan->order = calloc(scn->n_vms + 1, sizeof(*plan->order));
 	state = calloc(scn->n_vms + 1, 1);
-	if (!plan->nets || !plan->vms || !plan->order || !state)
+	stack = calloc(scn->n_vms + 1, sizeof(*stack));
+	if (!plan->nets || !plan->vms || !plan->order || !state || !stack)
 		goto cleanup;
 	plan->boot_timeout_s = scn->boot_timeout_s;
 
@@ -310,7 +340,7 @@ int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *d
 	for (i = 0; i < plan->n_vms; i++) {
 		if (state[i])
 			continue;
-		ret = plan_visit(plan, (uint32_t)i, state, plan->order, &n_order, diag);
+		ret = plan_visit(plan, (uint32_t)i, state, stack, 0, plan->order, &n_order, diag);
 		if (ret < 0)
 			goto cleanup;
 	}
@@ -322,6 +352,7 @@ int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *d
 	plan = NULL;
 	ret = 0;
 cleanup:
+	free(stack);
 	free(state);
 	plan_free(plan);
 	return ret;

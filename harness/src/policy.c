@@ -20,6 +20,32 @@ const char *policy_verdict_name(enum policy_verdict v)
 	       policy_verdict_names[v] : "?";
 }
 
+const char *policy_proto_name(const struct flow_record *rec, char *buf, size_t len)
+{
+	/* IANA protocol numbers a lab can plausibly carry */
+	static const struct { uint8_t num; const char *name; } names[] = {
+		{ 0, "hopopt" }, { 1, "icmp" }, { 2, "igmp" }, { 4, "ipip" }, { 6, "tcp" },
+		{ 17, "udp" }, { 41, "ipv6" }, { 43, "ipv6-route" }, { 44, "ipv6-frag" },
+		{ 47, "gre" }, { 50, "esp" }, { 51, "ah" }, { 58, "icmpv6" }, { 59, "ipv6-nonxt" },
+		{ 60, "ipv6-opts" }, { 89, "ospf" }, { 103, "pim" }, { 112, "vrrp" },
+		{ 115, "l2tp" }, { 132, "sctp" }, { 136, "udplite" },
+	};
+	size_t i;
+
+	if (rec->family == FLOW_FAMILY_ARP)
+		return "arp";
+	if (rec->family != FLOW_FAMILY_IPV4 && rec->family != FLOW_FAMILY_IPV6) {
+		snprintf(buf, len, "ethertype 0x%04x", rec->ethertype);
+		return buf;
+	}
+	/* IPv4 protocol 0 is not hop-by-hop options: the header carried none */
+	for (i = rec->family == FLOW_FAMILY_IPV4; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].num == rec->l4proto)
+			return names[i].name;
+	snprintf(buf, len, "%u", rec->l4proto);
+	return buf;
+}
+
 const struct plan_vm *policy_tap_vm(const struct plan *plan, const char *ifname)
 {
 	size_t v, k;
@@ -112,7 +138,7 @@ enum policy_verdict policy_judge(const struct plan *plan, const struct flow_reco
 {
 	const struct scenario *scn = plan->scn;
 	const struct plan_vm *tap = policy_tap_vm(plan, rec->ifname);
-	char dummy[8];
+	char dummy[8], pname[20];
 	size_t i;
 
 	if (!why) {
@@ -156,7 +182,7 @@ enum policy_verdict policy_judge(const struct plan *plan, const struct flow_reco
 			return POLICY_ALLOWED;
 		}
 	}
-	snprintf(why, whylen, "no policy rule allows %s <-> %s (proto %u) reaching %s", src, dst,
-		 rec->l4proto, tap ? tap->name : rec->ifname);
+	snprintf(why, whylen, "no policy rule allows %s <-> %s (%s) reaching %s", src, dst,
+		 policy_proto_name(rec, pname, sizeof(pname)), tap ? tap->name : rec->ifname);
 	return POLICY_VIOLATION;
 }

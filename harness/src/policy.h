@@ -28,6 +28,12 @@ enum policy_verdict {
 
 const char *policy_verdict_name(enum policy_verdict v);
 
+/* REC's protocol by name, for people: "icmp", "tcp", "udp", "igmp",
+ * "icmpv6", "gre", "sctp", ... ("arp" for ARP); the number ("253") for one
+ * without a name, "ethertype 0x88cc" for a frame that is not IP or ARP.
+ * Returns a constant or BUF (LEN bytes, 20 are enough). */
+const char *policy_proto_name(const struct flow_record *rec, char *buf, size_t len);
+
 /* Name the owner of ADDR (family FLOW_FAMILY_IPV4/IPV6, network order) into
  * BUF: a VM name, "internet", "broadcast", "multicast", "link-local" or
  * "unknown". */

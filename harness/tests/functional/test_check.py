@@ -47,6 +47,42 @@ def test_check_a_live_lab_twice(lab_results):
     assert leftovers(run_id) == []
 
 
+def test_check_since_last_judges_only_new_flows(lab_results):
+    """A forbidden flow fails every plain check after it, and only the first
+    --since-last check after it."""
+    r = uvmlab("up", scenario("routed"), results=lab_results, check_code=0)
+    run_id = r.out.strip()
+    try:
+        c = uvmlab("check", "--run", run_id, "--since-last")  # the first: all since up
+        assert c.code == 0, str(c)
+        assert check_result(lab_results, run_id, 1)["flows_since"] == "up"
+        # bob <-> router is in no rule of routed.yaml's policy
+        e = uvmlab("exec", "--run", run_id, "bob", "--", "ping", "-c", "2", "198.18.11.1")
+        assert e.code == 0, str(e)
+        c = uvmlab("check", "--run", run_id, "--since-last")
+        assert c.code == 1 and "bob -> router icmp" in c.out, str(c)
+        assert "flows since check #1" in c.out, str(c)
+        second = check_result(lab_results, run_id, 2)
+        assert second["flows_since"] == "check-1"
+        assert second["flow_matrix"]["bob->router icmp"]["packets"] == 2
+        # nothing forbidden since check #2, though the checks ran again
+        c = uvmlab("check", "--since-last", "--run", run_id)
+        assert c.code == 0, str(c)
+        third = check_result(lab_results, run_id, 3)
+        assert "bob->router icmp" not in third["flow_matrix"]
+        assert third["flow_matrix"]["alice->bob icmp"]["packets"] > 0
+        # a plain check still judges everything since up
+        c = uvmlab("check", "--run", run_id)
+        assert c.code == 1 and "bob -> router icmp" in c.out, str(c)
+        fourth = check_result(lab_results, run_id, 4)
+        assert fourth["flows_since"] == "up"
+        pk = lambda res: res["flow_matrix"]["alice->bob icmp"]["packets"]
+        assert pk(fourth) > pk(third) and pk(fourth) >= pk(check_result(lab_results, run_id, 1)) + pk(third)
+    finally:
+        uvmlab("down", run_id, check_code=0)
+    assert leftovers(run_id) == []
+
+
 def test_check_catches_a_forbidden_peer_in_a_live_lab(lab_results):
     """Expected failure: the mutant's policy forbids what its checks make happen (exit 1)."""
     r = uvmlab("up", scenario("mutants/routed-forbidden-peer"), results=lab_results, check_code=0)

@@ -42,6 +42,11 @@ def test_forbidden_peer_is_caught(lab_results):
     assert "alice -> bob icmp" in r.out or "bob -> alice icmp" in r.out
     bad = [c for c in res["flow_matrix"].values() if c["verdict"] == "violation"]
     assert {(c["from"], c["to"]) for c in bad} == {("alice", "bob"), ("bob", "alice")}
+    # protocols by name in the evidence; the number beside the name in each flow
+    ev = next(c["evidence"] for c in res["checks"] if c["name"] == "flow-policy")
+    assert "(icmp)" in ev and "proto 1" not in ev, ev
+    icmp = [f for f in res["flows"] if f["proto"] == "icmp"]
+    assert icmp and all(f["l4proto"] == 1 for f in icmp)
     assert our_bpf_programs() == []
     assert not leftovers(run_dir.name)
 

@@ -108,3 +108,50 @@ def test_malformed_run_result_exits_2_with_the_reason(tmp_path):
     assert r.err.strip() == f"report: {run / 'result.json'}: flow_matrix['a->b icmp'] is not an object"
     r = uvmlab("report", tmp_path / "missing", "--out", tmp_path / "out", check_code=2)
     assert r.err.strip() == f"report: {tmp_path / 'missing' / 'result.json'}: No such file or directory"
+
+
+def test_flow_protocols_by_name(tmp_path):
+    """A result file that carries protocol numbers ("2", 1) is reported by name;
+    a number without a name stays a number."""
+    run = tmp_path / "run-numbers"
+    run.mkdir()
+    res = json.loads((DATA / "run-pass" / "result.json").read_text())
+    res["flow_matrix"] = {
+        "a->b 2": dict(res["flow_matrix"]["a->b icmp"], proto="2"),
+        "b->a 1": dict(res["flow_matrix"]["b->a icmp"], proto=1),
+        "a->b 253": dict(res["flow_matrix"]["a->b icmp"], proto="253"),
+    }
+    (run / "result.json").write_text(json.dumps(res))
+    _, md, doc = report(tmp_path, run)
+    assert "| a | b | igmp | 2 | 196 | allowed |" in md, md
+    assert "| b | a | icmp | 2 | 196 | allowed |" in md, md
+    assert "| a | b | 253 |" in md, md
+    assert "<td>igmp</td>" in doc
+
+
+def test_report_on_an_up_run_folder(tmp_path):
+    """A folder left by `uvmlab up` has check-N/result.json and no result.json
+    of its own: the newest check is reported (all with --all-checks), and the
+    report says which."""
+    import shutil
+    run = tmp_path / "20261122-180000-up-0001"
+    run.mkdir()
+    (run / "supervisor.log").write_text("")
+    shutil.copytree(DATA / "run-pass", run / "check-1")
+    shutil.copytree(DATA / "run-leak", run / "check-2")
+    leak = json.loads((run / "check-2" / "result.json").read_text())
+    (run / "check-2" / "result.json").write_text(json.dumps(dict(leak, flows_since="check-1")))
+    (run / "check-3").mkdir()  # a check that never wrote its result is skipped
+    out = tmp_path / "out"
+    r = uvmlab("report", run, "--out", out, check_code=0)
+    md = (out / "report.md").read_text()
+    assert "Isolation: whonix-leak (check-2)" in md and "Isolation: pair" not in md, md[:400]
+    assert "newest check, check-2 of 2" in r.err, str(r)
+    assert "- **flows since**: check-1" in md
+    r = uvmlab("report", "--all-checks", run, "--out", out, check_code=0)
+    md = (out / "report.md").read_text()
+    assert md.index("Isolation: pair (check-1)") < md.index("Isolation: whonix-leak (check-2)")
+    assert "all 2 checks" in r.err, str(r)
+    # default --out: the run folder itself
+    uvmlab("report", run, check_code=0)
+    assert (run / "report.md").exists()

@@ -131,10 +131,38 @@ static void test_cycle_is_scenario_error(void **state)
 	(void)state;
 	assert_int_equal(plan_build(scn, &p, &d), -EINVAL);
 	assert_null(p);
-	assert_non_null(strstr(d.msg, "dependency cycle"));
-	/* a -> c -> b -> a: the entry closing the cycle is b's "a" (line 4) */
-	assert_int_equal(d.loc.line, 4);
+	/* the whole cycle, at the entry where it starts: a's "c" (line 3) */
+	assert_non_null(strstr(d.msg, "dependency cycle: a -> c -> b -> a"));
+	assert_int_equal(d.loc.line, 3);
 	assert_int_equal(d.loc.col, 21);
+	scenario_free(scn);
+}
+
+/* Entered from outside (x depends on the cycle, is not in it): the cycle is
+ * named from the VM where the search entered it, x left out. */
+static void test_cycle_named_without_its_approach(void **state)
+{
+	static const char y[] =
+		"name: cyc\n"
+		"vms:\n"
+		"  x: { depends_on: [d, c] }\n"
+		"  a: { depends_on: [b] }\n"
+		"  b: { depends_on: [c] }\n"
+		"  c: { depends_on: [a] }\n"
+		"  d:\n";
+	struct scenario *scn = load(y);
+	struct plan *p = NULL;
+	struct scn_diag d = { 0 };
+	char line[1400];
+
+	(void)state;
+	assert_int_equal(plan_build(scn, &p, &d), -EINVAL);
+	assert_null(p);
+	snprintf(d.file, sizeof(d.file), "t.yaml");
+	scn_diag_format(&d, line, sizeof(line));
+	/* c's "a" (line 6, col 21) starts the cycle c -> a -> b -> c */
+	assert_string_equal(line, "t.yaml:6:21: dependency cycle: c -> a -> b -> c "
+				  "(each VM depends on the next)");
 	scenario_free(scn);
 }
 
@@ -260,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_order_dependencies_first),
 		cmocka_unit_test(test_macs_deterministic_distinct),
 		cmocka_unit_test(test_cycle_is_scenario_error),
+		cmocka_unit_test(test_cycle_named_without_its_approach),
 		cmocka_unit_test(test_subnet_too_small),
 		cmocka_unit_test(test_target_addr),
 		cmocka_unit_test(test_whonix_gateways),

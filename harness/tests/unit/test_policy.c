@@ -145,12 +145,49 @@ static void test_endpoints(void **state)
 	assert_string_equal(policy_tap_vm(f->plan, "vm2n0")->name, "bob");
 }
 
+/* Protocols by name in verdict reasons and the flow table, numbers only
+ * for those without one. */
+static void test_proto_names(void **state)
+{
+	struct fx *f = *state;
+	char s[32], d[32], why[160], buf[20];
+	struct flow_record r;
+
+	r = rec4(f->plan, "bob", 0, FLOW_DIR_EGRESS, "198.18.10.2", "198.18.11.2", IPPROTO_ICMP);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_VIOLATION);
+	assert_non_null(strstr(why, "alice <-> bob (icmp) reaching bob"));
+	assert_null(strstr(why, "proto"));
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "icmp");
+	r.l4proto = IPPROTO_TCP;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "tcp");
+	r.l4proto = IPPROTO_UDP;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "udp");
+	r.l4proto = 2;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "igmp");
+	r.l4proto = 132;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "sctp");
+	r.l4proto = 253;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "253");
+	r.l4proto = 0; /* IPv4: no header to name; IPv6: hop-by-hop options */
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "0");
+	r.family = FLOW_FAMILY_IPV6;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "hopopt");
+	r.l4proto = IPPROTO_ICMPV6;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "icmpv6");
+	r.family = FLOW_FAMILY_ARP;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "arp");
+	r.family = FLOW_FAMILY_NONE;
+	r.ethertype = 0x88cc;
+	assert_string_equal(policy_proto_name(&r, buf, sizeof(buf)), "ethertype 0x88cc");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_allowed_and_forbidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transit_spoof_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proto_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
