@@ -228,6 +228,12 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 	return ret;
 }
 
+json_t *checks_summary_json(const struct checks_summary *sum)
+{
+	return json_pack("{s:i,s:i,s:i,s:i}", "passed", sum->passed, "failed", sum->failed,
+			 "inconclusive", sum->inconclusive, "errors", sum->errors);
+}
+
 void checks_print(FILE *f, json_t *checks)
 {
 	size_t i;
@@ -235,9 +241,9 @@ void checks_print(FILE *f, json_t *checks)
 
 	if (!json_array_size(checks))
 		return;
-	fprintf(f, "%-28s %-7s %s\n", "CHECK", "VERDICT", "EVIDENCE");
+	fprintf(f, "%-28s %-12s %s\n", "CHECK", "VERDICT", "EVIDENCE");
 	json_array_foreach(checks, i, row)
-		fprintf(f, "%-28s %-7s %s\n", json_string_value(json_object_get(row, "name")),
+		fprintf(f, "%-28s %-12s %s\n", json_string_value(json_object_get(row, "name")),
 			json_string_value(json_object_get(row, "verdict")),
 			json_string_value(json_object_get(row, "evidence")) ?: "");
 }

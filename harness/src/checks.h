@@ -17,16 +17,24 @@
 #include "lab.h"
 #include "plan.h"
 
+/* A run passes only when failed, inconclusive and errors are all 0.
+ * inconclusive: the check ran but its evidence cannot decide (a probe that
+ * saw no traffic): verdict "inconclusive", exit 1 like a failure. */
 struct checks_summary {
 	int passed;
 	int failed;
+	int inconclusive;
 	int errors;   /* the check could not be run (lab failure) */
 };
 
 /* Run every check of PLAN's scenario. *OUT is a new JSON array of
- * {name, kind, from, to, addr, proto, port, expect, verdict, evidence}.
+ * {name, kind, from, to, addr, proto, port, expect, verdict, evidence};
+ * verdict is "pass", "fail", "inconclusive" or "error".
  * Returns 0 (verdicts in *SUM), or negative errno if nothing could run. */
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum);
+
+/* A new {passed, failed, inconclusive, errors} object for result.json. */
+json_t *checks_summary_json(const struct checks_summary *sum);
 
 /* Print the verdict table (one line per check) to F. */
 void checks_print(FILE *f, json_t *checks);
