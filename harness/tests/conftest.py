@@ -35,8 +35,10 @@ def lab_results(request, tmp_path):
     results.mkdir()
     before = set(lab.run_id_dirs())
     yield results
-    # Tear down whatever this test started, even if it failed half way.
-    started = set(lab.run_id_dirs()) - before
+    # Tear down whatever this test started, even if it failed half way: only
+    # runs whose results are under this test's folder, since other people's
+    # labs (a parallel test run) appear in the same run root meanwhile.
+    started = {rid for rid in set(lab.run_id_dirs()) - before if lab.run_results_under(rid, results)}
     for rid in started:
         subprocess.run([lab.UVMLAB, "down", rid], capture_output=True, timeout=60)
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed

@@ -75,6 +75,17 @@ def processes_mentioning(needle):
     return found
 
 
+def run_results_under(run_id, results):
+    """Whether live run RUN_ID writes its results under RESULTS (a run that
+    has no state yet is not known to be ours)."""
+    try:
+        with open(Path(RUN_ROOT) / run_id / "state.json") as f:
+            rd = json.load(f).get("results_dir", "")
+    except (OSError, ValueError):
+        return False
+    return Path(rd).resolve().is_relative_to(Path(results).resolve())
+
+
 def net_namespaces():
     """Network namespace inodes held by any process, plus named ones."""
     seen = set()
