@@ -119,6 +119,12 @@ int cli_run(int argc, char **argv)
 		}
 		if (fcheck)
 			json_array_append_new(checks, fcheck);
+		/* a VM that died or hung after its own checks fails the run too */
+		if (lab_test_fault_after_checks(lab) < 0 || lab_verify_alive(lab) < 0) {
+			if (!errbuf[0])
+				snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+			sum.errors++;
+		}
 		code = ret < 0 || sum.errors ? CLI_EXIT_LAB :
 		       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	}
@@ -204,9 +210,15 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	}
 	if (fcheck && checks)
 		json_array_append_new(checks, fcheck);
+	if (lab_verify_alive(lab) < 0) {
+		if (ret >= 0)
+			ret = -ECHILD;
+		sum.errors++;
+	}
 	code = ret < 0 || sum.errors ? CLI_EXIT_LAB :
 	       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	res = result_new(lab_run_id(lab), lab->started_at, plan->scn);
+	json_object_set_new(res, "vms", lab_vms_json(lab));
 	if (checks) {
 		json_object_set(res, "checks", checks);
 		json_object_set_new(res, "summary", checks_summary_json(&sum));

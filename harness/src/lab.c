@@ -344,6 +344,9 @@ static void lab_agents_open(struct lab *lab)
 
 		if (vm->state != LAB_VM_READY || vm->pid <= 0 || vm->agent)
 			continue;
+		/* a stopped QEMU would hold each attempt to its full timeout */
+		if (lab_health_vm(vm, 1) != LAB_VM_HEALTH_ALIVE)
+			continue;
 		ret = agent_conn_attach(vm->agent_path, 3, 5000, &vm->agent, &hello);
 		if (ret < 0)
 			util_err("control: vm %s: agent: %s", vm->pvm->name, strerror(-ret));
@@ -413,12 +416,15 @@ int lab_exec(struct lab *lab, const char *name, const char *const *argv, uint32_
 			continue;
 		if (vm->state != LAB_VM_READY || !vm->agent) {
 			lab_set_err(lab, "vm \"%s\" is not ready", name);
-			return -ENOTCONN;
+			/* one that was up and is gone is named as dead */
+			return vm->t[LAB_PHASE_AGENT] ? lab_health_explain(vm, -ENOTCONN) : -ENOTCONN;
 		}
 		ret = agent_conn_exec(vm->agent, argv, timeout_ms, NULL, 0, res, err, sizeof(err));
-		if (ret < 0)
+		if (ret < 0) {
 			lab_set_err(lab, "vm \"%s\": exec %s: %s%s%s", name, argv[0], strerror(-ret),
 				    err[0] ? ": " : "", err);
+			ret = lab_health_explain(vm, ret);
+		}
 		return ret;
 	}
 	lab_set_err(lab, "no vm \"%s\"", name);

@@ -650,9 +650,13 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	json_object_set_new(o, "memory_mib", json_integer(pvm->memory_mib));
 	json_object_set_new(o, "vcpus", json_integer(pvm->vcpus));
 	json_object_set_new(o, "cid", json_integer(pvm->cid));
-	json_object_set_new(o, "state", json_string(vm->state == LAB_VM_READY ? "ready" :
+	/* what the last health check found beats what the boot reached */
+	json_object_set_new(o, "state", json_string(lab_health_name(vm->health) ?:
+		vm->state == LAB_VM_READY ? "ready" :
 		vm->state == LAB_VM_FAILED ? "failed" : vm->state == LAB_VM_EXITED ? "exited" :
 		vm->state == LAB_VM_BOOTING ? "booting" : "not started"));
+	if (lab_health_name(vm->health))
+		json_object_set_new(o, "state_reason", json_string(vm->health_why));
 	json_object_set_new(o, "nics", nics);
 	json_object_set_new(o, "kernel_cmdline", json_string(vm->cmdline));
 	json_object_set_new(o, "argv", argv);

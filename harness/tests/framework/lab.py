@@ -10,7 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[3]
 UVMLAB = os.environ.get("UVMLAB", str(REPO / "build" / "uvmlab"))
 BUILD = Path(os.environ.get("UVMLAB_BUILD", str(REPO / "build")))
-RUN_ROOT = "/run/uvmlab"
+RUN_ROOT = os.environ.get("UVMLAB_RUN_ROOT", "/run/uvmlab")
 
 # A guest operation never waits longer than this; boots have their own
 # in-uvmlab timeout well below it.
