@@ -27,6 +27,17 @@ struct checks_summary {
 	int errors;   /* the check could not be run (lab failure) */
 };
 
+/* One check's verdict, as the pure judges return it. */
+enum checks_verdict { CHECKS_VERDICT_FAIL = 0, CHECKS_VERDICT_PASS, CHECKS_VERDICT_INCONCLUSIVE,
+		      CHECKS_VERDICT_ERROR };
+
+/* "fail", "pass", "inconclusive" or "error". */
+const char *checks_verdict_name(enum checks_verdict v);
+
+/* Set ROW's verdict and evidence (EV) and count V in SUM. */
+void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_verdict v,
+			   const char *ev);
+
 /* Run every check of PLAN's scenario. *OUT is a new JSON array of
  * {name, kind, from, to, addr, proto, port, expect, verdict, evidence};
  * verdict is "pass", "fail", "inconclusive" or "error".

@@ -88,10 +88,12 @@ int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **d
 
 /* Verify that every VM that came up is still alive and answering: its QEMU
  * process exists and is not stopped, QMP query-status says "running", and
- * the agent runs `true` (each bounded by a few seconds). Call after the
+ * the agent runs `true` (each bounded by a few seconds); and, with vsock,
+ * that uvmlab-vsockd is alive and answering. Call after the
  * checks and before lab_down(); what was found becomes the VM's state in
  * lab_vms_json() ("dead", "hung", "paused"). 0 when every VM is; else
- * -ECHILD (a VM died) or -ETIMEDOUT (hung or paused) with lab_error()
+ * -ECHILD (a VM died), -ETIMEDOUT (hung or paused) or -EPIPE (the vsock
+ * backend is gone) with lab_error()
  * naming every bad VM. */
 int lab_verify_alive(struct lab *lab);
 
