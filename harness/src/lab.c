@@ -156,6 +156,12 @@ static int lab_netns(struct lab *lab)
 		lab_set_err(lab, "creating the run's network namespace: %s", strerror(-ret));
 		return ret;
 	}
+	/* the lab's own links must not talk to guests over IPv6 (link-local) */
+	ret = netns_link_disable_ipv6();
+	if (ret < 0) {
+		lab_set_err(lab, "turning IPv6 off in the run's namespace: %s", strerror(-ret));
+		return ret;
+	}
 	ret = netns_link_open(&lab->nl);
 	if (!ret)
 		ret = netns_link_set_up(lab->nl, "lo", 1);
