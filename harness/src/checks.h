@@ -6,8 +6,10 @@
  * success in up to 3 tries (the first packet may wait for ARP), "blocked"
  * needs every one of 2 tries to fail. Toward the internet, and for fetch and
  * resolve, the fake internet's own log is the evidence (checks_net.c). vsock:
- * a transfer verified at both ends (lab_xfer.c). while_stopped pauses a VM
- * during the check. Every verdict carries one line of evidence.
+ * a transfer verified at both ends (checks_vsock.c), judged only while
+ * uvmlab-vsockd is alive. while_stopped pauses a VM during the check. Every
+ * check first requires its from/to VMs alive (a dead one is an error naming
+ * it). Every verdict carries one line of evidence.
  */
 #ifndef UVMLAB_CHECKS_H
 #define UVMLAB_CHECKS_H
