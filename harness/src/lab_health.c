@@ -59,26 +59,31 @@ static char lab_health_proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
+/* Looks without reaping (WNOWAIT): the event loop or lab_vm_stop() reaps the
+ * QEMU as usual, and no other child's status can be taken by mistake. */
 static enum lab_vm_health lab_health_process(struct lab_vm *vm)
 {
-	int st = 0;
+	siginfo_t si;
 	char state;
+	int st;
 
 	if (vm->pid > 0) {
-		vm->last_pid = vm->pid;
-		if (waitpid(vm->pid, &st, WNOHANG) == vm->pid) {
-			vm->exit_status = st;
-			vm->pid = 0;
-		} else {
-			state = lab_health_proc_state(vm->pid);
-			if (state == 'T' || state == 't')
-				return lab_health_set(vm, LAB_VM_HEALTH_HUNG, "QEMU (pid %d) is stopped "
-						      "(process state %c): it answers nothing",
-						      (int)vm->pid, state);
-			return LAB_VM_HEALTH_ALIVE;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)vm->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid) {
+			if (si.si_code == CLD_EXITED)
+				return lab_health_set(vm, LAB_VM_HEALTH_DEAD, "QEMU (pid %d) died: exited "
+						      "with status %d (see %s)", (int)vm->pid,
+						      si.si_status, vm->qemu_log);
+			return lab_health_set(vm, LAB_VM_HEALTH_DEAD, "QEMU (pid %d) died: killed by "
+					      "signal %d", (int)vm->pid, si.si_status);
 		}
+		state = lab_health_proc_state(vm->pid);
+		if (state == 'T' || state == 't')
+			return lab_health_set(vm, LAB_VM_HEALTH_HUNG, "QEMU (pid %d) is stopped "
+					      "(process state %c): it answers nothing", (int)vm->pid, state);
+		return LAB_VM_HEALTH_ALIVE;
 	}
-	/* reaped here or by the event loop (supervisor) */
+	/* reaped already by the event loop (supervisor) */
 	st = vm->exit_status;
 	if (WIFSIGNALED(st))
 		return lab_health_set(vm, LAB_VM_HEALTH_DEAD, "QEMU (pid %d) died: killed by signal %d",
@@ -225,14 +230,10 @@ int lab_test_fault_after_checks(struct lab *lab)
 		if (kill(vm->pid, sig) < 0)
 			return -errno;
 		if (sig == SIGKILL) {
-			/* let it die before anyone looks */
-			int st;
+			/* let it die before anyone looks; lab_vm_stop() reaps it */
+			siginfo_t si;
 
-			vm->last_pid = vm->pid;
-			if (waitpid(vm->pid, &st, 0) == vm->pid) {
-				vm->exit_status = st;
-				vm->pid = 0;
-			}
+			waitid(P_PID, (id_t)vm->pid, &si, WEXITED | WNOWAIT);
 		}
 		return 1;
 	}

@@ -290,6 +290,7 @@ int lab_vm_start(struct lab_vm *vm)
 	if (pid == 0)
 		lab_vm_child(vm, logfd, parent);
 	vm->pid = pid;
+	vm->last_pid = pid;
 	vm->starttime = util_proc_starttime(pid);
 	vm->state = LAB_VM_BOOTING;
 	vm->deadline = vm->t[LAB_PHASE_EXEC] + (uint64_t)lab->boot_timeout_s * 1000000000ull;

@@ -51,6 +51,11 @@ def test_check_names_a_vm_lost_in_a_live_lab(lab_results, sig, state):
             res = json.load(f)
         vms = {v["name"]: v for v in res["vms"]}
         assert vms["b"]["state"] == state and vms["a"]["state"] == "ready", res["vms"]
+        # the first check that needs b names it, not the transport's errno
+        first = res["checks"][0]
+        assert first["name"] == "a-reaches-b" and first["verdict"] == "error", first
+        assert f'vm "b" is {state}' in first["evidence"], first
+        assert "Connection reset" not in c.out
         assert res["verdict"] == "lab-error"
     finally:
         uvmlab("down", run_id)
