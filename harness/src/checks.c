@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include "checks_net.h"
+#include "checks_vsock.h"
 #include "lab_gprobe.h"
 #include "lab_internal.h"
-#include "lab_xfer.h"
 #include "util.h"
 
 #define CHECKS_PROBE_TIMEOUT_MS 10000
@@ -73,39 +73,6 @@ static int checks_reach(struct lab *lab, const struct plan *plan, const struct s
 	return 0;
 }
 
-static int checks_vsock(struct lab *lab, const struct plan *plan, const struct scn_check *c,
-			json_t *row, struct checks_summary *sum)
-{
-	struct lab_xfer_result x;
-	char evidence[512];
-	int ret, pass;
-
-	ret = lab_xfer(lab, plan, c->from.name, c->to.name, LAB_XFER_VSOCK, c->port, c->bytes, 0, &x);
-	if (ret < 0) {
-		json_object_set_new(row, "verdict", json_string("error"));
-		json_object_set_new(row, "evidence", json_string(lab_error(lab)));
-		sum->errors++;
-		return ret;
-	}
-	if (x.ok)
-		snprintf(evidence, sizeof(evidence), "%s->%s port %u: %llu bytes, fnv1a %s on both ends, %.1f MB/s",
-			 c->from.name, c->to.name, c->port, x.received, x.recv_fnv, x.send_mbps);
-	else
-		snprintf(evidence, sizeof(evidence), "%s->%s port %u: sender exit %d%s%s; receiver %s",
-			 c->from.name, c->to.name, c->port, x.send_status, x.send_line[0] ? ": " : "",
-			 x.send_line, x.recv_got ? "got data" : "got nothing");
-	pass = c->expect == SCN_EXPECT_ALLOWED ? x.ok : (x.send_status != 0 && !x.recv_got);
-	json_object_set_new(row, "verdict", json_string(pass ? "pass" : "fail"));
-	json_object_set_new(row, "evidence", json_string(evidence));
-	if (x.ok)
-		json_object_set_new(row, "throughput_mbps", json_real(x.send_mbps));
-	if (pass)
-		sum->passed++;
-	else
-		sum->failed++;
-	return 0;
-}
-
 static const char *checks_kind_name(const struct scn_check *c)
 {
 	switch (c->kind) {
@@ -131,11 +98,54 @@ static const char *checks_proto_name(const struct scn_check *c)
 	return c->proto == SCN_PROTO_TCP ? "tcp" : c->proto == SCN_PROTO_UDP ? "udp" : "icmp";
 }
 
+const char *checks_verdict_name(enum checks_verdict v)
+{
+	switch (v) {
+	case CHECKS_VERDICT_PASS:         return "pass";
+	case CHECKS_VERDICT_INCONCLUSIVE: return "inconclusive";
+	case CHECKS_VERDICT_ERROR:        return "error";
+	default:                          return "fail";
+	}
+}
+
+void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_verdict v, const char *ev)
+{
+	json_object_set_new(row, "verdict", json_string(checks_verdict_name(v)));
+	json_object_set_new(row, "evidence", json_string(ev));
+	if (v == CHECKS_VERDICT_PASS)
+		sum->passed++;
+	else if (v == CHECKS_VERDICT_INCONCLUSIVE)
+		sum->inconclusive++;
+	else if (v == CHECKS_VERDICT_ERROR)
+		sum->errors++;
+	else
+		sum->failed++;
+}
+
+/* A VM the check needs that is dead or hung is named so, before any verdict. */
+static int checks_need_vm(struct lab *lab, const char *name, json_t *row, struct checks_summary *sum)
+{
+	int ret;
+
+	if (!name || !strcmp(name, SCN_HOST) || !strcmp(name, SCN_INTERNET))
+		return 0;
+	ret = lab_health_require(lab, name);
+	if (ret < 0)
+		checks_verdict_record(row, sum, CHECKS_VERDICT_ERROR, lab_error(lab));
+	return ret;
+}
+
 static int checks_one(struct lab *lab, const struct plan *plan, const struct scn_check *c,
 		      json_t *row, struct checks_summary *sum)
 {
+	int ret = checks_need_vm(lab, c->from.name, row, sum);
+
+	if (!ret)
+		ret = checks_need_vm(lab, c->to.name, row, sum);
+	if (ret < 0)
+		return ret;
 	if (c->kind == SCN_CHECK_VSOCK)
-		return checks_vsock(lab, plan, c, row, sum);
+		return checks_vsock_run(lab, plan, c, row, sum);
 	if (checks_net_handles(c))
 		return checks_net_run(lab, plan, c, row, sum);
 	return checks_reach(lab, plan, c, row, sum);
@@ -228,6 +238,12 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 	return ret;
 }
 
+json_t *checks_summary_json(const struct checks_summary *sum)
+{
+	return json_pack("{s:i,s:i,s:i,s:i}", "passed", sum->passed, "failed", sum->failed,
+			 "inconclusive", sum->inconclusive, "errors", sum->errors);
+}
+
 void checks_print(FILE *f, json_t *checks)
 {
 	size_t i;
@@ -235,9 +251,9 @@ void checks_print(FILE *f, json_t *checks)
 
 	if (!json_array_size(checks))
 		return;
-	fprintf(f, "%-28s %-7s %s\n", "CHECK", "VERDICT", "EVIDENCE");
+	fprintf(f, "%-28s %-12s %s\n", "CHECK", "VERDICT", "EVIDENCE");
 	json_array_foreach(checks, i, row)
-		fprintf(f, "%-28s %-7s %s\n", json_string_value(json_object_get(row, "name")),
+		fprintf(f, "%-28s %-12s %s\n", json_string_value(json_object_get(row, "name")),
 			json_string_value(json_object_get(row, "verdict")),
 			json_string_value(json_object_get(row, "evidence")) ?: "");
 }

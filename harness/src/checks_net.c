@@ -112,16 +112,6 @@ static void checks_net_last_line(const char *s, size_t n, char *buf, size_t len)
 	snprintf(buf, len, "%.*s", (int)(end - start), start);
 }
 
-static void checks_net_verdict(json_t *row, struct checks_summary *sum, int pass, const char *evidence)
-{
-	json_object_set_new(row, "verdict", json_string(pass ? "pass" : "fail"));
-	json_object_set_new(row, "evidence", json_string(evidence));
-	if (pass)
-		sum->passed++;
-	else
-		sum->failed++;
-}
-
 static int checks_net_error(struct lab *lab, json_t *row, struct checks_summary *sum, int ret)
 {
 	json_object_set_new(row, "verdict", json_string("error"));
@@ -149,54 +139,127 @@ static const char checks_net_fetch_sh[] =
 	"echo \"resolved $h to $a\" >&2;; *) a=$h;; esac; "
 	"wget -q -O - --header \"Host: $h\" \"http://$a$p\" || { echo \"wget http://$a$p failed\" >&2; exit 1; }";
 
+enum checks_verdict checks_net_judge_fetch(const struct checks_net_fetch_obs *o, int expect_allowed,
+					   char *ev, size_t evlen)
+{
+	const struct checks_net_seen *seen = &o->seen;
+	const char *res = o->resolved ? o->resolved : "";
+	int pass;
+
+	if (o->carrier_down) {
+		snprintf(ev, evlen, "not judged: %s", o->carrier_down);
+		return CHECKS_VERDICT_ERROR;
+	}
+	if (seen->n_lab)
+		snprintf(ev, evlen, "%s: the web server saw %s, a lab address: not through Tor%s%s",
+			 o->got_page ? "page fetched" : "no page", seen->lab, res[0] ? "; " : "", res);
+	else if (o->got_page && seen->n_exit == seen->n && seen->n)
+		snprintf(ev, evlen, "page with the token; the web server saw only Tor exit %s (%zu request%s)%s%s",
+			 seen->exit, seen->n, seen->n == 1 ? "" : "s", res[0] ? "; " : "", res);
+	else if (o->got_page)
+		snprintf(ev, evlen, "page with the token, but the web server saw %s (%zu requests, %zu from exits)",
+			 seen->n ? (seen->other[0] ? seen->other : seen->exit) : "no request", seen->n,
+			 seen->n_exit);
+	else
+		snprintf(ev, evlen, "no page from %s (exit %u%s%s); the web server saw %zu request%s",
+			 o->from, o->status, o->line && o->line[0] ? ": " : "", o->line ? o->line : "",
+			 seen->n, seen->n == 1 ? "" : "s");
+	pass = expect_allowed ? o->got_page && !seen->n_lab && seen->n && seen->n_exit == seen->n :
+	       !o->got_page && !seen->n_lab;
+	return pass ? CHECKS_VERDICT_PASS : CHECKS_VERDICT_FAIL;
+}
+
+enum checks_verdict checks_net_judge_resolve(const struct checks_net_resolve_obs *o,
+					     int expect_allowed, char *ev, size_t evlen)
+{
+	const struct checks_net_seen *seen = &o->seen;
+	int pass;
+
+	if (o->carrier_down) {
+		snprintf(ev, evlen, "not judged: %s", o->carrier_down);
+		return CHECKS_VERDICT_ERROR;
+	}
+	if (seen->n_lab)
+		snprintf(ev, evlen, "%s%s%s; the fake DNS saw a query from %s, a lab address",
+			 o->answered ? o->host : "no answer", o->answered ? " -> " : "",
+			 o->answered ? o->answer : "", seen->lab);
+	else if (o->answered)
+		snprintf(ev, evlen, "%s -> %s; the fake DNS saw %zu quer%s, none from the lab",
+			 o->host, o->answer, seen->n, seen->n == 1 ? "y" : "ies");
+	else
+		snprintf(ev, evlen, "%s: no answer in %s; the fake DNS saw %zu quer%s, none from the lab",
+			 o->host, o->from, seen->n, seen->n == 1 ? "y" : "ies");
+	pass = expect_allowed ? o->answered && !seen->n_lab : !o->answered && !seen->n_lab;
+	return pass ? CHECKS_VERDICT_PASS : CHECKS_VERDICT_FAIL;
+}
+
+/* Whether the fake internet's server is still there to log what it saw:
+ * NULL, or why not (into BUF). */
+static const char *checks_net_carrier(const struct lab *lab, char *buf, size_t len)
+{
+	char path[64], st[512], *p;
+	FILE *f;
+	size_t n;
+
+	if (lab->inet.web_pid <= 0) {
+		snprintf(buf, len, "the fake internet's server is not running");
+		return buf;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)lab->inet.web_pid);
+	f = fopen(path, "re");
+	n = f ? fread(st, 1, sizeof(st) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	st[n] = '\0';
+	p = strrchr(st, ')');
+	if (!n || !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X') {
+		snprintf(buf, len, "the fake internet's server (pid %d) died (see %.400s)",
+			 (int)lab->inet.web_pid, lab->inet.log);
+		return buf;
+	}
+	if (p[2] == 'T' || p[2] == 't') {
+		snprintf(buf, len, "the fake internet's server (pid %d) is stopped", (int)lab->inet.web_pid);
+		return buf;
+	}
+	return NULL;
+}
+
 static int checks_net_fetch(struct lab *lab, const struct scn_check *c, json_t *row,
 			    struct checks_summary *sum)
 {
-	char host[256], path[512] = "/", evidence[768], line[256], resolved[128] = "";
+	char host[256], path[512] = "/", evidence[768], line[256] = "", resolved[128] = "", down[700];
 	const char *url = c->target, *rest, *slash;
 	const char *argv[] = { "sh", "-c", checks_net_fetch_sh, "sh", host, path, NULL };
-	int tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 1, i, got = 0, ret;
-	uint32_t status = 0;
-	struct checks_net_seen seen = { 0 };
+	int tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 1, i, ret;
+	struct checks_net_fetch_obs o = { .from = c->from.name, .line = line, .resolved = resolved };
+	/* every attempt's requests count: a leak on a failed try is still a leak */
+	off_t from = checks_net_log_size(lab);
 
 	rest = !strncmp(url, "http://", 7) ? url + 7 : url;
 	slash = strchr(rest, '/');
 	snprintf(host, sizeof(host), "%.*s", (int)(slash ? slash - rest : (long)strlen(rest)), rest);
 	if (slash)
 		snprintf(path, sizeof(path), "%s", slash);
-	for (i = 0; i < tries && !got; i++) {
+	for (i = 0; i < tries && !o.got_page; i++) {
 		struct agent_exec_result r = { 0 };
-		off_t from = checks_net_log_size(lab);
 
 		ret = lab_exec(lab, c->from.name, argv, CHECKS_NET_EXEC_MS, &r);
 		if (ret < 0)
 			return checks_net_error(lab, row, sum, ret);
-		got = r.out_len && strstr((const char *)r.out, CHECKS_NET_TOKEN) != NULL;
-		status = r.status;
+		o.got_page = r.out_len && strstr((const char *)r.out, CHECKS_NET_TOKEN) != NULL;
+		o.status = r.status;
 		checks_net_last_line((const char *)r.err, r.err_len, line, sizeof(line));
 		if (r.err_len && strstr((const char *)r.err, "resolved "))
 			snprintf(resolved, sizeof(resolved), "%.*s", (int)strcspn(strstr((const char *)r.err,
 				 "resolved "), "\n"), strstr((const char *)r.err, "resolved "));
 		agent_exec_result_release(&r);
-		checks_net_seen_since(lab, from, "http", &seen);
 	}
-	checks_net_seen_json(row, "web_server_saw", &seen);
+	checks_net_seen_since(lab, from, "http", &o.seen);
+	o.carrier_down = checks_net_carrier(lab, down, sizeof(down));
+	checks_net_seen_json(row, "web_server_saw", &o.seen);
 	json_object_set_new(row, "attempts", json_integer(i));
-	if (seen.n_lab)
-		snprintf(evidence, sizeof(evidence), "%s: the web server saw %s, a lab address: not through Tor%s%s",
-			 got ? "page fetched" : "no page", seen.lab, resolved[0] ? "; " : "", resolved);
-	else if (got && seen.n_exit == seen.n && seen.n)
-		snprintf(evidence, sizeof(evidence), "page with the token; the web server saw only Tor exit %s (%zu request%s)%s%s",
-			 seen.exit, seen.n, seen.n == 1 ? "" : "s", resolved[0] ? "; " : "", resolved);
-	else if (got)
-		snprintf(evidence, sizeof(evidence), "page with the token, but the web server saw %s (%zu requests, %zu from exits)",
-			 seen.n ? (seen.other[0] ? seen.other : seen.exit) : "no request", seen.n, seen.n_exit);
-	else
-		snprintf(evidence, sizeof(evidence), "no page from %s (exit %u%s%s); the web server saw %zu request%s",
-			 c->from.name, status, line[0] ? ": " : "", line, seen.n, seen.n == 1 ? "" : "s");
-	checks_net_verdict(row, sum, c->expect == SCN_EXPECT_ALLOWED ?
-			   got && !seen.n_lab && seen.n && seen.n_exit == seen.n : !got && !seen.n_lab,
-			   evidence);
+	checks_verdict_record(row, sum, checks_net_judge_fetch(&o, c->expect == SCN_EXPECT_ALLOWED,
+							       evidence, sizeof(evidence)), evidence);
 	return 0;
 }
 
@@ -205,54 +268,75 @@ static int checks_net_resolve(struct lab *lab, const struct scn_check *c, json_t
 {
 	const char *argv[] = { "sh", "-c", "nslookup \"$1\" 2>&1 | awk '/^Name:/{n=1} n&&/^Address/{print $NF; f=1} END{exit !f}'",
 			       "sh", c->target, NULL };
-	int tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 1, i, answered = 0, ret;
-	char evidence[768], answer[64] = "";
-	struct checks_net_seen seen = { 0 };
+	int tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 1, i, ret;
+	char evidence[768], answer[64] = "", down[700];
+	struct checks_net_resolve_obs o = { .from = c->from.name, .host = c->target, .answer = answer };
+	off_t from = checks_net_log_size(lab);
 
-	for (i = 0; i < tries && !answered; i++) {
+	for (i = 0; i < tries && !o.answered; i++) {
 		struct agent_exec_result r = { 0 };
-		off_t from = checks_net_log_size(lab);
 
 		ret = lab_exec(lab, c->from.name, argv, CHECKS_NET_EXEC_MS, &r);
 		if (ret < 0)
 			return checks_net_error(lab, row, sum, ret);
-		answered = r.status == 0 && !r.timed_out && r.out_len;
-		if (answered)
+		o.answered = r.status == 0 && !r.timed_out && r.out_len;
+		if (o.answered)
 			snprintf(answer, sizeof(answer), "%.*s", (int)strcspn((const char *)r.out, "\n"),
 				 (const char *)r.out);
 		agent_exec_result_release(&r);
-		checks_net_seen_since(lab, from, "dns", &seen);
 	}
-	checks_net_seen_json(row, "dns_server_saw", &seen);
+	checks_net_seen_since(lab, from, "dns", &o.seen);
+	o.carrier_down = checks_net_carrier(lab, down, sizeof(down));
+	checks_net_seen_json(row, "dns_server_saw", &o.seen);
 	json_object_set_new(row, "attempts", json_integer(i));
-	if (seen.n_lab)
-		snprintf(evidence, sizeof(evidence), "%s%s%s; the fake DNS saw a query from %s, a lab address",
-			 answered ? c->target : "no answer", answered ? " -> " : "", answer, seen.lab);
-	else if (answered)
-		snprintf(evidence, sizeof(evidence), "%s -> %s; the fake DNS saw %zu quer%s, none from the lab",
-			 c->target, answer, seen.n, seen.n == 1 ? "y" : "ies");
-	else
-		snprintf(evidence, sizeof(evidence), "%s: no answer in %s; the fake DNS saw %zu quer%s, none from the lab",
-			 c->target, c->from.name, seen.n, seen.n == 1 ? "y" : "ies");
-	checks_net_verdict(row, sum, c->expect == SCN_EXPECT_ALLOWED ? answered && !seen.n_lab :
-			   !answered && !seen.n_lab, evidence);
+	checks_verdict_record(row, sum, checks_net_judge_resolve(&o, c->expect == SCN_EXPECT_ALLOWED,
+								 evidence, sizeof(evidence)), evidence);
 	return 0;
 }
 
+enum checks_verdict checks_net_judge_reach(const struct checks_net_reach_obs *o, int expect_allowed,
+					   char *ev, size_t evlen)
+{
+	const struct checks_net_seen *seen = &o->seen;
+	const char *proto = o->proto == SCN_PROTO_TCP ? "tcp" : "udp";
+	const char *line = o->line ? o->line : "";
+	int direct = checks_net_reach_direct(o);
+
+	if (o->carrier_down && o->proto != SCN_PROTO_ICMP) {
+		snprintf(ev, evlen, "not judged: %s", o->carrier_down);
+		return CHECKS_VERDICT_ERROR;
+	}
+	if (o->proto == SCN_PROTO_ICMP)
+		snprintf(ev, evlen, "ping %s from %s: %s (exit %u%s%s)", o->addr, o->from,
+			 o->replied ? "echo reply: reached directly" : "no reply", o->status,
+			 line[0] ? ": " : "", line);
+	else if (direct)
+		snprintf(ev, evlen, "%s %s:%s from %s: the fake internet saw lab client %s: reached directly",
+			 proto, o->addr, o->port, o->from, seen->lab);
+	else
+		snprintf(ev, evlen, "%s to %s port %s from %s %s; the fake internet saw no lab client (%zu event%s%s%s)",
+			 proto, o->addr, o->port, o->from,
+			 o->replied ? "answered (through Tor)" : "got no answer", seen->n, seen->n == 1 ? "" : "s",
+			 seen->n_exit ? ", from exit " : "", seen->n_exit ? seen->exit : "");
+	return (expect_allowed ? direct : !direct) ? CHECKS_VERDICT_PASS : CHECKS_VERDICT_FAIL;
+}
+
 /* reach to "internet": ICMP by echo reply (Tor carries no ICMP); TCP and
- * UDP by whether the fake internet saw a lab client during the probe. */
+ * UDP by whether the fake internet saw a lab client during the probes. */
 static int checks_net_reach(struct lab *lab, const struct scn_check *c, json_t *row,
 			    struct checks_summary *sum)
 {
-	char port[8], tport[8], url[64], portopt[24], evidence[768], line[256];
+	char port[8], tport[8], url[64], portopt[24], evidence[768], line[256] = "", down[700];
 	const char *argv_icmp[] = { "ping", "-c", "1", "-W", "3", CHECKS_NET_WEB, NULL };
 	const char *argv_tcp[] = { "wget", "-q", "-O", "-", url, NULL };
 	const char *argv_udp[] = { "nslookup", portopt, "web.test", CHECKS_NET_DNS, NULL };
 	const char *const *argv = c->proto == SCN_PROTO_ICMP ? argv_icmp :
 				  c->proto == SCN_PROTO_TCP ? argv_tcp : argv_udp;
-	int tries = 2, i, replied = 0, direct = 0, ret;
-	struct checks_net_seen seen = { 0 };
-	uint32_t status = 0;
+	struct checks_net_reach_obs o = { .from = c->from.name, .proto = c->proto, .line = line,
+					  .addr = c->proto == SCN_PROTO_UDP ? CHECKS_NET_DNS : CHECKS_NET_WEB,
+					  .port = c->proto == SCN_PROTO_TCP ? tport : port };
+	int tries = 2, i, ret;
+	off_t from = checks_net_log_size(lab);
 
 	snprintf(port, sizeof(port), "%u", c->port ? c->port : 53);
 	snprintf(tport, sizeof(tport), "%u", c->port ? c->port : 80);
@@ -262,48 +346,29 @@ static int checks_net_reach(struct lab *lab, const struct scn_check *c, json_t *
 		argv_udp[1] = "-type=a";
 	for (i = 0; i < tries; i++) {
 		struct agent_exec_result r = { 0 };
-		off_t from = checks_net_log_size(lab);
 
 		ret = lab_exec(lab, c->from.name, argv, CHECKS_NET_EXEC_MS, &r);
 		if (ret < 0)
 			return checks_net_error(lab, row, sum, ret);
-		status = r.status;
-		replied = r.status == 0 && !r.timed_out;
+		o.status = r.status;
+		o.replied = r.status == 0 && !r.timed_out;
 		checks_net_last_line(r.out_len ? (const char *)r.out : (const char *)r.err,
 				     r.out_len ? r.out_len : r.err_len, line, sizeof(line));
 		agent_exec_result_release(&r);
-		if (c->proto != SCN_PROTO_ICMP) {
-			checks_net_seen_since(lab, from, c->proto == SCN_PROTO_TCP ? "http" : "dns", &seen);
-			direct = seen.n_lab > 0;
-		} else {
-			direct = replied;
-		}
-		if (direct)
+		/* what the fake internet saw since the first probe: every attempt counts */
+		if (c->proto != SCN_PROTO_ICMP)
+			checks_net_seen_since(lab, from, c->proto == SCN_PROTO_TCP ? "http" : "dns", &o.seen);
+		if (checks_net_reach_direct(&o))
 			break;
 	}
-	json_object_set_new(row, "addr", json_string(c->proto == SCN_PROTO_UDP ? CHECKS_NET_DNS : CHECKS_NET_WEB));
+	o.carrier_down = checks_net_carrier(lab, down, sizeof(down));
+	json_object_set_new(row, "addr", json_string(o.addr));
 	json_object_set_new(row, "attempts", json_integer(i < tries ? i + 1 : tries));
-	if (c->proto == SCN_PROTO_ICMP)
-		snprintf(evidence, sizeof(evidence), "ping %s from %s: %s (exit %u%s%s)", CHECKS_NET_WEB,
-			 c->from.name, replied ? "echo reply: reached directly" : "no reply", status,
-			 line[0] ? ": " : "", line);
-	else {
-		checks_net_seen_json(row, "internet_saw", &seen);
-		if (direct)
-			snprintf(evidence, sizeof(evidence), "%s %s:%s from %s: the fake internet saw lab client %s: reached directly",
-				 c->proto == SCN_PROTO_TCP ? "tcp" : "udp",
-				 c->proto == SCN_PROTO_TCP ? CHECKS_NET_WEB : CHECKS_NET_DNS,
-				 c->proto == SCN_PROTO_TCP ? tport : port, c->from.name, seen.lab);
-		else
-			snprintf(evidence, sizeof(evidence), "%s to %s port %s from %s %s; the fake internet saw no lab client (%zu event%s%s%s)",
-				 c->proto == SCN_PROTO_TCP ? "tcp" : "udp",
-				 c->proto == SCN_PROTO_TCP ? CHECKS_NET_WEB : CHECKS_NET_DNS,
-				 c->proto == SCN_PROTO_TCP ? tport : port, c->from.name,
-				 replied ? "answered (through Tor)" : "got no answer", seen.n, seen.n == 1 ? "" : "s",
-				 seen.n_exit ? ", from exit " : "", seen.n_exit ? seen.exit : "");
-	}
-	json_object_set_new(row, "reached_directly", json_boolean(direct));
-	checks_net_verdict(row, sum, c->expect == SCN_EXPECT_ALLOWED ? direct : !direct, evidence);
+	if (c->proto != SCN_PROTO_ICMP)
+		checks_net_seen_json(row, "internet_saw", &o.seen);
+	json_object_set_new(row, "reached_directly", json_boolean(checks_net_reach_direct(&o)));
+	checks_verdict_record(row, sum, checks_net_judge_reach(&o, c->expect == SCN_EXPECT_ALLOWED,
+							       evidence, sizeof(evidence)), evidence);
 	return 0;
 }
 

@@ -34,6 +34,62 @@ struct checks_net_seen {
 void checks_net_scan(const char *buf, size_t len, const char *proto, const uint32_t *exits,
 		     size_t n_exits, struct checks_net_seen *out);
 
+/* Pure verdicts over what a check observed (no lab, no I/O), for unit tests.
+ * Each writes one line of evidence into EV and returns CHECKS_VERDICT_PASS,
+ * _FAIL, or _ERROR when the fake internet was not there to see anything
+ * (CARRIER_DOWN set): a blocked verdict over a dead server proves nothing.
+ *
+ * fetch, expect allowed (through Tor): the page with the token came back,
+ * the web server logged at least one request during the attempts and every
+ * one came from a Tor exit. Expect blocked: no page and no request from a
+ * lab address (198.18.0.0/15). */
+struct checks_net_fetch_obs {
+	const char *from;          /* the VM */
+	int got_page;              /* the token was in what the VM received */
+	uint32_t status;           /* the VM's exit status of the last attempt */
+	const char *line;          /* its last stderr line ("" if none) */
+	const char *resolved;      /* "resolved web.test to A" or "" */
+	struct checks_net_seen seen; /* the web server, over every attempt */
+	const char *carrier_down;  /* NULL, or why the fake internet was not there */
+};
+enum checks_verdict checks_net_judge_fetch(const struct checks_net_fetch_obs *o, int expect_allowed,
+					   char *ev, size_t evlen);
+
+/* resolve, expect allowed: an answer came back and the fake DNS saw no query
+ * from a lab address (a lab client means the VM asked it directly, not
+ * through Tor). Expect blocked: no answer and no lab query. */
+struct checks_net_resolve_obs {
+	const char *from, *host;
+	int answered;
+	const char *answer;        /* the first address ("" if none) */
+	struct checks_net_seen seen; /* the fake DNS, over every attempt */
+	const char *carrier_down;
+};
+enum checks_verdict checks_net_judge_resolve(const struct checks_net_resolve_obs *o,
+					     int expect_allowed, char *ev, size_t evlen);
+
+/* reach to "internet": "reached directly" is an echo reply for ICMP (Tor
+ * carries no ICMP) and, for TCP and UDP, a lab client in the fake
+ * internet's log during the probes (through Tor it sees an exit instead).
+ * Allowed passes when reached directly, blocked when not. */
+struct checks_net_reach_obs {
+	const char *from;
+	enum scn_proto proto;
+	const char *addr, *port;   /* what was probed, for the evidence */
+	int replied;               /* the probe in the VM succeeded */
+	uint32_t status;
+	const char *line;          /* the probe's last output line */
+	struct checks_net_seen seen; /* TCP/UDP: the fake internet, over every attempt */
+	const char *carrier_down;  /* TCP/UDP only: the server was not there */
+};
+enum checks_verdict checks_net_judge_reach(const struct checks_net_reach_obs *o, int expect_allowed,
+					   char *ev, size_t evlen);
+
+static inline int checks_net_reach_direct(const struct checks_net_reach_obs *o)
+{
+	return o->proto == SCN_PROTO_ICMP ? o->replied : o->seen.n_lab > 0;
+}
+
 /* Whether C is one of ours: fetch, resolve, or reach with to == internet. */
 int checks_net_handles(const struct scn_check *c);
 

@@ -119,7 +119,14 @@ int cli_run(int argc, char **argv)
 		}
 		if (fcheck)
 			json_array_append_new(checks, fcheck);
-		code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+		/* a VM that died or hung after its own checks fails the run too */
+		if (lab_test_fault_after_checks(lab) < 0 || lab_verify_alive(lab) < 0) {
+			if (!errbuf[0])
+				snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+			sum.errors++;
+		}
+		code = ret < 0 || sum.errors ? CLI_EXIT_LAB :
+		       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	}
 	/* a failed run still releases the recorder before teardown */
 	lab_flows_release(lab);
@@ -130,8 +137,10 @@ int cli_run(int argc, char **argv)
 	json_object_set_new(res, "images", lab_images_json(lab));
 	json_object_set_new(res, "boot_timeout_s", json_integer(lab->boot_timeout_s));
 	json_object_set(res, "vms", vms);
-	if (checks)
+	if (checks) {
 		json_object_set(res, "checks", checks);
+		json_object_set_new(res, "summary", checks_summary_json(&sum));
+	}
 	if (flows) {
 		json_object_set(res, "flows", flows);
 		json_object_set(res, "flow_matrix", matrix);
@@ -147,9 +156,9 @@ int cli_run(int argc, char **argv)
 	cli_print_timelines(stdout, vms);
 	if (errbuf[0])
 		util_err("%s", errbuf);
-	printf("run %s: %s (%d passed, %d failed) — %s/result.json\n", lab_run_id(lab),
-	       code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" : "LAB FAILURE",
-	       sum.passed, sum.failed, lab_results_dir(lab));
+	printf("run %s: %s (%d passed, %d failed, %d inconclusive) — %s/result.json\n",
+	       lab_run_id(lab), code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" :
+	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive, lab_results_dir(lab));
 cleanup:
 	json_decref(flows);
 	json_decref(matrix);
@@ -226,12 +235,20 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	}
 	if (fcheck && checks)
 		json_array_append_new(checks, fcheck);
-	code = ret < 0 || sum.errors ? CLI_EXIT_LAB : sum.failed ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+	if (lab_verify_alive(lab) < 0) {
+		if (ret >= 0)
+			ret = -ECHILD;
+		sum.errors++;
+	}
+	code = ret < 0 || sum.errors ? CLI_EXIT_LAB :
+	       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	res = result_new(lab_run_id(lab), lab->started_at, plan->scn);
 	/* as in a run's result.json: boot timelines, router filters read back */
 	json_object_set_new(res, "vms", lab_vms_json(lab));
-	if (checks)
+	if (checks) {
 		json_object_set(res, "checks", checks);
+		json_object_set_new(res, "summary", checks_summary_json(&sum));
+	}
 	if (flows) {
 		char from[32] = "up";
 
@@ -254,9 +271,10 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	}
 	if (code == CLI_EXIT_LAB)
 		fprintf(out, "error: %s\n", lab_error(lab));
-	fprintf(out, "check %s #%d: %s (%d passed, %d failed) — %s/result.json\nexit %d\n",
-		lab_run_id(lab), *serial, code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ?
-		"FAIL" : "LAB FAILURE", sum.passed, sum.failed, dir, code);
+	fprintf(out, "check %s #%d: %s (%d passed, %d failed, %d inconclusive) — %s/result.json\n"
+		"exit %d\n", lab_run_id(lab), *serial, code == CLI_EXIT_PASS ? "PASS" :
+		code == CLI_EXIT_FAIL ? "FAIL" : "LAB FAILURE", sum.passed, sum.failed,
+		sum.inconclusive, dir, code);
 	fclose(out);
 	while (off < text_len) {
 		n = write(fd, text + off, text_len - off);

@@ -384,46 +384,56 @@ static int gprobe_incomplete(const struct gprobe_report *r, char *ev, size_t evl
 	return 0;
 }
 
-int gprobe_judge_forwarding(const struct gprobe_report *r, int expect_forwarding, char *ev, size_t evlen,
-			    json_t **detail)
+static int gprobe_link_control(const struct gprobe_tx *t);
+
+enum gprobe_verdict gprobe_judge_forwarding(const struct gprobe_report *r, int expect_forwarding,
+					    int allow_empty, char *ev, size_t evlen, json_t **detail)
 {
 	static const char *const why[] = { "", "forwarded" };
 	unsigned char *mark = calloc(r->n_tx ? r->n_tx : 1, 1);
-	uint64_t fwd = 0, total = 0;
+	uint64_t fwd = 0, total = 0, payload = 0;
 	json_t *d = detail ? json_array() : NULL;
+	enum gprobe_verdict v;
 	size_t i;
-	int pass;
 
 	if (detail)
 		*detail = d;
 	if (!mark) {
 		snprintf(ev, evlen, "out of memory");
-		return 0;
+		return GPROBE_FAIL;
 	}
 	for (i = 0; i < r->n_tx; i++) {
 		total += r->tx[i].packets;
 		if (r->tx[i].iif) {
 			fwd += r->tx[i].packets;
 			mark[i] = 1;
+		} else if (!gprobe_link_control(&r->tx[i])) {
+			payload += r->tx[i].packets;
 		}
 	}
 	if (!expect_forwarding && gprobe_incomplete(r, ev, evlen)) {
 		free(mark);
-		return 0;
+		return GPROBE_FAIL;
 	}
 	if (fwd || r->xdp_redirects) {
 		snprintf(ev, evlen, "%llu of %llu packets sent were received on another interface, "
 			 "%llu XDP redirects", (unsigned long long)fwd, (unsigned long long)total,
 			 (unsigned long long)r->xdp_redirects);
 		gprobe_list(r, mark, why, ev, evlen, d);
-		pass = expect_forwarding;
+		v = expect_forwarding ? GPROBE_PASS : GPROBE_FAIL;
+	} else if (!payload && !allow_empty) {
+		/* a VM that sent nothing proves neither that it forwards nor that it would not */
+		snprintf(ev, evlen, "inconclusive: the VM sent no packet beyond link-layer control "
+			 "(%llu packets sent, 0 forwarded): no traffic to judge forwarding by",
+			 (unsigned long long)total);
+		v = GPROBE_INCONCLUSIVE;
 	} else {
 		snprintf(ev, evlen, "no packet received on one interface was sent again (%llu packets "
 			 "sent, 0 forwarded, 0 XDP redirects)", (unsigned long long)total);
-		pass = !expect_forwarding;
+		v = expect_forwarding ? GPROBE_FAIL : GPROBE_PASS;
 	}
 	free(mark);
-	return pass;
+	return v;
 }
 
 static int gprobe_name_in(const char *name, const char *const *list, size_t n)
@@ -459,8 +469,10 @@ static int gprobe_link_control(const struct gprobe_tx *t)
 
 enum { GP_OK = 0, GP_FORWARDED, GP_KERNEL, GP_OWNER };
 
-int gprobe_judge_attribution(const struct gprobe_report *r, const struct gprobe_if *ifc,
-			     const struct gprobe_allow *allow, char *ev, size_t evlen, json_t **detail)
+enum gprobe_verdict gprobe_judge_attribution(const struct gprobe_report *r,
+					     const struct gprobe_if *ifc,
+					     const struct gprobe_allow *allow, int allow_empty,
+					     char *ev, size_t evlen, json_t **detail)
 {
 	static const char *const why[] = { "", "forwarded (no local socket)", "kernel socket, not on an "
 					   "allowed owner's connection", "owner not allowed" };
@@ -469,17 +481,17 @@ int gprobe_judge_attribution(const struct gprobe_report *r, const struct gprobe_
 	json_t *d = detail ? json_array() : NULL;
 	char owners[128] = "";
 	size_t i, j, off = 0;
-	int pass;
+	enum gprobe_verdict v;
 
 	if (detail)
 		*detail = d;
 	if (!mark) {
 		snprintf(ev, evlen, "out of memory");
-		return 0;
+		return GPROBE_FAIL;
 	}
 	if (gprobe_incomplete(r, ev, evlen)) {
 		free(mark);
-		return 0;
+		return GPROBE_FAIL;
 	}
 	for (i = 0; i < r->n_tx; i++) {
 		const struct gprobe_tx *t = &r->tx[i];
@@ -522,14 +534,24 @@ int gprobe_judge_attribution(const struct gprobe_report *r, const struct gprobe_
 			 "link-layer)", ifc->name, (unsigned long long)bad, (unsigned long long)ok,
 			 (unsigned long long)link);
 		gprobe_list(r, mark, why, ev, evlen, d);
-		pass = 0;
+		v = GPROBE_FAIL;
+	} else if (!ok && !kern_ok && !allow_empty) {
+		/* "every packet had an allowed owner" over no packet is a vacuous pass */
+		snprintf(ev, evlen, "inconclusive: %s sent no packet beyond link-layer control (%llu "
+			 "link-layer): nothing to attribute", ifc->name, (unsigned long long)link);
+		v = GPROBE_INCONCLUSIVE;
 	} else {
 		snprintf(ev, evlen, "%s: %llu packets, all from allowed owners (%s)%s%llu link-layer "
 			 "control, %llu kernel replies on their connections", ifc->name,
 			 (unsigned long long)ok, owners[0] ? owners : "none sent", "; ",
 			 (unsigned long long)link, (unsigned long long)kern_ok);
-		pass = 1;
+		v = GPROBE_PASS;
 	}
 	free(mark);
-	return pass;
+	return v;
+}
+
+const char *gprobe_verdict_name(enum gprobe_verdict v)
+{
+	return v == GPROBE_PASS ? "pass" : v == GPROBE_INCONCLUSIVE ? "inconclusive" : "fail";
 }

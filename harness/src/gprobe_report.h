@@ -17,6 +17,9 @@
  *   finishing that owner's connection, and is allowed with it.
  * Either verdict fails when the probe lost updates (a full map) or truncated
  * its rows: an incomplete picture cannot prove "nothing else happened".
+ * Silence proves nothing either: when the VM (forwarding) or the interface
+ * (attribution) sent no packet beyond link-layer control, the verdict is
+ * inconclusive unless the check allows an empty picture (allow_empty).
  */
 #ifndef UVMLAB_GPROBE_REPORT_H
 #define UVMLAB_GPROBE_REPORT_H
@@ -75,10 +78,15 @@ void gprobe_report_free(struct gprobe_report *r);
 /* The interface with MAC, or NULL. */
 const struct gprobe_if *gprobe_report_if_by_mac(const struct gprobe_report *r, const uint8_t mac[6]);
 
-/* Verdicts: 1 pass, 0 fail. EVIDENCE gets one line; *DETAIL (if not NULL)
- * a new JSON array of the offending rows (at most 32). */
-int gprobe_judge_forwarding(const struct gprobe_report *r, int expect_forwarding, char *evidence,
-			    size_t evlen, json_t **detail);
+enum gprobe_verdict { GPROBE_FAIL = 0, GPROBE_PASS = 1, GPROBE_INCONCLUSIVE = 2 };
+
+/* Verdicts: GPROBE_PASS, GPROBE_FAIL, or GPROBE_INCONCLUSIVE when nothing
+ * but link-layer control was sent and ALLOW_EMPTY is 0. EVIDENCE gets one
+ * line; *DETAIL (if not NULL) a new JSON array of the offending rows (at
+ * most 32). */
+enum gprobe_verdict gprobe_judge_forwarding(const struct gprobe_report *r, int expect_forwarding,
+					    int allow_empty, char *evidence, size_t evlen,
+					    json_t **detail);
 
 struct gprobe_allow {
 	const char *const *users;
@@ -86,8 +94,12 @@ struct gprobe_allow {
 	const char *const *procs;
 	size_t n_procs;
 };
-int gprobe_judge_attribution(const struct gprobe_report *r, const struct gprobe_if *ifc,
-			     const struct gprobe_allow *allow, char *evidence, size_t evlen,
-			     json_t **detail);
+enum gprobe_verdict gprobe_judge_attribution(const struct gprobe_report *r,
+					     const struct gprobe_if *ifc,
+					     const struct gprobe_allow *allow, int allow_empty,
+					     char *evidence, size_t evlen, json_t **detail);
+
+/* "pass", "fail" or "inconclusive". */
+const char *gprobe_verdict_name(enum gprobe_verdict v);
 
 #endif

@@ -174,6 +174,12 @@ static int lab_netns(struct lab *lab)
 		lab_set_err(lab, "creating the run's network namespace: %s", strerror(-ret));
 		return ret;
 	}
+	/* the lab's own links must not talk to guests over IPv6 (link-local) */
+	ret = netns_link_disable_ipv6();
+	if (ret < 0) {
+		lab_set_err(lab, "turning IPv6 off in the run's namespace: %s", strerror(-ret));
+		return ret;
+	}
 	ret = netns_link_open(&lab->nl);
 	if (!ret)
 		ret = netns_link_set_up(lab->nl, "lo", 1);
@@ -376,6 +382,9 @@ static void lab_agents_open(struct lab *lab)
 
 		if (vm->state != LAB_VM_READY || vm->pid <= 0 || vm->agent)
 			continue;
+		/* a stopped QEMU would hold each attempt to its full timeout */
+		if (lab_health_vm(vm, 1) != LAB_VM_HEALTH_ALIVE)
+			continue;
 		ret = agent_conn_attach(vm->agent_path, 3, 5000, &vm->agent, &hello);
 		if (ret < 0)
 			util_err("control: vm %s: agent: %s", vm->pvm->name, strerror(-ret));
@@ -445,12 +454,15 @@ int lab_exec(struct lab *lab, const char *name, const char *const *argv, uint32_
 			continue;
 		if (vm->state != LAB_VM_READY || !vm->agent) {
 			lab_set_err(lab, "vm \"%s\" is not ready", name);
-			return -ENOTCONN;
+			/* one that was up and is gone is named as dead */
+			return vm->t[LAB_PHASE_AGENT] ? lab_health_explain(vm, -ENOTCONN) : -ENOTCONN;
 		}
 		ret = agent_conn_exec(vm->agent, argv, timeout_ms, NULL, 0, res, err, sizeof(err));
-		if (ret < 0)
+		if (ret < 0) {
 			lab_set_err(lab, "vm \"%s\": exec %s: %s%s%s", name, argv[0], strerror(-ret),
 				    err[0] ? ": " : "", err);
+			ret = lab_health_explain(vm, ret);
+		}
 		return ret;
 	}
 	lab_set_err(lab, "no vm \"%s\"", name);

@@ -86,6 +86,23 @@ const char *lab_vm_vsock_host(const struct lab *lab, const char *name);
 /* Read a guest file through VM's agent (see agent_conn_read_file()). */
 int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **data, size_t *len);
 
+/* Verify that every VM that came up is still alive and answering: its QEMU
+ * process exists and is not stopped, QMP query-status says "running", and
+ * the agent runs `true` (each bounded by a few seconds); and, with vsock,
+ * that uvmlab-vsockd is alive and answering. Call after the
+ * checks and before lab_down(); what was found becomes the VM's state in
+ * lab_vms_json() ("dead", "hung", "paused"). 0 when every VM is; else
+ * -ECHILD (a VM died), -ETIMEDOUT (hung or paused) or -EPIPE (the vsock
+ * backend is gone) with lab_error()
+ * naming every bad VM. */
+int lab_verify_alive(struct lab *lab);
+
+/* Tests only: UVMLAB_TEST_FAULT_AFTER_CHECKS=VM:KILL or VM:STOP sends
+ * SIGKILL or SIGSTOP to VM's QEMU once the checks are done, so a test can
+ * show that a VM lost after its checks fails the run. 0 when unset, 1 when
+ * a fault was injected, negative errno for a bad value (lab_error() set). */
+int lab_test_fault_after_checks(struct lab *lab);
+
 /* Stop every QEMU (QMP quit, then SIGKILL), close everything, remove the run's
  * state directory. Safe to call more than once and after a failed lab_up(). */
 int lab_down(struct lab *lab);

@@ -129,7 +129,8 @@ int lab_gprobe_check(struct lab *lab, const struct plan *plan, const struct scn_
 	char ev[1536], err[256];
 	const char *text;
 	size_t len;
-	int ret, pass;
+	enum gprobe_verdict v;
+	int ret;
 
 	if (!pvm)
 		return -ENOENT;
@@ -146,7 +147,8 @@ int lab_gprobe_check(struct lab *lab, const struct plan *plan, const struct scn_
 						     "lost", (json_int_t)rep.lost,
 						     "xdp_redirects", (json_int_t)rep.xdp_redirects));
 	if (c->kind == SCN_CHECK_FORWARDING) {
-		pass = gprobe_judge_forwarding(&rep, c->expect == SCN_EXPECT_ALLOWED, ev, sizeof(ev), &detail);
+		v = gprobe_judge_forwarding(&rep, c->expect == SCN_EXPECT_ALLOWED, c->allow_empty, ev,
+					    sizeof(ev), &detail);
 	} else {
 		struct gprobe_allow allow = { (const char *const *)c->users, c->n_users,
 					      (const char *const *)c->procs, c->n_procs };
@@ -167,14 +169,16 @@ int lab_gprobe_check(struct lab *lab, const struct plan *plan, const struct scn_
 			gprobe_report_free(&rep);
 			return -EPROTO;
 		}
-		pass = gprobe_judge_attribution(&rep, ifc, &allow, ev, sizeof(ev), &detail);
+		v = gprobe_judge_attribution(&rep, ifc, &allow, c->allow_empty, ev, sizeof(ev), &detail);
 	}
-	json_object_set_new(row, "verdict", json_string(pass ? "pass" : "fail"));
+	json_object_set_new(row, "verdict", json_string(gprobe_verdict_name(v)));
 	json_object_set_new(row, "evidence", json_string(ev));
 	if (detail)
 		json_object_set_new(row, "findings", detail);
-	if (pass)
+	if (v == GPROBE_PASS)
 		sum->passed++;
+	else if (v == GPROBE_INCONCLUSIVE)
+		sum->inconclusive++;
 	else
 		sum->failed++;
 	gprobe_report_free(&rep);

@@ -28,6 +28,10 @@ struct lab_src {
 
 enum lab_vm_state { LAB_VM_PENDING = 0, LAB_VM_BOOTING, LAB_VM_READY, LAB_VM_FAILED, LAB_VM_EXITED };
 
+/* What lab_health.c found when it last looked at a VM that had come up. */
+enum lab_vm_health { LAB_VM_HEALTH_UNCHECKED = 0, LAB_VM_HEALTH_ALIVE, LAB_VM_HEALTH_DEAD,
+		     LAB_VM_HEALTH_HUNG, LAB_VM_HEALTH_PAUSED };
+
 struct lab_vm {
 	struct lab *lab;
 	const struct plan_vm *pvm;
@@ -66,6 +70,9 @@ struct lab_vm {
 	char *filter_ruleset;        /* what `nft list table inet uvmlab_filter` read back,
 	                              * malloc'd; freed by lab_vm_reset() and lab_destroy() */
 	uint64_t t_filter;           /* filter in force, 0 = not (yet) */
+	enum lab_vm_health health;   /* lab_health.c; shown as the state in result.json */
+	char health_why[256];        /* "QEMU (pid 412) died: killed by signal 9" */
+	pid_t last_pid;              /* QEMU's pid, kept after it was reaped */
 };
 
 /* The fake internet: its own network namespace (held by a child that only
@@ -106,6 +113,7 @@ struct lab {
 	pid_t vsockd_pid;            /* uvmlab-vsockd, when the scenario has vsock */
 	struct flow_probe *flows;    /* eBPF flow recorder on every tap (run only), or NULL */
 	char vsockd_log[1200];
+	char vsockd_dead[1400];      /* how uvmlab-vsockd ended, once lab_vsock_health() saw it */
 	int up_started, down_done;
 	uint64_t t_start_wall_ns;
 	char started_at[32];
@@ -117,6 +125,12 @@ extern volatile sig_atomic_t lab_stop_flag;
 /* lab_vsock.c: uvmlab-vsockd for scenarios with a vsock section */
 int lab_vsock_start(struct lab *lab);
 void lab_vsock_stop(struct lab *lab);
+/* Is the vsock carrier up: uvmlab-vsockd alive, not stopped, and its event
+ * loop answering on a host socket within 2 s? 0 (also when the scenario has
+ * no vsock), -EPIPE when it died, -ETIMEDOUT or another negative errno when
+ * it does not answer; lab->err names the daemon, e.g. "vsock backend
+ * uvmlab-vsockd (pid 412) died: killed by signal 9 (see ...)". */
+int lab_vsock_health(struct lab *lab);
 /* Start PATH ARGV... in the background with stdout+stderr to OUT_PATH, in
  * its own process group, dying with us. 0 with *PID, or negative errno. */
 int lab_spawn(const char *const *argv, const char *out_path, pid_t *pid);
@@ -159,6 +173,23 @@ int lab_role_services(struct lab *lab);
  * starting VMs that depend on those routers; lab_role_services() calls it
  * too. 0 or negative errno (lab->err set). */
 int lab_role_filters(struct lab *lab);
+
+/* lab_health.c: is a VM that came up still alive and answering? */
+/* Look at VM now: QEMU process (reaped if it died; stopped = hung), then
+ * unless PROCESS_ONLY QMP query-status and a trivial agent exec, each within
+ * a short bound. Sets vm->health and vm->health_why; returns vm->health. */
+enum lab_vm_health lab_health_vm(struct lab_vm *vm, int process_only);
+/* "dead", "hung", "paused", or NULL while alive or unchecked. */
+const char *lab_health_name(enum lab_vm_health h);
+/* After lab_exec() on VM failed with RET: when the VM is dead or hung, say
+ * so in lab->err (`vm "b" is dead: QEMU (pid 412) died: killed by signal 9`)
+ * instead of the transport's errno. Returns RET, or -ECHILD when dead. */
+int lab_health_explain(struct lab_vm *vm, int ret);
+/* Before a check that needs VM NAME: 0 when its QEMU process is alive and
+ * not stopped, else -ECHILD (dead) or -ETIMEDOUT (hung) with lab->err
+ * `vm "b" is dead: QEMU (pid 412) died: killed by signal 9`. Names that are
+ * no VM of the lab are left to the check (0). */
+int lab_health_require(struct lab *lab, const char *name);
 
 /* lab_vm.c */
 int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);

@@ -83,7 +83,8 @@ static int lab_internet_holder(struct lab *lab)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
-		c = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+		/* the internet's side of its veth stays off IPv6 like the lab's links */
+		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1 || c != 'y')
 			_exit(1);
 		for (;;)

@@ -447,7 +447,22 @@ cleanup:
 	return ret;
 }
 
-/* A VM whose default route is a tor gateway resolves through it too. */
+/* Whether router VM has a NIC on a network with internet: true. */
+static int lab_role_internet_router(const struct plan *plan, const struct plan_vm *vm)
+{
+	size_t k;
+
+	if (vm->role != SCN_ROLE_ROUTER)
+		return 0;
+	for (k = 0; k < vm->n_nics; k++)
+		if (plan->scn->networks[vm->nics[k].net].internet)
+			return 1;
+	return 0;
+}
+
+/* A VM whose default route is a tor gateway resolves through it too; one
+ * behind a plain internet router asks the fake internet's DNS (as a home
+ * network would its ISP's), through the router's NAT. */
 static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
 {
 	const struct plan *plan = lab->plan;
@@ -457,12 +472,16 @@ static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
 	if (!pvm->gateway)
 		return 0;
 	for (v = 0; v < plan->n_vms; v++) {
-		if (plan->vms[v].role != SCN_ROLE_TOR_GATEWAY)
+		const struct plan_vm *gw = &plan->vms[v];
+		int inet = lab_role_internet_router(plan, gw);
+
+		if (gw->role != SCN_ROLE_TOR_GATEWAY && !inet)
 			continue;
-		for (k = 0; k < plan->vms[v].n_nics; k++)
-			if (plan->vms[v].nics[k].addr == pvm->gateway) {
+		for (k = 0; k < gw->n_nics; k++)
+			if (gw->nics[k].addr == pvm->gateway) {
 				plan_fmt_addr(pvm->gateway, ip);
-				snprintf(line, sizeof(line), "nameserver %s\n", ip);
+				/* 203.0.113.53: the fake internet's DNS (lab_internet.c) */
+				snprintf(line, sizeof(line), "nameserver %s\n", inet ? "203.0.113.53" : ip);
 				return lab_write_file(lab, pvm->name, "/etc/resolv.conf", 0644, line,
 						      strlen(line));
 			}

@@ -295,6 +295,7 @@ int lab_vm_start(struct lab_vm *vm)
 	if (pid == 0)
 		lab_vm_child(vm, logfd, parent);
 	vm->pid = pid;
+	vm->last_pid = pid;
 	vm->starttime = util_proc_starttime(pid);
 	vm->state = LAB_VM_BOOTING;
 	vm->deadline = vm->t[LAB_PHASE_EXEC] + (uint64_t)lab->boot_timeout_s * 1000000000ull;
@@ -658,9 +659,13 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	json_object_set_new(o, "memory_mib", json_integer(pvm->memory_mib));
 	json_object_set_new(o, "vcpus", json_integer(pvm->vcpus));
 	json_object_set_new(o, "cid", json_integer(pvm->cid));
-	json_object_set_new(o, "state", json_string(vm->state == LAB_VM_READY ? "ready" :
+	/* what the last health check found beats what the boot reached */
+	json_object_set_new(o, "state", json_string(lab_health_name(vm->health) ?:
+		vm->state == LAB_VM_READY ? "ready" :
 		vm->state == LAB_VM_FAILED ? "failed" : vm->state == LAB_VM_EXITED ? "exited" :
 		vm->state == LAB_VM_BOOTING ? "booting" : "not started"));
+	if (lab_health_name(vm->health))
+		json_object_set_new(o, "state_reason", json_string(vm->health_why));
 	json_object_set_new(o, "nics", nics);
 	json_object_set_new(o, "kernel_cmdline", json_string(vm->cmdline));
 	json_object_set_new(o, "argv", argv);

@@ -11,12 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util.h"
+
+#define LAB_VSOCK_PING_MS 2000
 
 void lab_sibling_path(const char *name, char *buf, size_t len)
 {
@@ -178,4 +182,97 @@ void lab_vsock_stop(struct lab *lab)
 	if (lab_reap(lab->vsockd_pid, 3000) == -ETIMEDOUT)
 		util_err("vsock: uvmlab-vsockd did not stop on SIGTERM; killed");
 	lab->vsockd_pid = 0;
+}
+
+/* The process state letter of /proc/PID/stat, or 0. */
+static char lab_vsock_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Connect to a host socket the daemon serves and send a line it rejects:
+ * a live event loop closes the connection at once. */
+static int lab_vsock_ping(const char *path, int timeout_ms)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd p;
+	char c;
+	int fd, ret;
+
+	if (util_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) < 0)
+		return -ENAMETOOLONG;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, "PING\n", 5, MSG_NOSIGNAL) != 5) {
+		ret = -errno;
+		goto out;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	ret = poll(&p, 1, timeout_ms);
+	if (ret == 0)
+		ret = -ETIMEDOUT;
+	else if (ret < 0)
+		ret = -errno;
+	else
+		ret = recv(fd, &c, 1, MSG_DONTWAIT) <= 0 ? 0 : -EPROTO;
+out:
+	close(fd);
+	return ret;
+}
+
+int lab_vsock_health(struct lab *lab)
+{
+	char state;
+	int st, ret;
+
+	if (!lab->plan->scn->has_vsock)
+		return 0;
+	if (lab->vsockd_dead[0]) {
+		lab_set_err(lab, "%s", lab->vsockd_dead);
+		return -EPIPE;
+	}
+	if (lab->vsockd_pid <= 0) {
+		lab_set_err(lab, "vsock backend uvmlab-vsockd is not running");
+		return -EPIPE;
+	}
+	if (waitpid(lab->vsockd_pid, &st, WNOHANG) == lab->vsockd_pid) {
+		if (WIFSIGNALED(st))
+			snprintf(lab->vsockd_dead, sizeof(lab->vsockd_dead), "vsock backend uvmlab-vsockd "
+				 "(pid %d) died: killed by signal %d (see %s)", (int)lab->vsockd_pid,
+				 WTERMSIG(st), lab->vsockd_log);
+		else
+			snprintf(lab->vsockd_dead, sizeof(lab->vsockd_dead), "vsock backend uvmlab-vsockd "
+				 "(pid %d) died: exited with status %d (see %s)", (int)lab->vsockd_pid,
+				 WEXITSTATUS(st), lab->vsockd_log);
+		lab->vsockd_pid = 0;
+		lab_set_err(lab, "%s", lab->vsockd_dead);
+		return -EPIPE;
+	}
+	state = lab_vsock_proc_state(lab->vsockd_pid);
+	if (state == 'T' || state == 't') {
+		lab_set_err(lab, "vsock backend uvmlab-vsockd (pid %d) is stopped (process state %c)",
+			    (int)lab->vsockd_pid, state);
+		return -ETIMEDOUT;
+	}
+	if (!lab->n_vms)
+		return 0;
+	ret = lab_vsock_ping(lab->vms[0].vsock_host, LAB_VSOCK_PING_MS);
+	if (ret < 0)
+		lab_set_err(lab, "vsock backend uvmlab-vsockd (pid %d) does not answer on %s: %s",
+			    (int)lab->vsockd_pid, lab->vms[0].vsock_host, strerror(-ret));
+	return ret;
 }

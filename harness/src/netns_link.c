@@ -323,3 +323,24 @@ cleanup:
 	rtnl_link_put(link);
 	return ret;
 }
+
+int netns_link_disable_ipv6(void)
+{
+	static const char *const paths[] = { "/proc/sys/net/ipv6/conf/default/disable_ipv6",
+					     "/proc/sys/net/ipv6/conf/all/disable_ipv6" };
+	size_t i;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		int fd = open(paths[i], O_WRONLY | O_CLOEXEC), ret = 0;
+
+		/* a kernel without IPv6 has nothing to turn off */
+		if (fd < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (write(fd, "1\n", 2) != 2)
+			ret = -errno;
+		close(fd);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

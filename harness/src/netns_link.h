@@ -17,6 +17,14 @@
 
 struct netns_link;
 
+/* Turn IPv6 off for the calling thread's network namespace: every link
+ * created there afterwards (conf/default) and the ones already there
+ * (conf/all) get no address, so the lab's own bridges, taps and veths never
+ * answer or send over IPv6 (neighbour discovery, ff02::1 echo replies).
+ * Call right after entering a new namespace, before creating links.
+ * 0 or negative errno. */
+int netns_link_disable_ipv6(void);
+
 /* Open a route netlink socket. 0 or negative errno. */
 int netns_link_open(struct netns_link **out);
 void netns_link_close(struct netns_link *nl);

@@ -126,6 +126,33 @@ static int policy_proto_matches(enum scn_proto p, uint8_t l4)
 	}
 }
 
+/* The IPv6 link's own plumbing: MLD (130-132, 143), router solicitation and
+ * advertisement, neighbour solicitation and advertisement, redirect
+ * (133-137). Everything else over IPv6, link-local or not, is judged. */
+static int policy_v6_plumbing(const struct flow_record *rec)
+{
+	uint16_t t = rec->src_port; /* ICMPv6 type */
+
+	return rec->l4proto == IPPROTO_ICMPV6 && ((t >= 130 && t <= 137) || t == 143);
+}
+
+/* An IPv6 link-local (or unspecified) endpoint is the VM with that MAC: a
+ * link-local address is derived from, and only meaningful with, the link. */
+static void policy_v6_by_mac(const struct plan *plan, const uint8_t mac[6], char *ep)
+{
+	size_t v, k;
+
+	if (strcmp(ep, "link-local"))
+		return;
+	for (v = 0; v < plan->n_vms; v++)
+		for (k = 0; k < plan->vms[v].n_nics; k++)
+			if (!memcmp(plan->vms[v].nics[k].mac, mac, 6)) {
+				snprintf(ep, 32, "%s", plan->vms[v].name);
+				return;
+			}
+	snprintf(ep, 32, "unknown");
+}
+
 /* Forwarders legitimately send other hosts' packets. */
 static int policy_forwards(const struct plan_vm *vm)
 {
@@ -153,7 +180,17 @@ enum policy_verdict policy_judge(const struct plan *plan, const struct flow_reco
 	}
 	policy_endpoint(plan, rec->family, rec->src_addr, src, 32);
 	policy_endpoint(plan, rec->family, rec->dst_addr, dst, 32);
-	if (policy_is_control(dst) || (policy_is_control(src) && rec->family == FLOW_FAMILY_IPV6)) {
+	if (rec->family == FLOW_FAMILY_IPV6) {
+		if (policy_v6_plumbing(rec)) {
+			snprintf(why, whylen, "IPv6 neighbour discovery or MLD");
+			return POLICY_CONTROL;
+		}
+		policy_v6_by_mac(plan, rec->src_mac, src);
+		policy_v6_by_mac(plan, rec->dst_mac, dst);
+		/* a multicast that reached a VM was delivered to it */
+		if (!strcmp(dst, "multicast") && rec->dir == FLOW_DIR_EGRESS && tap)
+			snprintf(dst, 32, "%s", tap->name);
+	} else if (policy_is_control(dst)) {
 		snprintf(why, whylen, "link-local plumbing");
 		return POLICY_CONTROL;
 	}

@@ -6,9 +6,13 @@
  * Only what reached a VM is judged: egress on a tap (host toward the VM).
  * A rule { from: A, to: B, proto } allows the conversation between A and B
  * (both directions: replies are part of it). Default deny. Traffic that is
- * link-local plumbing (ARP, IPv6 neighbour/router discovery and multicast,
- * IPv4 broadcast and multicast) is "control" and not judged. A VM that is not
- * a router or gateway sending with another VM's source address is spoofing.
+ * link-local plumbing (ARP, IPv4 broadcast and multicast, and over IPv6 only
+ * neighbour/router discovery and MLD: ICMPv6 types 130-137 and 143) is
+ * "control" and not judged. Every other IPv6 flow is judged like IPv4: a
+ * link-local endpoint is the VM whose MAC sent or received it ("unknown" if
+ * none, e.g. a host-side link), and a multicast delivered on a VM's tap was
+ * delivered to that VM. A VM that is not a router or gateway sending with
+ * another VM's source address is spoofing.
  */
 #ifndef UVMLAB_POLICY_H
 #define UVMLAB_POLICY_H

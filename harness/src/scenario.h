@@ -121,13 +121,15 @@ enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK, SCN_CHECK_FETCH, SCN
  *         - { name?, vsock: { from, to, port, bytes? }, expect }
  *         - { name?, fetch: { from, url }, expect }      HTTP GET from a VM (fake internet)
  *         - { name?, resolve: { from, host }, expect }   DNS lookup from a VM
- *         - { name?, forwarding: { vm }, expect }          guest probe: did VM send
- *           any packet it had received (allowed = forwarding seen, blocked = none)
- *         - { name?, attribution: { vm, network?, users?, processes? } }  guest
- *           probe: every packet VM sent on network (default: its first NIC)
- *           belongs to a socket of a listed user or process (no expect)
+ *         - { name?, forwarding: { vm, allow_empty? }, expect }  guest probe: did
+ *           VM send any packet it had received (allowed = forwarding seen,
+ *           blocked = none)
+ *         - { name?, attribution: { vm, network?, users?, processes?, allow_empty? } }
+ *           guest probe: every packet VM sent on network (default: its first
+ *           NIC) belongs to a socket of a listed user or process (no expect)
  * Probe checks are judged at the end of the run, over everything the VM sent
- * since its role services started; `from` holds their vm.
+ * since its role services started; `from` holds their vm. A probe that saw
+ * nothing but link-layer control is inconclusive unless allow_empty.
  * Any check may add while_stopped: VM (that VM is paused during the check).
  * A vsock check's from/to may be "host" (SCN_HOST) instead of a VM; a reach
  * check's to may be "internet" (SCN_INTERNET: the fake internet's web server). */
@@ -150,6 +152,7 @@ struct scn_check {
 	size_t n_users;
 	char **procs;               /* attribution: allowed owners (process names, comm) */
 	size_t n_procs;
+	int allow_empty;            /* probe checks: silence is a pass, not inconclusive */
 };
 
 /* Checks answered by the guest probe (uvmlab-gprobe) rather than by traffic. */

@@ -1424,17 +1424,22 @@ static int scenario_parse_owner_names(struct scenario_parse_ctx *ctx, const stru
 	return 0;
 }
 
-/* forwarding: { vm } and attribution: { vm, network?, users?, processes? } */
+/* forwarding: { vm, allow_empty? } and
+ * attribution: { vm, network?, users?, processes?, allow_empty? }.
+ * Keys are dispatched by their index in the attribution list; forwarding's
+ * own list maps onto it through fwd_index. */
 static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
 				      const char *check_where, const struct scn_node *key,
 				      const struct scn_node *n, enum scn_check_kind kind)
 {
-	static const char *const keys[] = { "vm", "network", "users", "processes" };
+	static const char *const keys[] = { "vm", "network", "users", "processes", "allow_empty" };
+	static const char *const fwd_keys[] = { "vm", "allow_empty" };
+	static const size_t fwd_index[] = { 0, 4 };
 	const char *kname = kind == SCN_CHECK_FORWARDING ? "forwarding" : "attribution";
-	size_t n_keys = kind == SCN_CHECK_FORWARDING ? 1 : SCN_COUNT(keys);
+	int fwd = kind == SCN_CHECK_FORWARDING;
 	char where[96];
 	size_t i, k;
-	int rc = 0;
+	int rc = 0, v;
 
 	snprintf(where, sizeof(where), "%s %s", check_where, kname);
 	chk->kind = kind;
@@ -1443,9 +1448,12 @@ static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn
 	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
 		const struct scn_node *val = n->kids[i + 1];
 
-		rc = scenario_parse_key(ctx, n, i, keys, n_keys, where, &k);
+		rc = scenario_parse_key(ctx, n, i, fwd ? fwd_keys : keys,
+					fwd ? SCN_COUNT(fwd_keys) : SCN_COUNT(keys), where, &k);
 		if (rc)
 			break;
+		if (fwd)
+			k = fwd_index[k];
 		switch (k) {
 		case 0:
 			rc = scenario_parse_str(ctx, val, where, "vm", "a vm name", &chk->from.name);
@@ -1460,9 +1468,14 @@ static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn
 			rc = scenario_parse_owner_names(ctx, val, where, "users", 32, &chk->users,
 							&chk->n_users);
 			break;
-		default:
+		case 3:
 			rc = scenario_parse_owner_names(ctx, val, where, "processes", 15, &chk->procs,
 							&chk->n_procs);
+			break;
+		default:
+			rc = scenario_parse_enum(ctx, val, where, "allow_empty", "boolean",
+						 scenario_parse_bools, SCN_COUNT(scenario_parse_bools), &v);
+			chk->allow_empty = v;
 			break;
 		}
 	}

@@ -62,18 +62,9 @@ def run_id_dirs():
 
 
 def runs_writing_to(results_dir, among):
-    """The run ids in AMONG whose state.json names a results folder under
-    RESULTS_DIR: the runs one test started, not those of a test running
-    beside it on the same host."""
-    mine = []
-    for rid in among:
-        try:
-            with open(f"{RUN_ROOT}/{rid}/state.json") as f:
-                if json.load(f).get("results_dir", "").startswith(str(results_dir)):
-                    mine.append(rid)
-        except (OSError, ValueError):
-            pass
-    return mine
+    """The run ids in AMONG that write into RESULTS_DIR: the runs one test
+    started, not those of a test running beside it on the same host."""
+    return [rid for rid in among if run_results_under(rid, results_dir)]
 
 
 def processes_mentioning(needle):
@@ -89,6 +80,17 @@ def processes_mentioning(needle):
         if needle in cmd:
             found.append(int(d.name))
     return found
+
+
+def run_results_under(run_id, results):
+    """Whether live run RUN_ID writes its results under RESULTS (a run that
+    has no state yet is not known to be ours)."""
+    try:
+        with open(Path(RUN_ROOT) / run_id / "state.json") as f:
+            rd = json.load(f).get("results_dir", "")
+    except (OSError, ValueError):
+        return False
+    return Path(rd).resolve().is_relative_to(Path(results).resolve())
 
 
 def net_namespaces():

@@ -57,6 +57,35 @@ def test_routed_forwards_and_isolates(lab_results):
     assert not leftovers(run_dir.name)
 
 
+def test_probe_check_over_silence_is_inconclusive(lab_results, tmp_path):
+    """An attribution check on a NIC nobody uses saw nothing: not a pass."""
+    r = uvmlab("run", scenario("mutants/attribution-silent"), results=lab_results)
+    assert r.code == 1, str(r)
+    res, run_dir = result_of(lab_results)
+    assert res["verdict"] == "fail"
+    verdicts = {c["name"]: c["verdict"] for c in res["checks"]}
+    assert verdicts["unused-nic-attributed"] == "inconclusive", verdicts
+    assert [n for n, v in verdicts.items() if v != "pass" and n != "flow-policy"] == \
+        ["unused-nic-attributed"]
+    assert res["summary"]["inconclusive"] == 1 and res["summary"]["failed"] == 0
+    line = next(l for l in r.out.splitlines() if l.startswith("unused-nic-attributed"))
+    assert "inconclusive" in line and "sent no packet beyond link-layer control" in line
+    assert "1 inconclusive" in r.out
+    assert not leftovers(run_dir.name)
+    # the same check with allow_empty: true accepts the silence
+    text = scenario("mutants/attribution-silent").read_text().replace(
+        "users: [root] }", "users: [root], allow_empty: true }")
+    assert "allow_empty: true" in text
+    ok = tmp_path / "attribution-silent-allowed.yaml"
+    ok.write_text(text)
+    again = tmp_path / "results-allowed"
+    again.mkdir()
+    r = uvmlab("run", ok, results=again)
+    assert r.code == 0, str(r)
+    res, _ = result_of(again)
+    assert {c["name"]: c["verdict"] for c in res["checks"]}["unused-nic-attributed"] == "pass"
+
+
 def test_boot_timeout_reports_last_phase_and_cleans_up(lab_results):
     r = uvmlab("run", "--boot-timeout", "2", scenario("pair"), results=lab_results)
     assert r.code == 3, str(r)

@@ -1,7 +1,12 @@
 """scenarios/vsock.yaml through uvmlab: transfers verified at both ends, siblings by policy."""
+import json
+import os
+import signal
+from pathlib import Path
+
 import pytest
 
-from framework.lab import leftovers, result_of, scenario, uvmlab
+from framework.lab import RUN_ROOT, leftovers, processes_mentioning, result_of, scenario, uvmlab
 
 pytestmark = pytest.mark.boots
 
@@ -35,3 +40,25 @@ def test_vsock_mutant_without_allow_is_caught(lab_results):
     assert [(c["name"], c["verdict"]) for c in res["checks"]] == [("a-to-b", "fail")]
     assert "a-to-b" in r.out
     assert not leftovers(run_dir.name)
+
+
+def test_dead_vsock_backend_is_a_lab_failure_not_a_refusal(lab_results):
+    """With uvmlab-vsockd killed, a blocked vsock check must not pass: exit 3 naming it."""
+    r = uvmlab("up", scenario("vsock"), results=lab_results, check_code=0)
+    run_id = r.out.strip()
+    try:
+        pids = [p for p in processes_mentioning(f"{RUN_ROOT}/{run_id}/")
+                if b"uvmlab-vsockd" in Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0]]
+        assert len(pids) == 1, pids
+        os.kill(pids[0], signal.SIGKILL)
+        c = uvmlab("check", "--run", run_id)
+        assert c.code == 3, str(c)
+        assert f"vsock backend uvmlab-vsockd (pid {pids[0]}) died: killed by signal 9" in c.out, str(c)
+        with open(lab_results / run_id / "check-1" / "result.json") as f:
+            res = json.load(f)
+        assert res["verdict"] == "lab-error"
+        assert not [row for row in res["checks"] if row["verdict"] == "pass"], res["checks"]
+        assert res["summary"]["errors"] >= 1
+    finally:
+        uvmlab("down", run_id)
+    assert leftovers(run_id) == []

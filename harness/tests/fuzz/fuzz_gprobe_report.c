@@ -23,11 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < r.n_tx; i++)
 			if (!r.tx[i].oif || strlen(r.tx[i].owner.comm) >= sizeof(r.tx[i].owner.comm))
 				__builtin_trap();
-		gprobe_judge_forwarding(&r, 0, ev, sizeof(ev), &d);
+		/* every report gets one of the three verdicts, empty or not */
+		if (gprobe_judge_forwarding(&r, 0, (int)(size & 1), ev, sizeof(ev), &d) > GPROBE_INCONCLUSIVE)
+			__builtin_trap();
 		json_decref(d);
 		d = NULL;
 		for (i = 0; i < r.n_ifs; i++) {
-			gprobe_judge_attribution(&r, &r.ifs[i], &allow, ev, sizeof(ev), &d);
+			if (gprobe_judge_attribution(&r, &r.ifs[i], &allow, (int)(size & 1), ev, sizeof(ev),
+						     &d) > GPROBE_INCONCLUSIVE)
+				__builtin_trap();
 			json_decref(d);
 			d = NULL;
 		}

@@ -18,6 +18,10 @@ int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t 
 const char *lab_error(const struct lab *lab) { (void)lab; return "fake"; }
 void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
 void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
+void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_verdict v, const char *ev)
+{
+	(void)row; (void)sum; (void)v; (void)ev;
+}
 
 static const uint32_t exits[] = { 0xc6336405u, 0xc6336406u }; /* 198.51.100.5, .6 */
 
@@ -103,6 +107,137 @@ static void test_handles(void **state)
 	assert_false(checks_net_handles(&c));
 }
 
+/* The fake internet's view in one line: N events, L from the lab, E from exits. */
+static struct checks_net_seen seen(size_t n, size_t lab, size_t ex)
+{
+	struct checks_net_seen s = { .n = n, .n_lab = lab, .n_exit = ex };
+
+	if (lab)
+		snprintf(s.lab, sizeof(s.lab), "198.18.1.2");
+	if (ex)
+		snprintf(s.exit, sizeof(s.exit), "198.51.100.6");
+	if (n > lab + ex)
+		snprintf(s.other, sizeof(s.other), "192.0.2.9");
+	return s;
+}
+
+static void test_judge_fetch(void **state)
+{
+	struct checks_net_fetch_obs o = { .from = "work", .line = "", .resolved = "" };
+	char ev[768];
+
+	(void)state;
+	/* through Tor: the page, and the server saw only exits */
+	o.got_page = 1;
+	o.seen = seen(2, 0, 2);
+	assert_int_equal(checks_net_judge_fetch(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "saw only Tor exit 198.51.100.6 (2 requests)"));
+	assert_int_equal(checks_net_judge_fetch(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	/* the page came, but one request came from the lab: not through Tor */
+	o.seen = seen(2, 1, 1);
+	assert_int_equal(checks_net_judge_fetch(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	assert_non_null(strstr(ev, "page fetched: the web server saw 198.18.1.2, a lab address"));
+	/* the page, but the server logged nothing: not evidence of Tor */
+	o.seen = seen(0, 0, 0);
+	assert_int_equal(checks_net_judge_fetch(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	assert_non_null(strstr(ev, "saw no request"));
+	/* ... or someone who is neither lab nor exit */
+	o.seen = seen(1, 0, 0);
+	assert_int_equal(checks_net_judge_fetch(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	assert_non_null(strstr(ev, "saw 192.0.2.9"));
+	/* no page, nothing seen: blocked holds, allowed fails */
+	o.got_page = 0;
+	o.status = 1;
+	o.line = "wget http://203.0.113.80/ failed";
+	o.seen = seen(0, 0, 0);
+	assert_int_equal(checks_net_judge_fetch(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "no page from work (exit 1: wget http://203.0.113.80/ failed)"));
+	assert_int_equal(checks_net_judge_fetch(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	/* no page, but a lab request reached the server: a leak, blocked fails */
+	o.seen = seen(1, 1, 0);
+	assert_int_equal(checks_net_judge_fetch(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	assert_non_null(strstr(ev, "no page: the web server saw 198.18.1.2"));
+	/* a dead server sees nothing: no verdict either way */
+	o.seen = seen(0, 0, 0);
+	o.carrier_down = "the fake internet's server (pid 9) died";
+	assert_int_equal(checks_net_judge_fetch(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_ERROR);
+	assert_non_null(strstr(ev, "not judged: the fake internet's server (pid 9) died"));
+	assert_int_equal(checks_net_judge_fetch(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_ERROR);
+}
+
+static void test_judge_resolve(void **state)
+{
+	struct checks_net_resolve_obs o = { .from = "work", .host = "web.test", .answer = "203.0.113.80" };
+	char ev[768];
+
+	(void)state;
+	/* answered, the fake DNS saw only the Tor side (an exit or the DNS port's relay) */
+	o.answered = 1;
+	o.seen = seen(1, 0, 0);
+	assert_int_equal(checks_net_judge_resolve(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "web.test -> 203.0.113.80; the fake DNS saw 1 query, none from the lab"));
+	assert_int_equal(checks_net_judge_resolve(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	/* answered, but asked directly from the lab */
+	o.seen = seen(1, 1, 0);
+	assert_int_equal(checks_net_judge_resolve(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	assert_non_null(strstr(ev, "web.test -> 203.0.113.80; the fake DNS saw a query from 198.18.1.2"));
+	/* no answer and nothing from the lab: blocked holds */
+	o.answered = 0;
+	o.seen = seen(0, 0, 0);
+	assert_int_equal(checks_net_judge_resolve(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "web.test: no answer in work; the fake DNS saw 0 queries"));
+	assert_int_equal(checks_net_judge_resolve(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	/* no answer, but a lab query got out: blocked fails */
+	o.seen = seen(2, 1, 0);
+	assert_int_equal(checks_net_judge_resolve(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	assert_non_null(strstr(ev, "no answer; the fake DNS saw a query from 198.18.1.2"));
+	o.carrier_down = "the fake internet's server (pid 9) is stopped";
+	assert_int_equal(checks_net_judge_resolve(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_ERROR);
+}
+
+static void test_judge_reach(void **state)
+{
+	struct checks_net_reach_obs o = { .from = "work", .proto = SCN_PROTO_ICMP, .addr = "203.0.113.80",
+					  .port = "", .line = "" };
+	char ev[768];
+
+	(void)state;
+	/* ICMP: an echo reply is reaching directly (Tor carries no ICMP) */
+	o.replied = 1;
+	assert_int_equal(checks_net_judge_reach(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "echo reply: reached directly"));
+	assert_int_equal(checks_net_judge_reach(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	o.replied = 0;
+	o.status = 1;
+	assert_int_equal(checks_net_judge_reach(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "no reply (exit 1)"));
+	/* ICMP has no server to be dead: judged anyway */
+	o.carrier_down = "the fake internet's server (pid 9) died";
+	assert_int_equal(checks_net_judge_reach(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	o.carrier_down = NULL;
+	/* TCP through Tor: answered, but the server saw an exit, not the lab */
+	o.proto = SCN_PROTO_TCP;
+	o.port = "80";
+	o.replied = 1;
+	o.seen = seen(1, 0, 1);
+	assert_int_equal(checks_net_judge_reach(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "answered (through Tor); the fake internet saw no lab client (1 event, from exit 198.51.100.6)"));
+	assert_int_equal(checks_net_judge_reach(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	/* UDP from the lab: reached directly */
+	o.proto = SCN_PROTO_UDP;
+	o.addr = "203.0.113.53";
+	o.port = "53";
+	o.replied = 0;
+	o.seen = seen(1, 1, 0);
+	assert_int_equal(checks_net_judge_reach(&o, 1, ev, sizeof(ev)), CHECKS_VERDICT_PASS);
+	assert_non_null(strstr(ev, "udp 203.0.113.53:53 from work: the fake internet saw lab client 198.18.1.2"));
+	assert_int_equal(checks_net_judge_reach(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_FAIL);
+	/* a blocked TCP/UDP verdict over a dead server proves nothing */
+	o.seen = seen(0, 0, 0);
+	o.carrier_down = "the fake internet's server (pid 9) died";
+	assert_int_equal(checks_net_judge_reach(&o, 0, ev, sizeof(ev)), CHECKS_VERDICT_ERROR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +245,9 @@ int main(void)
 		cmocka_unit_test(test_scan_direct),
 		cmocka_unit_test(test_scan_robust),
 		cmocka_unit_test(test_handles),
+		cmocka_unit_test(test_judge_fetch),
+		cmocka_unit_test(test_judge_resolve),
+		cmocka_unit_test(test_judge_reach),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,8 +56,9 @@ static void test_parse_strict(void **state)
 	gprobe_report_free(&r);
 }
 
-static int judge_attr(const char *text, uint32_t ifindex, const char *const *users, size_t nu,
-		      const char *const *procs, size_t np, char *ev, size_t evlen, size_t *n_findings)
+static int judge_attr_empty(const char *text, uint32_t ifindex, const char *const *users, size_t nu,
+			    const char *const *procs, size_t np, int allow_empty, char *ev, size_t evlen,
+			    size_t *n_findings)
 {
 	struct gprobe_report r = parse_ok(text);
 	struct gprobe_allow allow = { users, nu, procs, np };
@@ -69,11 +70,17 @@ static int judge_attr(const char *text, uint32_t ifindex, const char *const *use
 		if (r.ifs[i].ifindex == ifindex)
 			ifc = &r.ifs[i];
 	assert_non_null(ifc);
-	pass = gprobe_judge_attribution(&r, ifc, &allow, ev, evlen, &detail);
+	pass = gprobe_judge_attribution(&r, ifc, &allow, allow_empty, ev, evlen, &detail);
 	*n_findings = json_array_size(detail);
 	json_decref(detail);
 	gprobe_report_free(&r);
 	return pass;
+}
+
+static int judge_attr(const char *text, uint32_t ifindex, const char *const *users, size_t nu,
+		      const char *const *procs, size_t np, char *ev, size_t evlen, size_t *n_findings)
+{
+	return judge_attr_empty(text, ifindex, users, nu, procs, np, 0, ev, evlen, n_findings);
 }
 
 static void test_attribution_strict_passes(void **state)
@@ -139,9 +146,69 @@ static void test_attribution_forwarded_and_kernel_fail(void **state)
 	assert_non_null(strstr(ev, "8 packets not from an allowed owner"));
 	assert_non_null(strstr(ev, "eth1 -> eth0 198.18.3.10 -> 203.0.113.10 tcp/80 (5 pk)"));
 	assert_non_null(strstr(ev, "uid 0 (socket of no known process)"));
-	/* the other interface saw nothing: a pass that says so */
-	assert_int_equal(judge_attr(text, 3, users, 1, NULL, 0, ev, sizeof(ev), &nf), 1);
+}
+
+/* Silence is not evidence: an interface that sent nothing, or only ARP and
+ * the kernel's ND, is inconclusive unless the check allows an empty picture. */
+static void test_attribution_silent_inconclusive(void **state)
+{
+	static const char *const users[] = { "debian-tor" };
+	static const char text[] = HDR
+		ROW(2, 0, 2048, 6, 9001, "198.18.2.2", "198.51.100.5", 40, TOR) ","
+		ROW(3, 0, 2054, 0, 0, "", "", 3, "\"owner\":null") ","
+		ROW(3, 0, 34525, 58, 135, "fe80::1", "ff02::1:ff00:1", 2, "\"owner\":null") "]}";
+	static const char empty[] = HDR "]}";
+	char ev[1024];
+	size_t nf;
+
+	(void)state;
+	assert_int_equal(judge_attr(text, 3, users, 1, NULL, 0, ev, sizeof(ev), &nf), GPROBE_INCONCLUSIVE);
+	assert_int_equal(nf, 0);
+	assert_non_null(strstr(ev, "inconclusive: eth1 sent no packet beyond link-layer control (5 link-layer)"));
+	assert_int_equal(judge_attr_empty(text, 3, users, 1, NULL, 0, 1, ev, sizeof(ev), &nf), GPROBE_PASS);
 	assert_non_null(strstr(ev, "eth1: 0 packets, all from allowed owners (none sent)"));
+	assert_int_equal(judge_attr(empty, 2, users, 1, NULL, 0, ev, sizeof(ev), &nf), GPROBE_INCONCLUSIVE);
+	assert_int_equal(judge_attr_empty(empty, 2, users, 1, NULL, 0, 1, ev, sizeof(ev), &nf), GPROBE_PASS);
+	/* the busy interface is judged as before */
+	assert_int_equal(judge_attr(text, 2, users, 1, NULL, 0, ev, sizeof(ev), &nf), GPROBE_PASS);
+	/* a bad packet is a failure, not silence, even among link-layer control */
+	{
+		static const char bad[] = HDR
+			ROW(3, 0, 2054, 0, 0, "", "", 3, "\"owner\":null") ","
+			ROW(3, 0, 2048, 17, 53, "198.18.3.1", "203.0.113.53", 1, "\"owner\":null") "]}";
+
+		assert_int_equal(judge_attr(bad, 3, users, 1, NULL, 0, ev, sizeof(ev), &nf), GPROBE_FAIL);
+	}
+	assert_string_equal(gprobe_verdict_name(GPROBE_INCONCLUSIVE), "inconclusive");
+	assert_string_equal(gprobe_verdict_name(GPROBE_PASS), "pass");
+	assert_string_equal(gprobe_verdict_name(GPROBE_FAIL), "fail");
+}
+
+/* A VM that sent no payload proves neither forwarding nor its absence. */
+static void test_forwarding_silent_inconclusive(void **state)
+{
+	static const char quiet[] = HDR
+		ROW(2, 0, 2054, 0, 0, "", "", 3, "\"owner\":null") ","
+		ROW(3, 0, 34525, 58, 133, "fe80::1", "ff02::2", 1, "\"owner\":null") "]}";
+	static const char empty[] = HDR "]}";
+	struct gprobe_report r;
+	char ev[1024];
+
+	(void)state;
+	r = parse_ok(quiet);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), NULL), GPROBE_INCONCLUSIVE);
+	assert_non_null(strstr(ev, "inconclusive: the VM sent no packet beyond link-layer control"));
+	assert_int_equal(gprobe_judge_forwarding(&r, 1, 0, ev, sizeof(ev), NULL), GPROBE_INCONCLUSIVE);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 1, ev, sizeof(ev), NULL), GPROBE_PASS);
+	assert_int_equal(gprobe_judge_forwarding(&r, 1, 1, ev, sizeof(ev), NULL), GPROBE_FAIL);
+	gprobe_report_free(&r);
+	r = parse_ok(empty);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), NULL), GPROBE_INCONCLUSIVE);
+	/* XDP redirects are forwarding, never silence */
+	r.xdp_redirects = 2;
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), NULL), GPROBE_FAIL);
+	assert_int_equal(gprobe_judge_forwarding(&r, 1, 0, ev, sizeof(ev), NULL), GPROBE_PASS);
+	gprobe_report_free(&r);
 }
 
 static void test_forwarding(void **state)
@@ -154,19 +221,19 @@ static void test_forwarding(void **state)
 
 	(void)state;
 	r = parse_ok(strict);
-	assert_int_equal(gprobe_judge_forwarding(&r, 0, ev, sizeof(ev), &d), 1);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), &d), 1);
 	assert_non_null(strstr(ev, "55 packets sent, 0 forwarded"));
-	assert_int_equal(gprobe_judge_forwarding(&r, 1, ev, sizeof(ev), NULL), 0);
+	assert_int_equal(gprobe_judge_forwarding(&r, 1, 0, ev, sizeof(ev), NULL), 0);
 	json_decref(d);
 	gprobe_report_free(&r);
 
 	r = parse_ok(fwd);
-	assert_int_equal(gprobe_judge_forwarding(&r, 0, ev, sizeof(ev), &d), 0);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), &d), 0);
 	assert_int_equal(json_array_size(d), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "in")), "eth1");
 	assert_non_null(strstr(ev, "3 of 3 packets sent were received on another interface"));
 	assert_non_null(strstr(ev, "eth1 -> eth0 198.18.3.10 -> 203.0.113.10 icmp type 8"));
-	assert_int_equal(gprobe_judge_forwarding(&r, 1, ev, sizeof(ev), NULL), 1);
+	assert_int_equal(gprobe_judge_forwarding(&r, 1, 0, ev, sizeof(ev), NULL), 1);
 	json_decref(d);
 	gprobe_report_free(&r);
 }
@@ -184,7 +251,7 @@ static void test_xdp_and_incomplete(void **state)
 	assert_non_null(p);
 	memcpy((char *)p + 16, "4", 1);
 	r = parse_ok(buf);
-	assert_int_equal(gprobe_judge_forwarding(&r, 0, ev, sizeof(ev), NULL), 0);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), NULL), 0);
 	assert_non_null(strstr(ev, "4 XDP redirects"));
 	gprobe_report_free(&r);
 
@@ -192,13 +259,13 @@ static void test_xdp_and_incomplete(void **state)
 	p = strstr(buf, "\"lost\":0");
 	memcpy((char *)p + 7, "7", 1);
 	r = parse_ok(buf);
-	assert_int_equal(gprobe_judge_forwarding(&r, 0, ev, sizeof(ev), NULL), 0);
+	assert_int_equal(gprobe_judge_forwarding(&r, 0, 0, ev, sizeof(ev), NULL), 0);
 	assert_non_null(strstr(ev, "incomplete (7 updates lost"));
 	{
 		static const char *const users[] = { "debian-tor" };
 		struct gprobe_allow allow = { users, 1, NULL, 0 };
 
-		assert_int_equal(gprobe_judge_attribution(&r, &r.ifs[1], &allow, ev, sizeof(ev), NULL), 0);
+		assert_int_equal(gprobe_judge_attribution(&r, &r.ifs[1], &allow, 0, ev, sizeof(ev), NULL), 0);
 	}
 	gprobe_report_free(&r);
 }
@@ -259,7 +326,9 @@ int main(void)
 		cmocka_unit_test(test_attribution_strict_passes),
 		cmocka_unit_test(test_attribution_other_process_fails),
 		cmocka_unit_test(test_attribution_forwarded_and_kernel_fail),
+		cmocka_unit_test(test_attribution_silent_inconclusive),
 		cmocka_unit_test(test_forwarding),
+		cmocka_unit_test(test_forwarding_silent_inconclusive),
 		cmocka_unit_test(test_xdp_and_incomplete),
 		cmocka_unit_test(test_parse_rejects),
 	};

@@ -123,6 +123,82 @@ static void test_transit_spoof_control(void **state)
 	assert_string_equal(s, "unknown");
 }
 
+/* A record over IPv6 on VM's NIC-th tap, MACs of the named VMs' first NIC
+ * (NULL: a MAC no VM has, such as a host-side bridge). */
+static struct flow_record rec6(const struct plan *p, const char *vm, size_t nic, uint8_t dir,
+			       const char *src_vm, const char *src, const char *dst_vm, const char *dst,
+			       uint8_t l4, uint16_t type)
+{
+	static const uint8_t host_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	struct flow_record r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.ifname, sizeof(r.ifname), "%s", plan_find_vm(p, vm)->nics[nic].tap);
+	r.dir = dir;
+	r.family = FLOW_FAMILY_IPV6;
+	r.ethertype = 0x86dd;
+	r.l4proto = l4;
+	r.src_port = type;
+	memcpy(r.src_mac, src_vm ? plan_find_vm(p, src_vm)->nics[0].mac : host_mac, 6);
+	memcpy(r.dst_mac, dst_vm ? plan_find_vm(p, dst_vm)->nics[0].mac : host_mac, 6);
+	inet_pton(AF_INET6, src, r.src_addr);
+	inet_pton(AF_INET6, dst, r.dst_addr);
+	r.packets = 1;
+	return r;
+}
+
+/* Link-local IPv6 between VMs is judged like IPv4; only ND, RS/RA and MLD
+ * are plumbing. */
+static void test_ipv6_link_local_is_judged(void **state)
+{
+	struct fx *f = *state;
+	char s[32], d[32], why[160];
+	struct flow_record r;
+
+	/* echo request alice -> router over fe80::: allowed by the icmp rule, by MAC */
+	r = rec6(f->plan, "router", 0, FLOW_DIR_EGRESS, "alice", "fe80::a", "router", "fe80::1",
+		 IPPROTO_ICMPV6, 128);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_ALLOWED);
+	assert_string_equal(s, "alice");
+	assert_string_equal(d, "router");
+	/* TCP and UDP over link-local between them: no rule, a violation */
+	r = rec6(f->plan, "router", 0, FLOW_DIR_EGRESS, "alice", "fe80::a", "router", "fe80::1",
+		 IPPROTO_TCP, 40000);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_VIOLATION);
+	assert_non_null(strstr(why, "alice <-> router"));
+	r = rec6(f->plan, "alice", 0, FLOW_DIR_EGRESS, "router", "fe80::1", "alice", "fe80::a",
+		 IPPROTO_UDP, 5353);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_VIOLATION);
+	/* an echo to ff02::1 delivered to the router is a delivery to the router */
+	r = rec6(f->plan, "router", 0, FLOW_DIR_EGRESS, "alice", "fe80::a", NULL, "ff02::1",
+		 IPPROTO_ICMPV6, 128);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_ALLOWED);
+	assert_string_equal(d, "router");
+	/* a host-side link answering a VM: no VM has its MAC, a violation */
+	r = rec6(f->plan, "alice", 0, FLOW_DIR_EGRESS, NULL, "fe80::99", "alice", "fe80::a",
+		 IPPROTO_ICMPV6, 129);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_VIOLATION);
+	assert_string_equal(s, "unknown");
+	/* a VM sending over link-local is not spoofing; the link's own plumbing is control */
+	r = rec6(f->plan, "alice", 0, FLOW_DIR_INGRESS, "alice", "fe80::a", NULL, "ff02::1",
+		 IPPROTO_ICMPV6, 128);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_TRANSIT);
+	for (uint16_t t = 130; t <= 143; t++) {
+		r = rec6(f->plan, "alice", 0, FLOW_DIR_EGRESS, NULL, "fe80::99", NULL, "ff02::1:ff00:a",
+			 IPPROTO_ICMPV6, t);
+		assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)),
+				 (t <= 137 || t == 143) ? POLICY_CONTROL : POLICY_VIOLATION);
+	}
+	/* DAD: a neighbour solicitation from :: */
+	r = rec6(f->plan, "bob", 0, FLOW_DIR_EGRESS, "alice", "::", NULL, "ff02::1:ff00:b",
+		 IPPROTO_ICMPV6, 135);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_CONTROL);
+	/* ICMPv6 type 133 over UDP is no plumbing: the type is only ICMPv6's */
+	r = rec6(f->plan, "bob", 0, FLOW_DIR_EGRESS, "alice", "fe80::a", "bob", "fe80::b",
+		 IPPROTO_UDP, 133);
+	assert_int_equal(policy_judge(f->plan, &r, s, d, why, sizeof(why)), POLICY_VIOLATION);
+}
+
 static void test_endpoints(void **state)
 {
 	struct fx *f = *state;
@@ -186,6 +262,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_allowed_and_forbidden, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transit_spoof_control, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_link_local_is_judged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endpoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proto_names, setup, teardown),
 	};

@@ -204,6 +204,9 @@ static void test_routed_like(void **state)
 	assert_string_equal(scn->checks[3].users[1], "_apt");
 	assert_int_equal(scn->checks[3].n_procs, 1);
 	assert_string_equal(scn->checks[3].procs[0], "ping");
+	/* silence is inconclusive unless the check accepts it */
+	assert_false(scn->checks[2].allow_empty);
+	assert_true(scn->checks[3].allow_empty);
 	scenario_free(scn);
 }
 
