@@ -11,7 +11,8 @@
  * the source completed the handshake and got the token echoed back);
  * blocked = the target got nothing while the source saw refused, timeout or
  * unreachable (udp: no echo). A listener that cannot start or a failed
- * self-probe is a lab error (verdict "error"), never "blocked"; two ends
+ * self-probe, or one that ended before it was stopped, is a lab error
+ * (verdict "error"), never "blocked"; two ends
  * that disagree (one-way path, token from another address) fail either way.
  *
  * icmp: ping from the source (allowed: up to 3 tries, the first may wait for

@@ -494,7 +494,7 @@ enum reach_verdict reach_judge_verdict(const struct reach_obs *o, enum scn_expec
 		reach_judge_cat(ev, evlen, ", and %u other event%s (first from %s)", t->n_other,
 				t->n_other == 1 ? "" : "s", t->stray_from);
 	if (!t->ended)
-		reach_judge_cat(ev, evlen, " (listener report incomplete)");
+		reach_judge_cat(ev, evlen, " (the listener ended before it was stopped: report incomplete)");
 
 	if (tcp) {
 		int src_open = s->connect == REACH_CONNECT_HANDSHAKE && s->echo == REACH_ECHO_TOKEN;
@@ -523,6 +523,9 @@ enum reach_verdict reach_judge_verdict(const struct reach_obs *o, enum scn_expec
 		else if (!delivered && s->echo == REACH_ECHO_TOKEN)
 			why = "the source got its token back, but not from the target's listener";
 	}
+	/* Silence counts only from a listener that was still there when stopped. */
+	if (!open && !t->ended)
+		return REACH_ERROR;
 	if (!open && !closed) {
 		reach_judge_cat(ev, evlen, ": %s", why ? why : "the two ends disagree");
 		return REACH_FAIL;

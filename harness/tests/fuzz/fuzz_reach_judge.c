@@ -49,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (p != SCN_PROTO_ICMP && r == REACH_PASS &&
 			    (!o.tgt.listening || o.tgt.error[0] || !o.tgt.n_self || o.self.echo != REACH_ECHO_TOKEN))
 				__builtin_trap();
+			/* silence counts only from a listener that was there to the end */
+			if (p != SCN_PROTO_ICMP && r == REACH_PASS && e == SCN_EXPECT_BLOCKED && !o.tgt.ended)
+				__builtin_trap();
 		}
 	return 0;
 }

@@ -539,6 +539,15 @@ static void test_verdict_control_failures(void **state)
 		o.tgt.n_self = 0;
 		assert_int_equal(judge(&o, SCN_EXPECT_BLOCKED, ev), REACH_ERROR);
 		assert_non_null(strstr(ev, "self-probe in b failed"));
+		/* a listener that died before it was stopped cannot vouch for silence */
+		obs_base(&o, SCN_PROTO_UDP);
+		obs_src(&o, SRC_TIMEOUT);
+		o.tgt.ended = 0;
+		assert_int_equal(judge(&o, SCN_EXPECT_BLOCKED, ev), REACH_ERROR);
+		assert_non_null(strstr(ev, "report incomplete"));
+		/* ... but a token it did see is still a token */
+		obs_delivered(&o);
+		assert_int_equal(judge(&o, SCN_EXPECT_ALLOWED, ev), REACH_PASS);
 		/* the source's prober did not run (no result line) */
 		obs_base(&o, SCN_PROTO_TCP);
 		o.src.ran = 0;
