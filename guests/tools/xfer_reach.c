@@ -440,6 +440,13 @@ static int reach_probe(const struct reach_opts *o)
 		code = 3;
 		goto out;
 	}
+	if (o->udp) {
+		int one = 1;
+
+		/* without it a udp socket hears only port unreachable, not a router's
+		 * net/host unreachable */
+		setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	}
 	if (connect(fd, (const struct sockaddr *)&o->addr, sizeof(o->addr)) < 0) {
 		if (errno != EINPROGRESS) {
 			err = errno;

@@ -487,6 +487,8 @@ enum reach_verdict reach_judge_verdict(const struct reach_obs *o, enum scn_expec
 		reach_judge_cat(ev, evlen, "; %s saw token from %s", o->to, t->other_from);
 	else if (tcp && t->n_conn_src)
 		reach_judge_cat(ev, evlen, "; %s accepted a connection from %s but got no token", o->to, o->from);
+	else if (o->window_ms < 1000)
+		reach_judge_cat(ev, evlen, "; %s saw nothing in %u ms (self-probe ok)", o->to, o->window_ms);
 	else
 		reach_judge_cat(ev, evlen, "; %s saw nothing in %u.%u s (self-probe ok)", o->to,
 				o->window_ms / 1000, o->window_ms % 1000 / 100);
