@@ -29,14 +29,25 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+def writes_under(run_id, results):
+    """Whether live run RUN_ID records its results under RESULTS (its state.json says)."""
+    import json
+    try:
+        st = json.loads((Path(lab.RUN_ROOT) / run_id / "state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return str(st.get("results_dir", "")).startswith(str(results) + os.sep)
+
+
 @pytest.fixture
 def lab_results(request, tmp_path):
     results = tmp_path / "results"
     results.mkdir()
     before = set(lab.run_id_dirs())
     yield results
-    # Tear down whatever this test started, even if it failed half way.
-    started = set(lab.run_id_dirs()) - before
+    # Tear down whatever this test started, even if it failed half way; runs
+    # that others started on this machine meanwhile are not ours to stop.
+    started = {rid for rid in set(lab.run_id_dirs()) - before if writes_under(rid, results)}
     for rid in started:
         subprocess.run([lab.UVMLAB, "down", rid], capture_output=True, timeout=60)
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
