@@ -25,7 +25,7 @@
 /* The one global: SIGTERM/SIGINT ask the listener to print its end line and exit. */
 static volatile sig_atomic_t xfer_reach_stop;
 
-struct reach_opts {
+struct xfer_reach_opts {
 	int listen;
 	int udp;
 	struct sockaddr_in addr;
@@ -36,7 +36,7 @@ struct reach_opts {
 	int timeout_s;
 };
 
-struct reach_conn {
+struct xfer_reach_conn {
 	int fd;
 	char peer[24];
 	char buf[REACH_TOKEN_MAX + 1];
@@ -58,7 +58,7 @@ void xfer_reach_usage(void)
 		"S defaults to 3. Tokens: 1..64 of [0-9a-z-]. Exit: 0 ran, 2 bad usage, 3 socket error\n");
 }
 
-static int64_t reach_now_ms(void)
+static int64_t xfer_reach_now_ms(void)
 {
 	struct timespec ts;
 
@@ -66,7 +66,7 @@ static int64_t reach_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *reach_errno_name(int e)
+static const char *xfer_reach_errno_name(int e)
 {
 	static char other[16];
 
@@ -91,7 +91,7 @@ static const char *reach_errno_name(int e)
 	}
 }
 
-static int reach_token_ok(const char *t)
+static int xfer_reach_token_ok(const char *t)
 {
 	size_t i, n = strlen(t);
 
@@ -104,7 +104,7 @@ static int reach_token_ok(const char *t)
 }
 
 /* "A.B.C.D:PORT", port 1..65535. */
-static int reach_parse_addr(const char *s, struct reach_opts *o)
+static int xfer_reach_parse_addr(const char *s, struct xfer_reach_opts *o)
 {
 	char host[INET_ADDRSTRLEN];
 	const char *colon = strrchr(s, ':');
@@ -128,7 +128,7 @@ static int reach_parse_addr(const char *s, struct reach_opts *o)
 	return 0;
 }
 
-static int reach_parse(int argc, char **argv, struct reach_opts *o)
+static int xfer_reach_parse(int argc, char **argv, struct xfer_reach_opts *o)
 {
 	int i, have_addr = 0;
 
@@ -143,10 +143,10 @@ static int reach_parse(int argc, char **argv, struct reach_opts *o)
 			return -1;
 		if (!strcmp(argv[i], "--tcp") || !strcmp(argv[i], "--udp")) {
 			o->udp = !strcmp(argv[i], "--udp");
-			if (have_addr++ || reach_parse_addr(v, o) < 0)
+			if (have_addr++ || xfer_reach_parse_addr(v, o) < 0)
 				return -1;
 		} else if (!strcmp(argv[i], "--token")) {
-			if (!reach_token_ok(v) || o->n_tokens >= (o->listen ? REACH_MAX_TOKENS : 1))
+			if (!xfer_reach_token_ok(v) || o->n_tokens >= (o->listen ? REACH_MAX_TOKENS : 1))
 				return -1;
 			o->token_len[o->n_tokens] = strlen(v);
 			o->tokens[o->n_tokens++] = v;
@@ -164,7 +164,7 @@ static int reach_parse(int argc, char **argv, struct reach_opts *o)
 	return have_addr && o->n_tokens ? 0 : -1;
 }
 
-static void reach_fmt_peer(const struct sockaddr_in *sa, char *buf, size_t len)
+static void xfer_reach_fmt_peer(const struct sockaddr_in *sa, char *buf, size_t len)
 {
 	char host[INET_ADDRSTRLEN] = "?";
 
@@ -173,7 +173,7 @@ static void reach_fmt_peer(const struct sockaddr_in *sa, char *buf, size_t len)
 }
 
 /* Index of the token BUF[0..N) (one trailing newline ignored), or -1. */
-static int reach_match(const struct reach_opts *o, const char *buf, size_t n)
+static int xfer_reach_match(const struct xfer_reach_opts *o, const char *buf, size_t n)
 {
 	size_t i;
 
@@ -185,13 +185,13 @@ static int reach_match(const struct reach_opts *o, const char *buf, size_t n)
 	return -1;
 }
 
-struct reach_events {
+struct xfer_reach_events {
 	unsigned printed, dropped;
 };
 
-static void reach_event(struct reach_events *ev, const char *fmt, ...)
+static void xfer_reach_event(struct xfer_reach_events *ev, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void reach_event(struct reach_events *ev, const char *fmt, ...)
+static void xfer_reach_event(struct xfer_reach_events *ev, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -209,33 +209,34 @@ static void reach_event(struct reach_events *ev, const char *fmt, ...)
 }
 
 /* A tcp connection said its piece (or gave up): judge it, echo a token, close. */
-static void reach_conn_done(const struct reach_opts *o, struct reach_conn *c, struct reach_events *ev)
+static void xfer_reach_conn_done(const struct xfer_reach_opts *o, struct xfer_reach_conn *c,
+				 struct xfer_reach_events *ev)
 {
-	int t = reach_match(o, c->buf, c->len);
+	int t = xfer_reach_match(o, c->buf, c->len);
 
 	if (t >= 0) {
 		char echo[REACH_TOKEN_MAX + 2];
 		int n = snprintf(echo, sizeof(echo), "%s\n", o->tokens[t]);
 		int ok = write(c->fd, echo, (size_t)n) == n;
 
-		reach_event(ev, "token from=%s token=%s echo=%d", c->peer, o->tokens[t], ok);
+		xfer_reach_event(ev, "token from=%s token=%s echo=%d", c->peer, o->tokens[t], ok);
 	} else if (c->len) {
-		reach_event(ev, "bytes from=%s len=%zu", c->peer, c->len);
+		xfer_reach_event(ev, "bytes from=%s len=%zu", c->peer, c->len);
 	}
 	close(c->fd);
 	c->fd = -1;
 }
 
-static void reach_on_signal(int sig)
+static void xfer_reach_on_signal(int sig)
 {
 	(void)sig;
 	xfer_reach_stop = 1;
 }
 
-static int reach_listen(const struct reach_opts *o)
+static int xfer_reach_listen(const struct xfer_reach_opts *o)
 {
-	struct reach_conn conns[REACH_MAX_CONNS];
-	struct reach_events ev = { 0, 0 };
+	struct xfer_reach_conn conns[REACH_MAX_CONNS];
+	struct xfer_reach_events ev = { 0, 0 };
 	struct sigaction sa;
 	int64_t end_ms;
 	int lfd, one = 1, code = 0;
@@ -243,7 +244,7 @@ static int reach_listen(const struct reach_opts *o)
 	const char *op = "socket";
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = reach_on_signal;   /* no SA_RESTART: poll() must return */
+	sa.sa_handler = xfer_reach_on_signal;   /* no SA_RESTART: poll() must return */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	for (i = 0; i < REACH_MAX_CONNS; i++)
@@ -259,10 +260,10 @@ static int reach_listen(const struct reach_opts *o)
 		goto fail;
 	printf("reach-listen listening proto=%s addr=%s\n", o->udp ? "udp" : "tcp", o->addr_text);
 	fflush(stdout);
-	end_ms = reach_now_ms() + (int64_t)o->timeout_s * 1000;
+	end_ms = xfer_reach_now_ms() + (int64_t)o->timeout_s * 1000;
 	while (!xfer_reach_stop) {
 		struct pollfd pfd[1 + REACH_MAX_CONNS];
-		int64_t now = reach_now_ms(), wait = end_ms - now;
+		int64_t now = xfer_reach_now_ms(), wait = end_ms - now;
 		int n;
 
 		if (wait <= 0)
@@ -285,7 +286,7 @@ static int reach_listen(const struct reach_opts *o)
 			op = "poll";
 			goto fail;
 		}
-		now = reach_now_ms();
+		now = xfer_reach_now_ms();
 		if (pfd[0].revents & POLLIN) {
 			struct sockaddr_in peer;
 			socklen_t pl = sizeof(peer);
@@ -298,27 +299,27 @@ static int reach_listen(const struct reach_opts *o)
 
 				if (r >= 0) {
 					size_t got = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
-					int t = reach_match(o, buf, got);
+					int t = xfer_reach_match(o, buf, got);
 
-					reach_fmt_peer(&peer, from, sizeof(from));
+					xfer_reach_fmt_peer(&peer, from, sizeof(from));
 					if (t >= 0) {
 						char echo[REACH_TOKEN_MAX + 2];
 						int len = snprintf(echo, sizeof(echo), "%s\n", o->tokens[t]);
 						int ok = sendto(lfd, echo, (size_t)len, 0, (struct sockaddr *)&peer,
 								pl) == len;
 
-						reach_event(&ev, "token from=%s token=%s echo=%d", from,
+						xfer_reach_event(&ev, "token from=%s token=%s echo=%d", from,
 							    o->tokens[t], ok);
 					} else {
-						reach_event(&ev, "bytes from=%s len=%zd", from, r);
+						xfer_reach_event(&ev, "bytes from=%s len=%zd", from, r);
 					}
 				}
 			} else {
 				int cfd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 				if (cfd >= 0) {
-					reach_fmt_peer(&peer, from, sizeof(from));
-					reach_event(&ev, "conn from=%s", from);
+					xfer_reach_fmt_peer(&peer, from, sizeof(from));
+					xfer_reach_event(&ev, "conn from=%s", from);
 					for (i = 0; i < REACH_MAX_CONNS && conns[i].fd >= 0; i++)
 						;
 					if (i == REACH_MAX_CONNS) {
@@ -334,7 +335,7 @@ static int reach_listen(const struct reach_opts *o)
 			}
 		}
 		for (i = 0; i < REACH_MAX_CONNS; i++) {
-			struct reach_conn *c = &conns[i];
+			struct xfer_reach_conn *c = &conns[i];
 
 			if (c->fd < 0)
 				continue;
@@ -346,20 +347,20 @@ static int reach_listen(const struct reach_opts *o)
 				if (r > 0)
 					c->len += (size_t)r;
 				if (r <= 0 || c->len == REACH_TOKEN_MAX || memchr(c->buf, '\n', c->len))
-					reach_conn_done(o, c, &ev);
+					xfer_reach_conn_done(o, c, &ev);
 			} else if (now >= c->deadline_ms) {
-				reach_conn_done(o, c, &ev);
+				xfer_reach_conn_done(o, c, &ev);
 			}
 		}
 	}
 	goto out;
 fail:
-	printf("reach-listen error op=%s errno=%s\n", op, reach_errno_name(errno));
+	printf("reach-listen error op=%s errno=%s\n", op, xfer_reach_errno_name(errno));
 	code = 3;
 out:
 	for (i = 0; i < REACH_MAX_CONNS; i++)
 		if (conns[i].fd >= 0)
-			reach_conn_done(o, &conns[i], &ev);
+			xfer_reach_conn_done(o, &conns[i], &ev);
 	if (lfd >= 0)
 		close(lfd);
 	if (!code)
@@ -368,7 +369,7 @@ out:
 	return code;
 }
 
-static const char *reach_connect_word(int e, int udp)
+static const char *xfer_reach_connect_word(int e, int udp)
 {
 	switch (e) {
 	case 0:            return udp ? "sent" : "handshake";
@@ -381,11 +382,11 @@ static const char *reach_connect_word(int e, int udp)
 }
 
 /* Wait until FD has EVENTS or END_MS; 1 ready, 0 timed out, -1 error. */
-static int reach_wait(int fd, short events, int64_t end_ms)
+static int xfer_reach_wait(int fd, short events, int64_t end_ms)
 {
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
-		int64_t wait = end_ms - reach_now_ms();
+		int64_t wait = end_ms - xfer_reach_now_ms();
 		int n;
 
 		if (wait <= 0)
@@ -398,7 +399,7 @@ static int reach_wait(int fd, short events, int64_t end_ms)
 }
 
 /* What came back on FD before END_MS: "token", "other" or "none". */
-static const char *reach_read_echo(const struct reach_opts *o, int fd, int64_t end_ms, int *err)
+static const char *xfer_reach_read_echo(const struct xfer_reach_opts *o, int fd, int64_t end_ms, int *err)
 {
 	char buf[REACH_TOKEN_MAX + 1];
 	size_t len = 0;
@@ -406,7 +407,7 @@ static const char *reach_read_echo(const struct reach_opts *o, int fd, int64_t e
 	while (len < REACH_TOKEN_MAX && !memchr(buf, '\n', len)) {
 		ssize_t r;
 
-		if (reach_wait(fd, POLLIN, end_ms) <= 0)
+		if (xfer_reach_wait(fd, POLLIN, end_ms) <= 0)
 			break;
 		r = recv(fd, buf + len, REACH_TOKEN_MAX - len, 0);
 		if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -423,14 +424,14 @@ static const char *reach_read_echo(const struct reach_opts *o, int fd, int64_t e
 	}
 	if (!len)
 		return "none";
-	return reach_match(o, buf, len) == 0 ? "token" : "other";
+	return xfer_reach_match(o, buf, len) == 0 ? "token" : "other";
 }
 
-static int reach_probe(const struct reach_opts *o)
+static int xfer_reach_probe(const struct xfer_reach_opts *o)
 {
 	char msg[REACH_TOKEN_MAX + 2];
 	int n = snprintf(msg, sizeof(msg), "%s\n", o->tokens[0]);
-	int64_t end_ms = reach_now_ms() + (int64_t)o->timeout_s * 1000;
+	int64_t end_ms = xfer_reach_now_ms() + (int64_t)o->timeout_s * 1000;
 	const char *echo = "none";
 	int fd, err = 0, sent = 0, code = 0;
 
@@ -453,7 +454,7 @@ static int reach_probe(const struct reach_opts *o)
 			goto out;
 		}
 		/* tcp handshake under way */
-		int ready = reach_wait(fd, POLLOUT, end_ms);
+		int ready = xfer_reach_wait(fd, POLLOUT, end_ms);
 		socklen_t el = sizeof(err);
 
 		if (ready == 0) {
@@ -467,27 +468,27 @@ static int reach_probe(const struct reach_opts *o)
 	}
 	if (!o->udp) {
 		sent = send(fd, msg, (size_t)n, MSG_NOSIGNAL) == n;
-		echo = reach_read_echo(o, fd, end_ms, &err);
+		echo = xfer_reach_read_echo(o, fd, end_ms, &err);
 		err = 0;   /* the handshake is what the connect word reports */
 		goto out;
 	}
 	/* udp: a connected socket hears ICMP port unreachable as ECONNREFUSED */
-	for (int i = 0; i < 3 && reach_now_ms() < end_ms; i++) {
-		int64_t slice = reach_now_ms() + (int64_t)o->timeout_s * 1000 / 3;
+	for (int i = 0; i < 3 && xfer_reach_now_ms() < end_ms; i++) {
+		int64_t slice = xfer_reach_now_ms() + (int64_t)o->timeout_s * 1000 / 3;
 
 		if (send(fd, msg, (size_t)n, 0) != n) {
 			err = errno;
 			break;
 		}
 		sent++;
-		echo = reach_read_echo(o, fd, slice < end_ms ? slice : end_ms, &err);
+		echo = xfer_reach_read_echo(o, fd, slice < end_ms ? slice : end_ms, &err);
 		if (err || strcmp(echo, "none"))
 			break;
 	}
 out:
 	printf("reach-probe result proto=%s to=%s connect=%s echo=%s errno=%s sent=%d\n",
-	       o->udp ? "udp" : "tcp", o->addr_text, reach_connect_word(err, o->udp), echo,
-	       reach_errno_name(err), sent);
+	       o->udp ? "udp" : "tcp", o->addr_text, xfer_reach_connect_word(err, o->udp), echo,
+	       xfer_reach_errno_name(err), sent);
 	fflush(stdout);
 	if (fd >= 0)
 		close(fd);
@@ -496,12 +497,12 @@ out:
 
 int xfer_reach_main(int argc, char **argv)
 {
-	struct reach_opts o;
+	struct xfer_reach_opts o;
 
-	if (argc < 2 || reach_parse(argc, argv, &o) < 0) {
+	if (argc < 2 || xfer_reach_parse(argc, argv, &o) < 0) {
 		fprintf(stderr, "usage:\n");
 		xfer_reach_usage();
 		return 2;
 	}
-	return o.listen ? reach_listen(&o) : reach_probe(&o);
+	return o.listen ? xfer_reach_listen(&o) : xfer_reach_probe(&o);
 }
