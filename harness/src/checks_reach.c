@@ -272,6 +272,14 @@ int checks_reach_run(struct lab *lab, const struct plan *plan, const struct scn_
 		sum->errors++;
 		return 0;
 	}
+	if (c->while_stopped.name && !strcmp(c->while_stopped.name, c->to.name)) {
+		/* a paused target can neither listen nor count: no verdict from one end */
+		json_object_set_new(row, "verdict", json_string("error"));
+		json_object_set_new(row, "evidence", json_string("the target is paused (while_stopped): its side "
+								 "cannot be observed; pause a VM on the path"));
+		sum->errors++;
+		return 0;
+	}
 	o.proto = c->proto;
 	o.from = c->from.name;
 	o.to = c->to.name;

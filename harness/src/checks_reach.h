@@ -21,7 +21,9 @@
  * counted the request; blocked = no reply and nothing counted; a request
  * counted without a reply (or a reply without a request) fails either way.
  *
- * The judgement itself is reach_judge_verdict() (reach_judge.h), pure.
+ * A check whose target is the while_stopped VM is an error: a paused
+ * target can neither listen nor count. The judgement itself is
+ * reach_judge_verdict() (reach_judge.h), pure.
  */
 #ifndef UVMLAB_CHECKS_REACH_H
 #define UVMLAB_CHECKS_REACH_H

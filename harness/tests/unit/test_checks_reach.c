@@ -283,6 +283,29 @@ static void test_driver_agent_failure(void **state)
 	json_decref(row);
 }
 
+static void test_driver_paused_target(void **state)
+{
+	struct fake_plan p;
+	struct scn_check c;
+	struct checks_summary sum = { 0 };
+	struct fake_lab f = { 0 };
+	json_t *row = json_object();
+
+	(void)state;
+	fake_plan_init(&p);
+	memset(&c, 0, sizeof(c));
+	c.from.name = "a";
+	c.to.name = "b";
+	c.while_stopped.name = "b";
+	c.proto = SCN_PROTO_ICMP;
+	c.expect = SCN_EXPECT_BLOCKED;
+	assert_int_equal(checks_reach_run((struct lab *)(void *)&f, &p.plan, &c, row, &sum), 0);
+	assert_string_equal(row_str(row, "verdict"), "error");
+	assert_int_equal(sum.errors, 1);
+	assert_int_equal(f.execs, 0);
+	json_decref(row);
+}
+
 static void test_driver_icmp(void **state)
 {
 	struct checks_summary sum;
@@ -747,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_driver_closed_path),
 		cmocka_unit_test(test_driver_listener_fails),
 		cmocka_unit_test(test_driver_agent_failure),
+		cmocka_unit_test(test_driver_paused_target),
 		cmocka_unit_test(test_driver_icmp),
 	};
 
