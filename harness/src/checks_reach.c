@@ -207,6 +207,13 @@ stop:
 			usleep(CHECKS_REACH_POLL_MS * 1000);
 		}
 	}
+	if (ret >= 0) {
+		/* a lab kept up for many `uvmlab check` rounds keeps no reports around */
+		const char *rm_argv[] = { "rm", "-f", out, NULL };
+
+		if (checks_reach_exec(lab, o->to, rm_argv, &status, &text) == 0)
+			free(text);
+	}
 	return ret;
 }
 

@@ -26,7 +26,7 @@ enum fake_mode {
 struct fake_lab {
 	enum fake_mode mode;
 	char token[32], self[32], out[96];
-	int killed, execs;
+	int killed, removed, execs;
 	int probed_from_source;
 };
 
@@ -63,6 +63,12 @@ int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t 
 	if (!strcmp(argv[0], "kill")) {
 		assert_string_equal(argv[1], "4242");
 		f->killed = 1;
+		fake_set(res, "", 0);
+		return 0;
+	}
+	if (!strcmp(argv[0], "rm")) {
+		assert_string_equal(argv[2], f->out);
+		f->removed = 1;
 		fake_set(res, "", 0);
 		return 0;
 	}
@@ -215,6 +221,7 @@ static void test_driver_open_path(void **state)
 	assert_int_equal(strlen(f.self), 16);
 	assert_string_not_equal(f.token, f.self);
 	assert_true(f.killed);
+	assert_true(f.removed);
 	json_decref(row);
 
 	row = fake_run(FAKE_OPEN, SCN_PROTO_TCP, SCN_EXPECT_BLOCKED, &sum, &ret, &f);
