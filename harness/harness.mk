@@ -9,7 +9,7 @@ CORE_SRCS     := harness/src/util.c harness/src/plan.c \
                  harness/src/qemu_argv.c harness/src/qemu_machine.c harness/src/qemu_accel.c \
                  harness/src/accel_probe.c harness/src/run_state.c harness/src/result.c \
                  harness/src/lab.c harness/src/lab_vm.c harness/src/lab_health.c harness/src/checks.c \
-                 harness/src/checks_vsock.c \
+                 harness/src/checks_vsock.c harness/src/checks_reach.c harness/src/reach_judge.c \
                  harness/src/initrd_pad.c harness/src/stats.c harness/src/bench_boot.c \
                  harness/src/lab_vsock.c harness/src/lab_xfer.c harness/src/bench_vsock.c
 CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c \

@@ -18,14 +18,17 @@ $(BUILD)/uvmlab-vsockd: $(VSOCK_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/
 
 # The transfer tool runs in guests (static, stripped, path-independent like
 # the agent so images stay reproducible) and on the host (same source).
-$(BUILD)/guests/uvmlab-xfer: guests/tools/uvmlab-xfer.c | $(DEPS_STAMP)
+XFER_SRCS := guests/tools/uvmlab-xfer.c guests/tools/xfer_reach.c
+$(BUILD)/guests/uvmlab-xfer: $(XFER_SRCS) guests/tools/xfer_reach.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(if $(Q),@echo "  CC xfer $<")
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -static -s -ffile-prefix-map=$(CURDIR)=. -o $@ $<
+	$(if $(Q),@echo "  CC xfer $(XFER_SRCS)")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -static -s -ffile-prefix-map=$(CURDIR)=. -o $@ $(XFER_SRCS)
 
 $(BUILD)/uvmlab-xfer: $(BUILD)/guests/uvmlab-xfer
 	$(Q)cp $< $@
 
-# The app image carries the tool (guests/roles/app.conf names it); make must
-# build it before the image builder runs, even on a fresh tree.
-$(BUILD)/guests/app.cpio: $(BUILD)/guests/uvmlab-xfer
+# Every role image carries the tool (reach checks start and end on any VM;
+# guests/roles/*.conf name it); make must build it before the image builder
+# runs, even on a fresh tree.
+$(BUILD)/guests/app.cpio $(BUILD)/guests/router.cpio $(BUILD)/guests/tor-gateway.cpio: \
+		$(BUILD)/guests/uvmlab-xfer

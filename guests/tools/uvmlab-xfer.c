@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* uvmlab-xfer.c: stream N bytes over vsock, TCP or Unix sockets and checksum them. */
+/* uvmlab-xfer.c: stream N bytes over vsock, TCP or Unix sockets and checksum them;
+ * listen/probe modes for reach checks live in xfer_reach.c. */
 #include <errno.h>
 #include <inttypes.h>
 #include <arpa/inet.h>
@@ -14,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
+
+#include "xfer_reach.h"
 
 #define XFER_MAX_MSG (4u << 20)
 
@@ -76,6 +79,7 @@ static int xfer_usage(void)
 		"and reads to EOF. --hybrid: connect to a vhost-user-vsock host socket and ask\n"
 		"for guest PORT. Prints: xfer MODE bytes=N seconds=S MBps=R fnv1a=HEX\n"
 		"exit: 0 ok, 1 short transfer, 2 bad usage, 3 socket error\n");
+	xfer_reach_usage();
 	return 2;
 }
 
@@ -300,6 +304,8 @@ int main(int argc, char **argv)
 	double t0, t1;
 	int fd, code = 0;
 
+	if (argc >= 2 && (!strcmp(argv[1], "listen") || !strcmp(argv[1], "probe")))
+		return xfer_reach_main(argc, argv);
 	if (xfer_parse(argc, argv, &o) < 0)
 		return xfer_usage();
 	if (o.timeout_s > 0)

@@ -9,69 +9,11 @@
 #include <unistd.h>
 
 #include "checks_net.h"
+#include "checks_reach.h"
 #include "checks_vsock.h"
 #include "lab_gprobe.h"
 #include "lab_internal.h"
 #include "util.h"
-
-#define CHECKS_PROBE_TIMEOUT_MS 10000
-
-
-static int checks_reach(struct lab *lab, const struct plan *plan, const struct scn_check *c,
-			json_t *row, struct checks_summary *sum)
-{
-	const struct plan_vm *from = plan_find_vm(plan, c->from.name);
-	const struct plan_vm *to = plan_find_vm(plan, c->to.name);
-	char addr[16], port[8], evidence[512] = "", line[256];
-	const char *argv_icmp[] = { "ping", "-c", "1", "-W", "2", addr, NULL };
-	const char *argv_tcp[] = { "nc", "-z", "-w", "2", addr, port, NULL };
-	const char *const *argv = c->proto == SCN_PROTO_TCP ? argv_tcp : argv_icmp;
-	int tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 2, i, ok = 0, fails = 0, ret;
-	uint32_t a;
-
-	if (!from || !to || plan_target_addr(plan, from, to, c->network.name, &a) < 0) {
-		json_object_set_new(row, "verdict", json_string("error"));
-		json_object_set_new(row, "evidence", json_string("target has no address"));
-		sum->errors++;
-		return 0;
-	}
-	plan_fmt_addr(a, addr);
-	snprintf(port, sizeof(port), "%u", c->port);
-	json_object_set_new(row, "addr", json_string(addr));
-	for (i = 0; i < tries; i++) {
-		struct agent_exec_result r = { 0 };
-
-		ret = lab_exec(lab, c->from.name, argv, CHECKS_PROBE_TIMEOUT_MS, &r);
-		if (ret < 0) {
-			json_object_set_new(row, "verdict", json_string("error"));
-			json_object_set_new(row, "evidence", json_string(lab_error(lab)));
-			sum->errors++;
-			return ret;
-		}
-		util_last_line(r.out_len ? (const char *)r.out : (const char *)r.err, line, sizeof(line));
-		snprintf(evidence, sizeof(evidence), "%s %s%s%s from %s: exit %u%s%s", argv[0], addr,
-			 c->proto == SCN_PROTO_TCP ? ":" : "", c->proto == SCN_PROTO_TCP ? port : "",
-			 c->from.name, r.status, line[0] ? ": " : "", line);
-		if (r.status == 0 && !r.timed_out)
-			ok++;
-		else
-			fails++;
-		agent_exec_result_release(&r);
-		if (c->expect == SCN_EXPECT_ALLOWED && ok)
-			break;
-		if (c->expect == SCN_EXPECT_BLOCKED && ok)
-			break;
-	}
-	int pass = c->expect == SCN_EXPECT_ALLOWED ? ok > 0 : (ok == 0 && fails == tries);
-	json_object_set_new(row, "verdict", json_string(pass ? "pass" : "fail"));
-	json_object_set_new(row, "evidence", json_string(evidence));
-	json_object_set_new(row, "attempts", json_integer(ok + fails));
-	if (pass)
-		sum->passed++;
-	else
-		sum->failed++;
-	return 0;
-}
 
 static const char *checks_kind_name(const struct scn_check *c)
 {
@@ -148,7 +90,7 @@ static int checks_one(struct lab *lab, const struct plan *plan, const struct scn
 		return checks_vsock_run(lab, plan, c, row, sum);
 	if (checks_net_handles(c))
 		return checks_net_run(lab, plan, c, row, sum);
-	return checks_reach(lab, plan, c, row, sum);
+	return checks_reach_run(lab, plan, c, row, sum);
 }
 
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum)

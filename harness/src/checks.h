@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* checks.h: run a scenario's checks against a live lab and judge them.
  *
- * reach: a probe command in the `from` VM through its agent (ICMP: ping;
- * TCP: nc -z) against the planned address of `to`; "allowed" needs one
- * success in up to 3 tries (the first packet may wait for ARP), "blocked"
- * needs every one of 2 tries to fail. Toward the internet, and for fetch and
+ * reach between VMs (checks_reach.c): judged at both ends. tcp/udp: a
+ * listener in `to` on its planned address, proven by a self-probe, and a
+ * probe from `from` with a fresh token; allowed = `to` got the token from
+ * `from`'s address (tcp: and the echo came back), blocked = `to` got nothing;
+ * a listener that cannot start is an error, never blocked. icmp: ping plus
+ * `to`'s echo counters. Toward the internet, and for fetch and
  * resolve, the fake internet's own log is the evidence (checks_net.c). vsock:
  * a transfer verified at both ends (checks_vsock.c), judged only while
  * uvmlab-vsockd is alive. while_stopped pauses a VM during the check. Every
@@ -41,8 +43,9 @@ void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_
 			   const char *ev);
 
 /* Run every check of PLAN's scenario. *OUT is a new JSON array of
- * {name, kind, from, to, addr, proto, port, expect, verdict, evidence};
- * verdict is "pass", "fail", "inconclusive" or "error".
+ * {name, kind, from, to, addr, proto, port, expect, verdict, evidence}
+ * (reach rows add source_saw and target_saw); verdict is "pass", "fail",
+ * "inconclusive" or "error".
  * Returns 0 (verdicts in *SUM), or negative errno if nothing could run. */
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum);
 
