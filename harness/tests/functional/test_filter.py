@@ -9,14 +9,6 @@ from framework.lab import leftovers, result_of, scenario, uvmlab
 
 pytestmark = pytest.mark.boots
 
-# The tcp/udp reach checks between VMs are being rewritten to be judged at both
-# ends (a listener in the target). Until that lands, the current probe gives
-# wrong verdicts for them (tcp: `nc -z` against no listener; udp: a ping), so
-# the assertions on them below are reached only once this is set to False.
-TCP_UDP_REACH_PENDING = True
-PENDING_REASON = ("tcp/udp reach checks between VMs are not judged at both ends yet; "
-                  "their assertions follow this line (integrator: set TCP_UDP_REACH_PENDING = False)")
-
 ALICE, EVE, BOB = "198.18.20.2", "198.18.20.3", "198.18.21.2"
 
 
@@ -28,7 +20,7 @@ def test_segmented_filter_is_in_force(lab_results):
     verdicts = {n: c["verdict"] for n, c in checks.items()}
     assert verdicts["alice-bob-icmp"] == "pass", checks["alice-bob-icmp"]
     assert verdicts["eve-bob-icmp"] == "pass", checks["eve-bob-icmp"]  # expect: blocked
-    assert "0 packets received" in checks["eve-bob-icmp"]["evidence"]
+    assert "no reply; bob counted no echo request" in checks["eve-bob-icmp"]["evidence"]
     # the flow recorder: nothing of eve's was ever delivered to bob
     assert verdicts["flow-policy"] == "pass", checks["flow-policy"]
     assert "alice->bob icmp" in res["flow_matrix"]
@@ -52,10 +44,16 @@ def test_segmented_filter_is_in_force(lab_results):
         assert applied_ns < vms[dep]["boot"]["qemu_exec_mono_ns"], (dep, f["applied_ms"])
     assert not leftovers(run_dir.name)
 
-    if TCP_UDP_REACH_PENDING:
-        pytest.xfail(PENDING_REASON)
+    # tcp and udp judged at both ends: bob's listener got alice's token from
+    # her address, and nothing of eve's while its self-probe showed it listening
     for name in ("alice-bob-tcp", "alice-bob-udp", "eve-bob-tcp", "eve-bob-udp"):
         assert verdicts[name] == "pass", checks[name]
+    for name in ("alice-bob-tcp", "alice-bob-udp"):
+        assert f"bob saw token from {ALICE}" in checks[name]["evidence"], checks[name]
+    assert "token echoed" in checks["alice-bob-tcp"]["evidence"], checks["alice-bob-tcp"]
+    for name in ("eve-bob-tcp", "eve-bob-udp"):
+        ev = checks[name]["evidence"]
+        assert "bob saw nothing" in ev and "self-probe ok" in ev, checks[name]
     assert r.code == 0 and res["verdict"] == "pass", str(r)
 
 
@@ -75,8 +73,6 @@ def test_segmented_without_filter_fails_naming_eve(lab_results):
     assert "uvmlab.forward=1" in next(v for v in res["vms"] if v["name"] == "router")["kernel_cmdline"]
     assert not leftovers(run_dir.name)
 
-    if TCP_UDP_REACH_PENDING:
-        pytest.xfail(PENDING_REASON)
     assert failed == {"eve-bob-icmp", "eve-bob-tcp", "eve-bob-udp", "flow-policy"}, failed
     for name in ("eve-bob-tcp", "eve-bob-udp"):
         assert name in r.out
