@@ -40,25 +40,6 @@ static enum lab_vm_health lab_health_set(struct lab_vm *vm, enum lab_vm_health h
 	return h;
 }
 
-/* The process state letter of /proc/PID/stat ('R', 'S', 'T', ...), or 0. */
-static char lab_health_proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* "PID (comm) S ...": comm may hold spaces and parentheses */
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /* Looks without reaping (WNOWAIT): the event loop or lab_vm_stop() reaps the
  * QEMU as usual, and no other child's status can be taken by mistake. */
 static enum lab_vm_health lab_health_process(struct lab_vm *vm)
@@ -77,7 +58,7 @@ static enum lab_vm_health lab_health_process(struct lab_vm *vm)
 			return lab_health_set(vm, LAB_VM_HEALTH_DEAD, "QEMU (pid %d) died: killed by "
 					      "signal %d", (int)vm->pid, si.si_status);
 		}
-		state = lab_health_proc_state(vm->pid);
+		state = util_proc_state(vm->pid);
 		if (state == 'T' || state == 't')
 			return lab_health_set(vm, LAB_VM_HEALTH_HUNG, "QEMU (pid %d) is stopped "
 					      "(process state %c): it answers nothing", (int)vm->pid, state);

@@ -184,24 +184,6 @@ void lab_vsock_stop(struct lab *lab)
 	lab->vsockd_pid = 0;
 }
 
-/* The process state letter of /proc/PID/stat, or 0. */
-static char lab_vsock_proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /* Connect to a host socket the daemon serves and send a line it rejects:
  * a live event loop closes the connection at once. */
 static int lab_vsock_ping(const char *path, int timeout_ms)
@@ -262,7 +244,7 @@ int lab_vsock_health(struct lab *lab)
 		lab_set_err(lab, "%s", lab->vsockd_dead);
 		return -EPIPE;
 	}
-	state = lab_vsock_proc_state(lab->vsockd_pid);
+	state = util_proc_state(lab->vsockd_pid);
 	if (state == 'T' || state == 't') {
 		lab_set_err(lab, "vsock backend uvmlab-vsockd (pid %d) is stopped (process state %c)",
 			    (int)lab->vsockd_pid, state);

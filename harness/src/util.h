@@ -53,6 +53,9 @@ uint64_t util_host_tsc_khz(void);
 /* Process start time (field 22 of /proc/PID/stat) so a recorded pid can be
  * told apart from a recycled one. 0 if the process does not exist. */
 uint64_t util_proc_starttime(pid_t pid);
+/* PID's state letter from /proc/PID/stat ('R', 'S', 'T' stopped, 'Z', ...),
+ * or 0 when there is no such process. */
+char util_proc_state(pid_t pid);
 /* utime + stime of PID in milliseconds; -1 if unknown. */
 int64_t util_proc_cpu_ms(pid_t pid, int64_t *user_ms, int64_t *sys_ms);
 

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include "../../src/util.c"
 
 struct dir {
@@ -99,6 +102,29 @@ static void test_write_file_temp_is_not_followed(void **state)
 	free(buf);
 }
 
+/* The health checks read a QEMU's or a backend's state letter: a stopped
+ * process is 'T', a gone one 0. */
+static void test_proc_state(void **state)
+{
+	pid_t pid;
+	int st;
+
+	(void)state;
+	assert_int_equal(util_proc_state(getpid()), 'R');
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	assert_int_equal(util_proc_state(pid), 'T');
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_int_equal(util_proc_state(pid), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +133,7 @@ int main(void)
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_write_file_temp_is_not_followed, dir_setup,
 						dir_teardown),
+		cmocka_unit_test(test_proc_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
