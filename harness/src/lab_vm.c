@@ -268,7 +268,10 @@ int lab_vm_start(struct lab_vm *vm)
 		for (k = 0; k < vm->argv.n; k++)
 			vm->sh_argv[4 + k] = vm->argv.v[k];
 	}
-	/* In the run's own new results folder: exclusive, never through a link. */
+	/* In the run's own results folder: a fresh file each boot (a benchmark
+	 * boots one VM many times), created exclusively, never through a link. */
+	unlink(vm->console_log);
+	unlink(vm->qemu_log);
 	vm->console_log_fd = util_open_new(vm->console_log, 0);
 	logfd = util_open_new(vm->qemu_log, 0);
 	if (vm->console_log_fd < 0 || logfd < 0) {
