@@ -90,6 +90,7 @@ struct lab_flows_ctx {
 	json_t *flows;
 	json_t *matrix;
 	size_t judged, violations;
+	uint64_t first_ns;      /* when the violation named in FIRST was first seen */
 	char first[600];
 };
 
@@ -152,9 +153,13 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 							(json_int_t)rec->bytes));
 	if (v == POLICY_VIOLATION && c->lab->plan->scn->has_policy) {
 		json_object_set_new(cell, "verdict", json_string("violation"));
-		if (!c->violations++)
+		/* "first" is the earliest seen (a request before its reply), not
+		 * whichever the table happened to yield first */
+		if (!c->violations++ || rec->first_ns < c->first_ns) {
+			c->first_ns = rec->first_ns;
 			snprintf(c->first, sizeof(c->first), "%s -> %s %s at %s (%llu packets): %s", src, dst,
 				 proto, rec->ifname, (unsigned long long)rec->packets, why);
+		}
 	}
 	return 0;
 }
