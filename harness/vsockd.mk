@@ -14,7 +14,7 @@ EXTRA_ALL += $(BUILD)/uvmlab-vsockd $(BUILD)/guests/uvmlab-xfer $(BUILD)/uvmlab-
 $(BUILD)/uvmlab-vsockd: $(VSOCK_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/src/vsockd_main.o
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $^
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lseccomp
 
 # The transfer tool runs in guests (static, stripped, path-independent like
 # the agent so images stay reproducible) and on the host (same source).

@@ -56,6 +56,10 @@ int accel_probe_kvm_boots(const struct accel_probe_cfg *cfg, char *why, size_t l
 	}
 	ret = qemu_argv_add(&a, "%s", cfg->qemu_bin);
 	if (!ret)
+		ret = qemu_argv_add(&a, "-sandbox");
+	if (!ret)
+		ret = qemu_argv_add(&a, "%s", QEMU_SANDBOX_ARG);
+	if (!ret)
 		ret = qemu_argv_add(&a, "-machine");
 	if (!ret)
 		ret = qemu_argv_add(&a, "microvm,rtc=on");

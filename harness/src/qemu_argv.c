@@ -157,6 +157,11 @@ int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 	ADD("-display");
 	ADD("none");
 	ADD("-no-reboot");
+	/* QEMU's own seccomp filter: no obsolete syscalls, no setuid/setgid,
+	 * no fork/exec, no scheduler/resource changes. Nothing uvmlab asks of
+	 * QEMU needs them: taps arrive as fds, sockets exist beforehand. */
+	ADD("-sandbox");
+	ADD("%s", QEMU_SANDBOX_ARG);
 	ADD("-kernel");
 	ADD("%s", s->kernel);
 	ADD("-initrd");

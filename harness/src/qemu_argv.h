@@ -80,6 +80,9 @@ struct qemu_vm_spec {
  * and its text would be taken for markers. */
 #define QEMU_MARKER_PORT 0x5f0
 
+/* The -sandbox value every QEMU uvmlab starts carries (QEMU 7.2 syntax). */
+#define QEMU_SANDBOX_ARG "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
 /* Build the kernel command line into BUF. 0 or -ENAMETOOLONG. */
 int qemu_cmdline_build(const struct qemu_vm_spec *s, char *buf, size_t len);
 /* Build the full argv (argv[0] = qemu_bin). 0 or negative errno. */

@@ -82,6 +82,10 @@ static void test_microvm_tcg(void **state)
 	assert_string_equal(after(&f->argv, "-smp", 0), "2");
 	assert_true(qemu_argv_find(&f->argv, "-nodefaults") > 0);
 	assert_true(qemu_argv_find(&f->argv, "-no-reboot") > 0);
+	/* exactly one -sandbox, with every deny option */
+	assert_string_equal(after(&f->argv, "-sandbox", 0),
+			    "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+	assert_null(after(&f->argv, "-sandbox", 1));
 	/* never user-mode networking toward the host: only tap fds we pass */
 	assert_string_equal(after(&f->argv, "-netdev", 0), "tap,id=net0,fd=7,vhost=off");
 	assert_string_equal(after(&f->argv, "-netdev", 1), "tap,id=net1,fd=9,vhost=off");
@@ -137,6 +141,8 @@ static void test_bare_and_quiet(void **state)
 	assert_int_equal(qemu_argv_build(&f->spec, &f->argv), 0);
 	/* a bare QEMU has no monitor and writes console and marker to files */
 	assert_int_equal(qemu_argv_find(&f->argv, "-mon"), -1);
+	/* the baseline is sandboxed the same way: only uvmlab's overhead differs */
+	assert_string_equal(after(&f->argv, "-sandbox", 0), QEMU_SANDBOX_ARG);
 	assert_string_equal(after(&f->argv, "-chardev", 0), "file,id=con,path=/run/x/r/console.sock");
 	assert_string_equal(after(&f->argv, "-chardev", 1), "file,id=marker,path=/run/x/r/marker.sock");
 	assert_string_equal(after(&f->argv, "-machine", 0), "pc");
