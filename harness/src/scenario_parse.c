@@ -641,6 +641,12 @@ static int scenario_parse_name_key(struct scenario_parse_ctx *ctx, const struct 
 	if (!ok)
 		return scn_diag_set(ctx->diag, k->loc, "invalid %s name %s: use 1..%zu characters "
 				    "a-z, 0-9 or '-', starting with a letter", what, q, max);
+	/* "host" and "internet" stand for the host and the fake internet in checks
+	 * (SCN_HOST, SCN_INTERNET): a VM or network so named would be ambiguous. */
+	if (!strcmp(k->str, SCN_HOST) || !strcmp(k->str, SCN_INTERNET))
+		return scn_diag_set(ctx->diag, k->loc, "%s name %s is reserved (\"%s\" and \"%s\" "
+				    "name the host and the fake internet in checks)", what, q,
+				    SCN_HOST, SCN_INTERNET);
 	first = scenario_parse_earlier(map, i);
 	if (first)
 		return scn_diag_set(ctx->diag, k->loc, "duplicate %s %s (first defined at %" PRIu32
