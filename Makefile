@@ -23,7 +23,7 @@ WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
 ifeq ($(CI),true)
 WARN     += -Werror
 endif
-CPPFLAGS += -D_GNU_SOURCE -Iharness/src -I$(BUILD)/gen
+CPPFLAGS += -D_GNU_SOURCE -Iharness -I$(BUILD)/gen
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -MMD -MP
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

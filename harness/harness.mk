@@ -1,23 +1,23 @@
 # SPDX-License-Identifier: MIT
 # harness.mk: the uvmlab orchestrator. Explicit source lists per component.
 
-SCENARIO_SRCS := harness/src/scenario_parse.c harness/src/scenario_validate.c
-AGENT_SRCS    := harness/src/agent_proto.c harness/src/agent_client.c
-QMP_SRCS      := harness/src/qmp_client.c
-NETNS_SRCS    := harness/src/netns_link.c
-CORE_SRCS     := harness/src/util.c harness/src/plan.c \
-                 harness/src/qemu_argv.c harness/src/qemu_machine.c harness/src/qemu_accel.c \
-                 harness/src/accel_probe.c harness/src/run_state.c harness/src/result.c \
-                 harness/src/lab.c harness/src/lab_vm.c harness/src/lab_health.c harness/src/checks.c \
-                 harness/src/checks_vsock.c harness/src/checks_reach.c harness/src/reach_judge.c \
-                 harness/src/initrd_pad.c harness/src/stats.c harness/src/bench_boot.c \
-                 harness/src/lab_vsock.c harness/src/lab_xfer.c harness/src/bench_vsock.c
-CLI_SRCS      := harness/src/cli.c harness/src/cli_run.c harness/src/cli_ctl.c harness/src/cli_bench.c \
-                 harness/src/cli_plan.c
-FLOW_SRCS     := harness/src/flow_probe.c harness/src/policy.c harness/src/lab_flows.c
-MAIN_SRCS     := harness/src/main.c
-WHONIX_SRCS   := harness/src/lab_internet.c harness/src/lab_role.c harness/src/checks_net.c \
-                 harness/src/gprobe_report.c harness/src/lab_gprobe.c
+SCENARIO_SRCS := harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c
+AGENT_SRCS    := harness/proto/agent_proto.c harness/lab/agent_client.c
+QMP_SRCS      := harness/qemu/qmp_client.c
+NETNS_SRCS    := harness/lab/netns_link.c
+CORE_SRCS     := harness/base/util.c harness/plan/plan.c \
+                 harness/qemu/qemu_argv.c harness/qemu/qemu_machine.c harness/qemu/qemu_accel.c \
+                 harness/qemu/accel_probe.c harness/lab/run_state.c harness/record/result.c \
+                 harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c harness/checks/checks.c \
+                 harness/checks/checks_vsock.c harness/checks/checks_reach.c harness/checks/reach_judge.c \
+                 harness/qemu/initrd_pad.c harness/bench/stats.c harness/bench/bench_boot.c \
+                 harness/services/lab_vsock.c harness/checks/lab_xfer.c harness/bench/bench_vsock.c
+CLI_SRCS      := harness/cli/cli.c harness/cli/cli_run.c harness/cli/cli_ctl.c harness/cli/cli_bench.c \
+                 harness/cli/cli_plan.c
+FLOW_SRCS     := harness/probes/flow_probe.c harness/checks/policy.c harness/probes/lab_flows.c
+MAIN_SRCS     := harness/cli/main.c
+WHONIX_SRCS   := harness/services/lab_internet.c harness/roles/lab_role.c harness/checks/checks_net.c \
+                 harness/checks/gprobe_report.c harness/checks/lab_gprobe.c
 
 LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS) $(WHONIX_SRCS) \
             $(FLOW_SRCS)
@@ -37,7 +37,7 @@ $(BUILD)/gen/version.h: FORCE
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 .PHONY: FORCE
 FORCE:
-$(BUILD)/obj/harness/src/result.o $(BUILD)/san/harness/src/result.o $(BUILD)/fuzzobj/harness/src/result.o: $(BUILD)/gen/version.h
+$(BUILD)/obj/harness/record/result.o $(BUILD)/san/harness/record/result.o $(BUILD)/fuzzobj/harness/record/result.o: $(BUILD)/gen/version.h
 
 $(BUILD)/libuvmlab.a: $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -5,13 +5,13 @@
 # memory, split virtqueues, device state); a future backend (e.g. an L2
 # switch) links it the same way. VSOCK_SRCS adds the vsock device logic.
 
-VHOST_USER_SRCS := harness/src/vhost_user_msg.c harness/src/vhost_user_mem.c \
-                   harness/src/virtq.c harness/src/vhost_user_dev.c
-VSOCK_SRCS      := $(VHOST_USER_SRCS) harness/src/vsock_backend.c
+VHOST_USER_SRCS := harness/vhost/vhost_user_msg.c harness/vhost/vhost_user_mem.c \
+                   harness/vhost/virtq.c harness/vhost/vhost_user_dev.c
+VSOCK_SRCS      := $(VHOST_USER_SRCS) harness/vsockd/vsock_backend.c
 
 EXTRA_ALL += $(BUILD)/uvmlab-vsockd $(BUILD)/guests/uvmlab-xfer $(BUILD)/uvmlab-xfer
 
-$(BUILD)/uvmlab-vsockd: $(VSOCK_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/src/vsockd_main.o
+$(BUILD)/uvmlab-vsockd: $(VSOCK_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/harness/vsockd/vsockd_main.o
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lseccomp

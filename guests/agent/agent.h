@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "agent_proto.h"
+#include "proto/agent_proto.h"
 
 /* ---- agent_log.c ---- */
 

@@ -6,10 +6,10 @@ AGENT_GUEST_SRCS := guests/agent/agent_main.c guests/agent/agent_boot.c \
                     guests/agent/agent_cmdline.c guests/agent/agent_net.c \
                     guests/agent/agent_port.c guests/agent/agent_serve.c \
                     guests/agent/agent_exec.c guests/agent/agent_log.c \
-                    harness/src/agent_proto.c
+                    harness/proto/agent_proto.c
 # Separate object tree: the agent is built -O2 without the host's pkg-config flags.
 AGENT_GUEST_OBJS := $(AGENT_GUEST_SRCS:%.c=$(BUILD)/agentobj/%.o)
-AGENTCTL_SRCS    := guests/agent/agentctl.c harness/src/agent_client.c harness/src/agent_proto.c
+AGENTCTL_SRCS    := guests/agent/agentctl.c harness/lab/agent_client.c harness/proto/agent_proto.c
 
 # agentctl: a command-line agent client for debugging, used by tests too.
 EXTRA_ALL += $(BUILD)/agentctl

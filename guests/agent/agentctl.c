@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* agentctl.c: talk to a VM's uvmlab-agent socket by hand (debugging aid). */
-#include "agent_client.h"
-#include "agent_proto.h"
+#include "lab/agent_client.h"
+#include "proto/agent_proto.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # probes.mk: host-side eBPF probes (libbpf-bootstrap layout): flow.bpf.c is
 # compiled against the running kernel's BTF and embedded in a skeleton header
-# that the loader harness/src/flow_probe.c includes.
+# that the loader harness/probes/flow_probe.c includes.
 
 BPFTOOL    ?= bpftool
 KERNEL_BTF ?= /sys/kernel/btf/vmlinux
@@ -30,12 +30,12 @@ $(BUILD)/gen/%.skel.h: $(BUILD)/probes/%.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
 
 # Every build flavour of the loader needs the skeleton first.
-FLOW_PROBE_OBJS := $(addsuffix /harness/src/flow_probe.o,$(BUILD)/obj $(BUILD)/san $(BUILD)/fuzzobj)
+FLOW_PROBE_OBJS := $(addsuffix /harness/probes/flow_probe.o,$(BUILD)/obj $(BUILD)/san $(BUILD)/fuzzobj)
 $(FLOW_PROBE_OBJS): $(BUILD)/gen/flow.skel.h
 
 # uvmlab-flowctl: record flows on interfaces by hand or from tests.
-$(BUILD)/obj/harness/src/flowctl.o: $(BUILD)/gen/flow.skel.h
-$(BUILD)/uvmlab-flowctl: $(BUILD)/obj/harness/src/flowctl.o $(BUILD)/obj/harness/src/flow_probe.o
+$(BUILD)/obj/harness/probes/flowctl.o: $(BUILD)/gen/flow.skel.h
+$(BUILD)/uvmlab-flowctl: $(BUILD)/obj/harness/probes/flowctl.o $(BUILD)/obj/harness/probes/flow_probe.o
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(BPF_LIBS)
 EXTRA_ALL += $(BUILD)/uvmlab-flowctl

@@ -2,7 +2,7 @@
 /* fuzz_agent_client.c: feed hostile guest bytes to the host client's frame reader and parsers. */
 #include <signal.h>
 
-#include "agent_client.c"
+#include "lab/agent_client.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "gprobe_report.h"
+#include "checks/gprobe_report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

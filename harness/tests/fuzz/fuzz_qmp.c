@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 /* Included, not linked, to reach the static line splitter and ingest path. */
-#include "qmp_client.c"
+#include "qemu/qmp_client.c"
 
 static void fuzz_qmp_drain(struct qmp_client *c)
 {

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "reach_judge.h"
+#include "checks/reach_judge.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

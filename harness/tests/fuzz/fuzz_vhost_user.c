@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_vhost_user.c: vhost-user message streams into the device library, rings in a local buffer. */
-#include "vhost_user.h"
+#include "vhost/vhost_user.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* fuzz_virtq.c: descriptor tables, rings and indices written by a hostile driver. */
-#include "vhost_user.h"
-#include "virtq.h"
+#include "vhost/vhost_user.h"
+#include "vhost/virtq.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,1 +1,1 @@
-test_plan_DEPS := harness/src/scenario_parse.c harness/src/scenario_validate.c
+test_plan_DEPS := harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c

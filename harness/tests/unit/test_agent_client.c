@@ -9,7 +9,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include "agent_client.c"
+#include "lab/agent_client.c"
 
 struct fake {
 	struct agent_conn *c;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "agent_proto.c"
+#include "proto/agent_proto.c"
 
 static void le32(uint8_t *p, uint32_t v)
 {

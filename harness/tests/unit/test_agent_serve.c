@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <time.h>
 
-#include "agent_client.h"
+#include "lab/agent_client.h"
 #include "../../../guests/agent/agent_serve.c"
 
 /* Child exit codes, so the parent can see how the session ended. */

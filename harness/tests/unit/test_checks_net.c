@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/checks_net.c"
+#include "checks/checks_net.c"
 
 /* The live lab is not exercised here: these fakes only satisfy the linker. */
 int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,

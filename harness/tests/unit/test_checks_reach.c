@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/checks_reach.c"
+#include "checks/checks_reach.c"
 
 /* A string literal and its length without the terminating NUL (inner NULs count). */
 #define STR_LEN(s) (s), (sizeof(s) - 1)

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/checks_vsock.c"
+#include "checks/checks_vsock.c"
 
 /* A fake lab: the carrier's health and the transfer's outcome are scripted. */
 static int fake_health[2];      /* lab_vsock_health() results, before and after */

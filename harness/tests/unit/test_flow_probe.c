@@ -23,8 +23,8 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/tc.h>
 
-#include "flow_probe.c"
-#include "netns_link.h"
+#include "probes/flow_probe.c"
+#include "lab/netns_link.h"
 
 /* Our side of the veth lives in this process's private namespace, the peer
  * in a child's: frames really cross a link and every count is known. */

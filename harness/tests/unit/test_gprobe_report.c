@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../src/gprobe_report.c"
+#include "checks/gprobe_report.c"
 
 #define HDR "{\"format\":\"uvmlab-gprobe/1\",\"kernel\":\"6.1.0-test\"," \
 	"\"interfaces\":[{\"ifindex\":1,\"name\":\"lo\",\"mac\":\"00:00:00:00:00:00\"}," \

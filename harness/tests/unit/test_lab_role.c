@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/lab_role.c"
+#include "roles/lab_role.c"
 
 /* The live lab is not exercised here: these fakes only satisfy the linker. */
 volatile sig_atomic_t lab_stop_flag;

@@ -14,7 +14,7 @@
 #include <sys/mount.h>
 #include <sys/wait.h>
 
-#include "netns_link.c"
+#include "lab/netns_link.c"
 
 /* Every name any test creates, so teardown can leave the namespace empty
  * even when a test fails half way. */

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/plan.c"
+#include "plan/plan.c"
 
 static struct scenario *load(const char *yaml)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "../../src/policy.c"
+#include "checks/policy.c"
 
 static const char yaml[] =
 	"name: pol\n"

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/qemu_argv.c"
+#include "qemu/qemu_argv.c"
 
 static const char scn_yaml[] =
 	"name: argv\n"

@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
-#include "qmp_client.c"
+#include "qemu/qmp_client.c"
 
 #define GREETING "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 3, \"minor\": 2, \"major\": 7}, " \
 		 "\"package\": \"Debian 1:7.2\"}, \"capabilities\": [\"oob\"]}}\r\n"

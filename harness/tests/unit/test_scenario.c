@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/scenario_parse.c"
+#include "scenario/scenario_parse.c"
 
 /* Tests run from the repository root (make's working directory). */
 #define GOOD_DIR "fixtures/good-scenarios"

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../src/stats.c"
+#include "bench/stats.c"
 
 static void test_small_known_values(void **state)
 {

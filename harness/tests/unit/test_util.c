@@ -9,7 +9,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include "../../src/util.c"
+#include "base/util.c"
 
 struct dir {
 	char path[64];

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "vhost_user_mem.c"
+#include "vhost/vhost_user_mem.c"
 
 static void test_translate_bounds(void **state)
 {

@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 
-#include "vhost_user_msg.c"
+#include "vhost/vhost_user_msg.c"
 
 static void put_hdr(uint8_t *h, uint32_t req, uint32_t flags, uint32_t size)
 {

@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-#include "virtq.c"
+#include "vhost/virtq.c"
 
 #define GPA 0x100000ull
 #define UVA 0x7f0000000000ull

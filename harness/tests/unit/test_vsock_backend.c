@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-#include "vsock_backend.c"
+#include "vsockd/vsock_backend.c"
 
 struct fx {
 	struct vsock_backend *b;

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* checks.c: run a scenario's checks against a live lab and judge them. */
+#include "checks/checks.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checks/checks_net.h"
+#include "checks/checks_reach.h"
+#include "checks/checks_vsock.h"
+#include "checks/lab_gprobe.h"
+#include "lab/lab_internal.h"
+#include "base/util.h"
+
+static const char *checks_kind_name(const struct scn_check *c)
+{
+	switch (c->kind) {
+	case SCN_CHECK_VSOCK:   return "vsock";
+	case SCN_CHECK_FETCH:   return "fetch";
+	case SCN_CHECK_RESOLVE: return "resolve";
+	case SCN_CHECK_FORWARDING: return "forwarding";
+	case SCN_CHECK_ATTRIBUTION: return "attribution";
+	default:                return "reach";
+	}
+}
+
+static const char *checks_proto_name(const struct scn_check *c)
+{
+	if (c->kind == SCN_CHECK_VSOCK)
+		return "vsock";
+	if (c->kind == SCN_CHECK_FETCH)
+		return "http";
+	if (c->kind == SCN_CHECK_RESOLVE)
+		return "dns";
+	if (scn_check_is_probe(c))
+		return "any";
+	return c->proto == SCN_PROTO_TCP ? "tcp" : c->proto == SCN_PROTO_UDP ? "udp" : "icmp";
+}
+
+const char *checks_verdict_name(enum checks_verdict v)
+{
+	switch (v) {
+	case CHECKS_VERDICT_PASS:         return "pass";
+	case CHECKS_VERDICT_INCONCLUSIVE: return "inconclusive";
+	case CHECKS_VERDICT_ERROR:        return "error";
+	default:                          return "fail";
+	}
+}
+
+void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_verdict v, const char *ev)
+{
+	json_object_set_new(row, "verdict", json_string(checks_verdict_name(v)));
+	json_object_set_new(row, "evidence", json_string(ev));
+	if (v == CHECKS_VERDICT_PASS)
+		sum->passed++;
+	else if (v == CHECKS_VERDICT_INCONCLUSIVE)
+		sum->inconclusive++;
+	else if (v == CHECKS_VERDICT_ERROR)
+		sum->errors++;
+	else
+		sum->failed++;
+}
+
+/* A VM the check needs that is dead or hung is named so, before any verdict. */
+static int checks_need_vm(struct lab *lab, const char *name, json_t *row, struct checks_summary *sum)
+{
+	int ret;
+
+	if (!name || !strcmp(name, SCN_HOST) || !strcmp(name, SCN_INTERNET))
+		return 0;
+	ret = lab_health_require(lab, name);
+	if (ret < 0)
+		checks_verdict_record(row, sum, CHECKS_VERDICT_ERROR, lab_error(lab));
+	return ret;
+}
+
+static int checks_one(struct lab *lab, const struct plan *plan, const struct scn_check *c,
+		      json_t *row, struct checks_summary *sum)
+{
+	int ret = checks_need_vm(lab, c->from.name, row, sum);
+
+	if (!ret)
+		ret = checks_need_vm(lab, c->to.name, row, sum);
+	if (ret < 0)
+		return ret;
+	if (c->kind == SCN_CHECK_VSOCK)
+		return checks_vsock_run(lab, plan, c, row, sum);
+	if (checks_net_handles(c))
+		return checks_net_run(lab, plan, c, row, sum);
+	return checks_reach_run(lab, plan, c, row, sum);
+}
+
+int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum)
+{
+	const struct scenario *scn = plan->scn;
+	json_t *rows = json_array(), *cache = json_object();
+	size_t i;
+	int ret = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!rows || !cache) {
+		json_decref(rows);
+		json_decref(cache);
+		return -ENOMEM;
+	}
+	for (i = 0; i < scn->n_checks; i++) {
+		const struct scn_check *c = &scn->checks[i];
+		const char *paused = c->while_stopped.name;
+		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", c->name,
+					"kind", checks_kind_name(c), "from", c->from.name,
+					"proto", checks_proto_name(c),
+					"expect", c->expect == SCN_EXPECT_ALLOWED ? "allowed" : "blocked");
+
+		if (c->to.name)
+			json_object_set_new(row, "to", json_string(c->to.name));
+		if (c->target)
+			json_object_set_new(row, c->kind == SCN_CHECK_FETCH ? "url" : "host",
+					    json_string(c->target));
+		if (c->kind == SCN_CHECK_VSOCK || (c->kind == SCN_CHECK_REACH && c->proto != SCN_PROTO_ICMP))
+			json_object_set_new(row, "port", json_integer(c->port));
+		if (c->kind == SCN_CHECK_VSOCK)
+			json_object_set_new(row, "bytes", json_integer(c->bytes));
+		if (scn_check_is_probe(c)) {
+			/* judged below, once every active check has made its traffic */
+			json_array_append_new(rows, row);
+			continue;
+		}
+		util_progress("check %s%s%s", c->name, paused ? " with vm paused: " : "", paused ? paused : "");
+		if (paused) {
+			json_object_set_new(row, "while_stopped", json_string(paused));
+			ret = lab_vm_pause(lab, paused, 1);
+			if (ret < 0) {
+				json_object_set_new(row, "verdict", json_string("error"));
+				json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+				sum->errors++;
+				json_array_append_new(rows, row);
+				break;
+			}
+		}
+		ret = checks_one(lab, plan, c, row, sum);
+		if (paused) {
+			int r2 = lab_vm_pause(lab, paused, 0);
+
+			if (r2 < 0 && ret >= 0) {
+				util_err("%s", lab_error(lab));
+				ret = r2;
+			}
+			if (ret >= 0) {
+				char ev[1024];
+
+				snprintf(ev, sizeof(ev), "%s (vm %s paused)",
+					 json_string_value(json_object_get(row, "evidence")) ?: "", paused);
+				json_object_set_new(row, "evidence", json_string(ev));
+			}
+		}
+		json_array_append_new(rows, row);
+		if (ret < 0)
+			break;
+	}
+	/* The guest probes' findings cover the whole run up to here. */
+	for (i = 0; ret >= 0 && i < scn->n_checks; i++) {
+		const struct scn_check *c = &scn->checks[i];
+		json_t *row = json_array_get(rows, i);
+
+		if (!scn_check_is_probe(c) || !row)
+			continue;
+		util_progress("check %s (guest probe in vm %s)", c->name, c->from.name);
+		ret = lab_gprobe_check(lab, plan, c, row, cache, sum);
+		if (ret < 0) {
+			json_object_set_new(row, "verdict", json_string("error"));
+			json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+			sum->errors++;
+		}
+	}
+	json_decref(cache);
+	*out = rows;
+	return ret;
+}
+
+json_t *checks_summary_json(const struct checks_summary *sum)
+{
+	return json_pack("{s:i,s:i,s:i,s:i}", "passed", sum->passed, "failed", sum->failed,
+			 "inconclusive", sum->inconclusive, "errors", sum->errors);
+}
+
+void checks_print(FILE *f, json_t *checks)
+{
+	size_t i;
+	json_t *row;
+
+	if (!json_array_size(checks))
+		return;
+	fprintf(f, "%-28s %-12s %s\n", "CHECK", "VERDICT", "EVIDENCE");
+	json_array_foreach(checks, i, row)
+		fprintf(f, "%-28s %-12s %s\n", json_string_value(json_object_get(row, "name")),
+			json_string_value(json_object_get(row, "verdict")),
+			json_string_value(json_object_get(row, "evidence")) ?: "");
+}
