@@ -7,7 +7,8 @@
 
 VHOST_USER_SRCS := harness/vhost/vhost_user_msg.c harness/vhost/vhost_user_mem.c \
                    harness/vhost/virtq.c harness/vhost/vhost_user_dev.c
-VSOCK_SRCS      := $(VHOST_USER_SRCS) harness/vsockd/vsock_backend.c
+VSOCK_SRCS      := $(VHOST_USER_SRCS) harness/vsockd/vsock_backend.c harness/vsockd/vsock_tx.c \
+                   harness/vsockd/vsock_conn.c harness/vsockd/vsock_link.c harness/vsockd/vsock_rx.c
 
 EXTRA_ALL += $(BUILD)/uvmlab-vsockd $(BUILD)/guests/uvmlab-xfer $(BUILD)/uvmlab-xfer
 

@@ -128,7 +128,7 @@ static void test_spoofed_dropped(void **state)
 	struct fx *f = *state;
 	struct virtio_vsock_hdr h = hdr(4, 2, 1000, 80, VIRTIO_VSOCK_OP_REQUEST, 0);
 
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	assert_null(vm_of(f, 0)->q_head);
 	assert_null(vm_of(f, 1)->q_head);
 	assert_int_equal(vm_of(f, 0)->spoofed, 1);
@@ -139,19 +139,19 @@ static void test_unknown_conn_rst(void **state)
 	struct fx *f = *state;
 	struct virtio_vsock_hdr h = hdr(3, 2, 1000, 80, VIRTIO_VSOCK_OP_RW, 3);
 
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, (const uint8_t *)"abc", 3), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, (const uint8_t *)"abc", 3), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RST, 2, 80, 1000);
 	/* An RST for nothing gets no answer (no RST storms). */
 	h = hdr(3, 2, 1000, 80, VIRTIO_VSOCK_OP_RST, 0);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	assert_null(vm_of(f, 0)->q_head);
 	/* Unknown destination CID and wrong socket type: RST. */
 	h = hdr(3, 77, 1000, 80, VIRTIO_VSOCK_OP_REQUEST, 0);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RST, 77, 80, 1000);
 	h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_REQUEST, 0);
 	h.type = htole16(2);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RST, 4, 80, 1000);
 	assert_null(vm_of(f, 1)->q_head);
 }
@@ -161,14 +161,14 @@ static void test_sibling_allowed_then_exit(void **state)
 	struct fx *f = *state;
 	struct virtio_vsock_hdr h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_REQUEST, 0);
 
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 1), VIRTIO_VSOCK_OP_REQUEST, 3, 1000, 80);
 	assert_non_null(f->b->links);
 	h = hdr(4, 3, 80, 1000, VIRTIO_VSOCK_OP_RESPONSE, 0);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 1), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 1), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RESPONSE, 4, 80, 1000);
 	h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_RW, 5);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, (const uint8_t *)"hello", 5), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, (const uint8_t *)"hello", 5), 0);
 	assert_int_equal(vm_of(f, 1)->q_head->len, 5);
 	assert_memory_equal(vm_of(f, 1)->q_head->data, "hello", 5);
 	free(pop_q(vm_of(f, 1)));
@@ -186,13 +186,13 @@ static void test_sibling_denied(void **state)
 	struct fx *f = *state;
 	struct virtio_vsock_hdr h = hdr(5, 4, 1000, 80, VIRTIO_VSOCK_OP_REQUEST, 0);
 
-	assert_int_equal(vsock_backend_packet(vm_of(f, 2), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 2), &h, NULL, 0), 0);
 	assert_null(vm_of(f, 1)->q_head);
 	assert_null(f->b->links);
 	expect_op(vm_of(f, 2), VIRTIO_VSOCK_OP_RST, 4, 80, 1000);
 	/* Data without a connection does not leak through either. */
 	h = hdr(5, 4, 1000, 80, VIRTIO_VSOCK_OP_RW, 1);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 2), &h, (const uint8_t *)"x", 1), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 2), &h, (const uint8_t *)"x", 1), 0);
 	assert_null(vm_of(f, 1)->q_head);
 	expect_op(vm_of(f, 2), VIRTIO_VSOCK_OP_RST, 4, 80, 1000);
 }
@@ -203,21 +203,21 @@ static void test_sibling_credit_abuse(void **state)
 	struct virtio_vsock_hdr h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_REQUEST, 0);
 	static uint8_t data[VSOCK_MAX_PAYLOAD];
 
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	h = hdr(4, 3, 80, 1000, VIRTIO_VSOCK_OP_RESPONSE, 0);
 	h.buf_alloc = htole32(4096); /* b can hold 4 KiB */
-	assert_int_equal(vsock_backend_packet(vm_of(f, 1), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 1), &h, NULL, 0), 0);
 	h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_RW, 4096);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, data, 4096), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, data, 4096), 0);
 	h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_RW, 1);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, data, 1), -EPROTO);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, data, 1), -EPROTO);
 	/* Once b reports it consumed the bytes, a may send again. */
 	h = hdr(4, 3, 80, 1000, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0);
 	h.buf_alloc = htole32(4096);
 	h.fwd_cnt = htole32(4096);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 1), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 1), &h, NULL, 0), 0);
 	h = hdr(3, 4, 1000, 80, VIRTIO_VSOCK_OP_RW, 1);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, data, 1), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, data, 1), 0);
 }
 
 static int listen_at(const char *path)
@@ -241,24 +241,24 @@ static void test_guest_to_host(void **state)
 	int lfd, fd, i, ret = 0;
 
 	/* Nobody listens on port 6000 yet: RST. */
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RST, 2, 6000, 1000);
 
 	snprintf(path, sizeof(path), "%s/a.host_6000", f->dir);
 	lfd = listen_at(path);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RESPONSE, 2, 6000, 1000);
 	fd = accept(lfd, NULL, NULL);
 	assert_true(fd >= 0);
 	h = hdr(3, 2, 1000, 6000, VIRTIO_VSOCK_OP_RW, 4);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, (const uint8_t *)"ping", 4), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, (const uint8_t *)"ping", 4), 0);
 	assert_int_equal(read(fd, got, sizeof(got)), 4);
 	assert_memory_equal(got, "ping", 4);
 
 	/* The host stops reading; a guest ignoring our 256 KiB credit is caught. */
 	h = hdr(3, 2, 1000, 6000, VIRTIO_VSOCK_OP_RW, sizeof(data));
 	for (i = 0; i < 200 && ret == 0; i++)
-		ret = vsock_backend_packet(vm_of(f, 0), &h, data, sizeof(data));
+		ret = vsock_tx_packet(vm_of(f, 0), &h, data, sizeof(data));
 	assert_int_equal(ret, -EPROTO);
 	close(fd);
 	close(lfd);
@@ -273,14 +273,14 @@ static void test_guest_close_flushes(void **state)
 
 	snprintf(path, sizeof(path), "%s/a.host_6001", f->dir);
 	lfd = listen_at(path);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RESPONSE, 2, 6001, 1001);
 	fd = accept(lfd, NULL, NULL);
 	h = hdr(3, 2, 1001, 6001, VIRTIO_VSOCK_OP_RW, 3);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, (const uint8_t *)"bye", 3), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, (const uint8_t *)"bye", 3), 0);
 	h = hdr(3, 2, 1001, 6001, VIRTIO_VSOCK_OP_SHUTDOWN, 0);
 	h.flags = htole32(VIRTIO_VSOCK_SHUTDOWN_RCV | VIRTIO_VSOCK_SHUTDOWN_SEND);
-	assert_int_equal(vsock_backend_packet(vm_of(f, 0), &h, NULL, 0), 0);
+	assert_int_equal(vsock_tx_packet(vm_of(f, 0), &h, NULL, 0), 0);
 	expect_op(vm_of(f, 0), VIRTIO_VSOCK_OP_RST, 2, 6001, 1001);
 	/* The host reads everything, then EOF. */
 	assert_int_equal(read(fd, got, sizeof(got)), 3);
