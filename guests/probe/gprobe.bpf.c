@@ -6,20 +6,16 @@
 #include <bpf/bpf_helpers.h>
 
 #include "gprobe.h"
+#include "proto/ipv6_walk.h"
 
 /* vmlinux.h carries types, not the uapi #defines. */
 #define EEXIST 17
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
-#define IPPROTO_HOPOPTS 0
 #define IPPROTO_ICMP 1
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
-#define IPPROTO_ROUTING 43
-#define IPPROTO_FRAGMENT 44
-#define IPPROTO_AH 51
 #define IPPROTO_ICMPV6 58
-#define IPPROTO_DSTOPTS 60
 #define IPPROTO_SCTP 132
 #define IPPROTO_UDPLITE 136
 /* skb->network_header when nobody set it (skb_network_header_was_set()). */
@@ -133,28 +129,13 @@ static __always_inline void gprobe_parse_ipv6(struct gprobe_tx_key *k, const uin
 	__builtin_memcpy(k->dst, ip + 24, 16);
 	nh = ip[6];
 	off += 40;
-	for (int i = 0; i < GPROBE_IPV6_EXT_MAX; i++) {
-		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS &&
-		    nh != IPPROTO_FRAGMENT && nh != IPPROTO_AH)
-			break;
-		if (gprobe_read(b, 4, head, off, tail)) {
-			/* Cut off inside the chain: the header we could not
-			 * get past stands for the protocol, without a port. */
+	for (int i = 0; i < GPROBE_IPV6_EXT_MAX && ipv6_walk_is_ext(nh); i++) {
+		/* Cut off inside the chain, or a non-first fragment: that
+		 * header stands for the protocol, without a port. */
+		if (gprobe_read(b, 4, head, off, tail) || !ipv6_walk_next(&nh, &off, b)) {
 			k->proto = nh;
 			return;
 		}
-		if (nh == IPPROTO_FRAGMENT) {
-			if ((gprobe_be16(b + 2) & 0xfff8) != 0) {
-				k->proto = b[0];
-				return;
-			}
-			off += 8;
-		} else if (nh == IPPROTO_AH) {
-			off += ((uint32_t)b[1] + 2) * 4;
-		} else {
-			off += ((uint32_t)b[1] + 1) * 8;
-		}
-		nh = b[0];
 	}
 	k->proto = nh;
 	gprobe_parse_l4(k, head, off, tail);

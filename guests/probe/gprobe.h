@@ -8,6 +8,8 @@
 #include <stdint.h>
 #endif
 
+#include "proto/ipv6_walk.h"
+
 /* Table sizes. tx is larger than the report's row cap so a busy guest still
  * reports its biggest rows; both overflows are counted, never silent. */
 #define GPROBE_TX_MAX    16384
@@ -18,7 +20,7 @@
 #define GPROBE_UID_NONE 0xffffffffu
 
 /* IPv6 extension headers walked before giving up on the L4 header. */
-#define GPROBE_IPV6_EXT_MAX 6
+#define GPROBE_IPV6_EXT_MAX IPV6_WALK_EXT_MAX
 
 /* One row of transmitted traffic. Every byte is written by the program
  * (explicit padding, no holes) so equal packets hash to one entry.

@@ -7,7 +7,7 @@
 # -Wextra on top of the tree's BPF flags: the probe is held to -Wall -Wextra -Werror.
 GPROBE_BPF_CFLAGS = $(BPF_CFLAGS) -Wextra -Iguests/probe -ffile-prefix-map=$(CURDIR)=.
 
-$(BUILD)/gprobe/gprobe.bpf.o: guests/probe/gprobe.bpf.c guests/probe/gprobe.h \
+$(BUILD)/gprobe/gprobe.bpf.o: guests/probe/gprobe.bpf.c guests/probe/gprobe.h $(BPF_PROTO_HDRS) \
 		$(BUILD)/gen/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF     $<")
@@ -24,7 +24,7 @@ $(BUILD)/gen/gprobe.skel.h: $(BUILD)/gprobe/gprobe.o
 
 # Static (the guest has no libbpf), stripped and built with tree-relative
 # paths like the agent, so the image does not depend on where the tree sits.
-$(BUILD)/guests/uvmlab-gprobe: guests/probe/gprobe.c guests/probe/gprobe.h \
+$(BUILD)/guests/uvmlab-gprobe: guests/probe/gprobe.c guests/probe/gprobe.h $(BPF_PROTO_HDRS) \
 		$(BUILD)/gen/gprobe.skel.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")

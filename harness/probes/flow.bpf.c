@@ -4,6 +4,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "flow.h"
+#include "proto/ipv6_walk.h"
 
 /* vmlinux.h carries types, not the uapi #defines. */
 #define TC_ACT_UNSPEC (-1)
@@ -17,12 +18,7 @@
 #define IPPROTO_ICMP 1
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
-#define IPPROTO_HOPOPTS 0
-#define IPPROTO_ROUTING 43
-#define IPPROTO_FRAGMENT 44
-#define IPPROTO_AH 51
 #define IPPROTO_ICMPV6 58
-#define IPPROTO_DSTOPTS 60
 #define IPPROTO_SCTP 132
 #define IPPROTO_UDPLITE 136
 
@@ -111,28 +107,13 @@ static __always_inline void flow_parse_ipv6(struct __sk_buff *skb, uint32_t off,
 	__builtin_memcpy(k->dst_addr, ip + 24, 16);
 	nh = ip[6];
 	off += 40;
-	for (int i = 0; i < FLOW_IPV6_EXT_MAX; i++) {
-		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS &&
-		    nh != IPPROTO_FRAGMENT && nh != IPPROTO_AH)
-			break;
-		if (bpf_skb_load_bytes(skb, off, b, 4)) {
-			/* Truncated inside the extension chain: record the
-			 * header we could not get past, without ports. */
+	for (int i = 0; i < FLOW_IPV6_EXT_MAX && ipv6_walk_is_ext(nh); i++) {
+		/* Truncated inside the chain, or a non-first fragment: record
+		 * the protocol, without ports. */
+		if (bpf_skb_load_bytes(skb, off, b, 4) || !ipv6_walk_next(&nh, &off, b)) {
 			k->l4proto = nh;
 			return;
 		}
-		if (nh == IPPROTO_FRAGMENT) {
-			if ((flow_be16(b + 2) & 0xfff8) != 0) {
-				k->l4proto = b[0];
-				return;
-			}
-			off += 8;
-		} else if (nh == IPPROTO_AH) {
-			off += ((uint32_t)b[1] + 2) * 4;
-		} else {
-			off += ((uint32_t)b[1] + 1) * 8;
-		}
-		nh = b[0];
 	}
 	k->l4proto = nh;
 	flow_parse_l4(skb, off, k);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #endif
 
+#include "proto/ipv6_walk.h"
+
 #define FLOW_DIR_INGRESS 0 /* tc ingress: the interface received it (a tap: the VM sent it) */
 #define FLOW_DIR_EGRESS  1 /* tc egress: the interface transmits it (a tap: toward the VM) */
 
@@ -17,9 +19,8 @@
 #define FLOW_FAMILY_ARP  8 /* Ethernet/IPv4 ARP: sender/target IPv4 as src/dst, op as dst_port */
 
 #define FLOW_MAX_ENTRIES_DEFAULT 16384
-/* IPv6 extension headers walked before giving up on the L4 header: more in
- * one packet is not lab traffic, and the bound keeps verification short. */
-#define FLOW_IPV6_EXT_MAX 6
+/* IPv6 extension headers walked before giving up on the L4 header. */
+#define FLOW_IPV6_EXT_MAX IPV6_WALK_EXT_MAX
 
 /* One flow. Every byte is set by the program (explicit padding, no holes), so
  * two frames of one flow hash to the same entry. Multi-byte fields are host

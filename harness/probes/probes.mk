@@ -5,7 +5,10 @@
 
 BPFTOOL    ?= bpftool
 KERNEL_BTF ?= /sys/kernel/btf/vmlinux
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/gen -Iharness/probes
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/gen -Iharness/probes \
+              -Iharness
+# Wire formats the BPF programs share with guests/ (the IPv6 header walk).
+BPF_PROTO_HDRS := harness/proto/ipv6_walk.h
 BPF_LIBS   := -lbpf -lelf -lz
 
 # vmlinux.h only gives the program its types; CO-RE relocates field offsets
@@ -15,7 +18,8 @@ $(BUILD)/gen/vmlinux.h: | $(DEPS_STAMP)
 	$(if $(Q),@echo "  BTF     $@")
 	$(Q)$(BPFTOOL) btf dump file $(KERNEL_BTF) format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/probes/%.bpf.o: harness/probes/%.bpf.c harness/probes/%.h $(BUILD)/gen/vmlinux.h | $(DEPS_STAMP)
+$(BUILD)/probes/%.bpf.o: harness/probes/%.bpf.c harness/probes/%.h $(BPF_PROTO_HDRS) \
+		$(BUILD)/gen/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  BPF     $<")
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c -o $@ $<
