@@ -27,6 +27,7 @@
 
 #include "gprobe.h"
 #include "gprobe.skel.h"
+#include "proto/gprobe_proto.h"
 
 _Static_assert(sizeof(struct gprobe_tx_key) == 64, "gprobe_tx_key must have no implicit padding");
 _Static_assert(sizeof(struct gprobe_tx_value) == 16, "gprobe_tx_value layout is shared with BPF");
@@ -40,12 +41,13 @@ static const char *gprobe_btf_path;
 #define GPROBE_PIN_DIR    GPROBE_BPFFS "/uvmlab-gprobe"
 #define GPROBE_CGROUP     "/sys/fs/cgroup"
 #define GPROBE_PASSWD     "/etc/passwd"
-#define GPROBE_FORMAT     "uvmlab-gprobe/1"
-#define GPROBE_REPORT_ROWS 4096
 #define GPROBE_PASSWD_MAX (1u << 20)
 /* Verifier log per program, used only when a load fails. Large enough that
  * the kernel never truncates it (a truncated log turns into ENOSPC). */
 #define GPROBE_LOG_SIZE   (1u << 20)
+/* A number macro as a string literal, for the usage text. */
+#define GPROBE_XSTR(x)    #x
+#define GPROBE_STR(x)     GPROBE_XSTR(x)
 
 #define GPROBE_EXIT_OK    0
 #define GPROBE_EXIT_FAIL  1
@@ -683,7 +685,7 @@ static int gprobe_report(struct gprobe_err *e)
 	gprobe_json_str(stdout, uts.release, sizeof(uts.release));
 	fputs(",\n", stdout);
 	gprobe_report_interfaces(&r, stdout);
-	shown = r.nrows < GPROBE_REPORT_ROWS ? r.nrows : GPROBE_REPORT_ROWS;
+	shown = r.nrows < GPROBE_MAX_TX ? r.nrows : GPROBE_MAX_TX;
 	printf(" \"seen\":%" PRIu64 ",\"lost\":%" PRIu64 ",\"xdp_redirects\":%" PRIu64
 	       ",\"truncated\":%s,\n \"tx\":[",
 	       r.ctr[GPROBE_CTR_SEEN], r.ctr[GPROBE_CTR_LOST], r.ctr[GPROBE_CTR_XDP_REDIRECTS],
@@ -734,7 +736,7 @@ static void gprobe_usage(FILE *out)
 	      "          " GPROBE_BPFFS " and cgroup2 at " GPROBE_CGROUP " if nothing is there.\n"
 	      "          On failure nothing stays pinned.\n"
 	      "  report  print what was recorded since start as one JSON object\n"
-	      "          (format " GPROBE_FORMAT ", at most 4096 tx rows, biggest first)\n"
+	      "          (format " GPROBE_FORMAT ", at most " GPROBE_STR(GPROBE_MAX_TX) " tx rows, biggest first)\n"
 	      "  stop    unpin everything, which detaches the programs\n"
 	      "\n"
 	      "Options:\n"

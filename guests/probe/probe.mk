@@ -24,7 +24,8 @@ $(BUILD)/gen/gprobe.skel.h: $(BUILD)/gprobe/gprobe.o
 
 # Static (the guest has no libbpf), stripped and built with tree-relative
 # paths like the agent, so the image does not depend on where the tree sits.
-$(BUILD)/guests/uvmlab-gprobe: guests/probe/gprobe.c guests/probe/gprobe.h $(BPF_PROTO_HDRS) \
+$(BUILD)/guests/uvmlab-gprobe: guests/probe/gprobe.c guests/probe/gprobe.h harness/proto/ipv6_walk.h \
+		harness/proto/gprobe_proto.h \
 		$(BUILD)/gen/gprobe.skel.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")

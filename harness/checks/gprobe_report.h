@@ -28,10 +28,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
-#define GPROBE_FORMAT      "uvmlab-gprobe/1"
-#define GPROBE_MAX_IFS     32
-#define GPROBE_MAX_TX      4096
-#define GPROBE_MAX_BYTES   (1u << 20)   /* report text, as the agent caps exec output */
+#include "proto/gprobe_proto.h" /* GPROBE_FORMAT and the report's limits */
 
 struct gprobe_if {
 	uint32_t ifindex;
