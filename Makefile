@@ -58,7 +58,8 @@ deps:
 include harness/harness.mk
 include guests/guests.mk
 # Optional components, each in its own fragment.
--include harness/vsockd/vsockd.mk harness/probes/probes.mk guests/probe/probe.mk guests/kernel/kernel.mk
+-include harness/vhost/vhost.mk harness/vsockd/vsockd.mk guests/tools/tools.mk \
+	harness/probes/probes.mk guests/probe/probe.mk guests/kernel/kernel.mk
 include harness/tests/tests.mk
 
 all: $(BUILD)/uvmlab guests $(EXTRA_ALL)
