@@ -294,17 +294,24 @@ out:
 	return rc;
 }
 
-static int agent_serve_read(int fd, const uint8_t *p, uint32_t len, struct agent_buf *b)
+/* The PATH attribute of a READ or WRITE request as a new string in *PATH
+ * (the caller frees it). 0, -EINVAL when the request names none, or the
+ * error of agent_serve_strdup(). */
+static int agent_serve_path(const uint8_t *p, uint32_t len, char **path)
 {
 	struct agent_attr_view a;
+
+	if (agent_attr_find(p, len, AGENT_ATTR_PATH, &a) != 1)
+		return -EINVAL;
+	return agent_serve_strdup(&a, path);
+}
+
+static int agent_serve_read(int fd, const uint8_t *p, uint32_t len, struct agent_buf *b)
+{
 	char *path = NULL;
 	int rc;
 
-	rc = agent_attr_find(p, len, AGENT_ATTR_PATH, &a);
-	if (rc == 1)
-		rc = agent_serve_strdup(&a, &path);
-	else
-		rc = -EINVAL;
+	rc = agent_serve_path(p, len, &path);
 	if (rc == 0)
 		rc = agent_serve_slurp(path, b);
 	rc = rc == 0 ? agent_serve_send(fd, b) : agent_serve_error(fd, b, -rc, path ? path : "read");
@@ -350,11 +357,7 @@ static int agent_serve_write(int fd, const uint8_t *p, uint32_t len, struct agen
 	char *path = NULL;
 	int rc;
 
-	rc = agent_attr_find(p, len, AGENT_ATTR_PATH, &a);
-	if (rc == 1)
-		rc = agent_serve_strdup(&a, &path);
-	else
-		rc = -EINVAL;
+	rc = agent_serve_path(p, len, &path);
 	if (rc == 0 && agent_attr_find(p, len, AGENT_ATTR_MODE, &a) == 1 &&
 	    agent_attr_u32(&a, &mode) < 0)
 		rc = -EPROTO;
