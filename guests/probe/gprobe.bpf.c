@@ -7,17 +7,10 @@
 
 #include "gprobe.h"
 #include "proto/ipv6_walk.h"
+#include "proto/pkt.bpf.h"
 
-/* vmlinux.h carries types, not the uapi #defines. */
-#define EEXIST 17
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_ICMP 1
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define IPPROTO_ICMPV6 58
-#define IPPROTO_SCTP 132
-#define IPPROTO_UDPLITE 136
+/* vmlinux.h carries types, not the uapi #defines: those the host's flow
+ * recorder uses too are in proto/pkt.bpf.h. */
 /* skb->network_header when nobody set it (skb_network_header_was_set()). */
 #define GPROBE_HDR_UNSET 0xffff
 /* sk_state values of the socket-like objects that are not full sockets and
@@ -56,11 +49,6 @@ static __always_inline void gprobe_count(uint32_t idx, uint64_t n)
 		__sync_fetch_and_add(c, n);
 }
 
-static __always_inline uint16_t gprobe_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
 /* Header bytes at OFF (from skb->head) into BUF, refusing to read past the
  * linear data: what lies beyond skb->tail is not this packet. */
 static __always_inline int gprobe_read(void *buf, uint32_t len, const uint8_t *head, uint32_t off,
@@ -77,19 +65,12 @@ static __always_inline void gprobe_parse_l4(struct gprobe_tx_key *k, const uint8
 {
 	uint8_t b[4];
 
-	switch (k->proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_SCTP:
-	case IPPROTO_UDPLITE:
+	if (pkt_l4_has_ports(k->proto)) {
 		if (gprobe_read(b, 4, head, off, tail) == 0)
-			k->port = gprobe_be16(b + 2);
-		return;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
+			k->port = pkt_be16(b + 2);
+	} else if (pkt_l4_is_icmp(k->proto)) {
 		if (gprobe_read(b, 1, head, off, tail) == 0)
 			k->port = b[0];
-		return;
 	}
 }
 
@@ -111,7 +92,7 @@ static __always_inline void gprobe_parse_ipv4(struct gprobe_tx_key *k, const uin
 	__builtin_memcpy(k->dst, ip + 16, 4);
 	k->proto = ip[9];
 	/* A non-first fragment carries payload where the L4 header would be. */
-	if ((gprobe_be16(ip + 6) & 0x1fff) != 0)
+	if ((pkt_be16(ip + 6) & 0x1fff) != 0)
 		return;
 	gprobe_parse_l4(k, head, off + ihl, tail);
 }

@@ -5,22 +5,15 @@
 
 #include "flow.h"
 #include "proto/ipv6_walk.h"
+#include "proto/pkt.bpf.h"
 
-/* vmlinux.h carries types, not the uapi #defines. */
+/* vmlinux.h carries types, not the uapi #defines; those both BPF programs
+ * use are in proto/pkt.bpf.h. */
 #define TC_ACT_UNSPEC (-1)
-#define EEXIST 17
 #define ETH_HLEN 14
-#define ETH_P_IP 0x0800
 #define ETH_P_ARP 0x0806
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_ICMP 1
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define IPPROTO_ICMPV6 58
-#define IPPROTO_SCTP 132
-#define IPPROTO_UDPLITE 136
 
 /* Knobs, set by the loader before load. Aggregation knobs shrink the table
  * when only "who talks to whom" matters. */
@@ -41,34 +34,22 @@ struct {
 	__type(value, uint64_t);
 } flow_drops SEC(".maps");
 
-static __always_inline uint16_t flow_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
 /* Ports (or ICMP type/code) at OFF for k->l4proto. Anything short is
  * left at zero: a truncated header still counts as its flow. */
 static __always_inline void flow_parse_l4(struct __sk_buff *skb, uint32_t off, struct flow_key *k)
 {
 	uint8_t b[4];
 
-	switch (k->l4proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_SCTP:
-	case IPPROTO_UDPLITE:
+	if (pkt_l4_has_ports(k->l4proto)) {
 		if (bpf_skb_load_bytes(skb, off, b, 4))
 			return;
-		k->src_port = flow_be16(b);
-		k->dst_port = flow_be16(b + 2);
-		return;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
+		k->src_port = pkt_be16(b);
+		k->dst_port = pkt_be16(b + 2);
+	} else if (pkt_l4_is_icmp(k->l4proto)) {
 		if (bpf_skb_load_bytes(skb, off, b, 2))
 			return;
 		k->src_port = b[0];
 		k->dst_port = b[1];
-		return;
 	}
 }
 
@@ -87,7 +68,7 @@ static __always_inline void flow_parse_ipv4(struct __sk_buff *skb, uint32_t off,
 	__builtin_memcpy(k->dst_addr, ip + 16, 4);
 	k->l4proto = ip[9];
 	/* A non-first fragment carries no L4 header: its bytes are payload. */
-	if ((flow_be16(ip + 6) & 0x1fff) != 0)
+	if ((pkt_be16(ip + 6) & 0x1fff) != 0)
 		return;
 	flow_parse_l4(skb, off + ihl, k);
 }
@@ -126,12 +107,12 @@ static __always_inline void flow_parse_arp(struct __sk_buff *skb, uint32_t off, 
 	if (bpf_skb_load_bytes(skb, off, a, sizeof(a)))
 		return;
 	/* Only Ethernet/IPv4 ARP has the layout below. */
-	if (flow_be16(a) != 1 || flow_be16(a + 2) != ETH_P_IP || a[4] != 6 || a[5] != 4)
+	if (pkt_be16(a) != 1 || pkt_be16(a + 2) != ETH_P_IP || a[4] != 6 || a[5] != 4)
 		return;
 	k->family = FLOW_FAMILY_ARP;
 	__builtin_memcpy(k->src_addr, a + 14, 4);
 	__builtin_memcpy(k->dst_addr, a + 24, 4);
-	k->dst_port = flow_be16(a + 6);
+	k->dst_port = pkt_be16(a + 6);
 }
 
 static __always_inline void flow_parse(struct __sk_buff *skb, struct flow_key *k)
@@ -145,12 +126,12 @@ static __always_inline void flow_parse(struct __sk_buff *skb, struct flow_key *k
 		return;
 	__builtin_memcpy(k->dst_mac, eth, 6);
 	__builtin_memcpy(k->src_mac, eth + 6, 6);
-	proto = flow_be16(eth + 12);
+	proto = pkt_be16(eth + 12);
 	if (proto == ETH_P_8021Q || proto == ETH_P_8021AD) {
 		if (bpf_skb_load_bytes(skb, off, tag, sizeof(tag)))
 			goto out;
 		k->vlan_tagged = 1;
-		proto = flow_be16(tag + 2);
+		proto = pkt_be16(tag + 2);
 		off += 4;
 	}
 out:

@@ -7,8 +7,9 @@ BPFTOOL    ?= bpftool
 KERNEL_BTF ?= /sys/kernel/btf/vmlinux
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(BUILD)/gen -Iharness/probes \
               -Iharness
-# Wire formats the BPF programs share with guests/ (the IPv6 header walk).
-BPF_PROTO_HDRS := harness/proto/ipv6_walk.h
+# Header rules the BPF programs share with guests/ (the IPv6 extension-header
+# walk, protocol constants).
+BPF_PROTO_HDRS := harness/proto/ipv6_walk.h harness/proto/pkt.bpf.h
 BPF_LIBS   := -lbpf -lelf -lz
 
 # vmlinux.h only gives the program its types; CO-RE relocates field offsets
