@@ -184,8 +184,12 @@ int vsock_rx_enqueue(struct vsock_vm *vm, const struct virtio_vsock_hdr *hdr,
 /* Free every packet queued toward VM. */
 void vsock_rx_queue_free(struct vsock_vm *vm);
 
+/* Queue an RST toward VM's port DST_PORT from SRC_CID:SRC_PORT (host byte
+ * order). Best effort: a full queue drops it. */
+void vsock_rx_rst(struct vsock_vm *vm, uint64_t src_cid, uint32_t src_port, uint32_t dst_port);
+
 /* Queue an RST answering guest packet IN (ends swapped); never for an RST.
- * Best effort: a full queue drops it. */
+ * Best effort, as vsock_rx_rst(). */
 void vsock_rx_reply_rst(struct vsock_vm *vm, const struct virtio_vsock_hdr *in);
 
 /* Fill VM's rx ring: queued packets first, then host bytes of connection C

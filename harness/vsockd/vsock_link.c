@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
-#include <string.h>
 
 void vsock_link_free(struct vsock_backend *b, struct vsock_link *l)
 {
@@ -23,21 +22,11 @@ void vsock_link_free(struct vsock_backend *b, struct vsock_link *l)
 /* RST both ends of L and forget it. */
 void vsock_link_reset(struct vsock_backend *b, struct vsock_link *l)
 {
-	struct virtio_vsock_hdr h;
 	int s;
 
-	for (s = 0; s < 2; s++) {
-		if (!vsock_backend_running(l->vm[s]))
-			continue;
-		memset(&h, 0, sizeof(h));
-		h.src_cid = htole64(l->vm[!s]->cid);
-		h.dst_cid = htole64(l->vm[s]->cid);
-		h.src_port = htole32(l->port[!s]);
-		h.dst_port = htole32(l->port[s]);
-		h.type = htole16(VIRTIO_VSOCK_TYPE_STREAM);
-		h.op = htole16(VIRTIO_VSOCK_OP_RST);
-		vsock_rx_enqueue(l->vm[s], &h, NULL, 0);
-	}
+	for (s = 0; s < 2; s++)
+		if (vsock_backend_running(l->vm[s]))
+			vsock_rx_rst(l->vm[s], l->vm[!s]->cid, l->port[!s], l->port[s]);
 	vsock_link_free(b, l);
 }
 

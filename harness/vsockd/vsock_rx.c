@@ -49,22 +49,28 @@ void vsock_rx_queue_free(struct vsock_vm *vm)
 	vm->q_bytes = 0;
 }
 
-/* RST answering IN (swap ends). Best effort: a full queue drops it, which
- * only hurts the guest that stopped posting buffers. */
-void vsock_rx_reply_rst(struct vsock_vm *vm, const struct virtio_vsock_hdr *in)
+/* Best effort: a full queue drops the RST, which only hurts the guest that
+ * stopped posting buffers. */
+void vsock_rx_rst(struct vsock_vm *vm, uint64_t src_cid, uint32_t src_port, uint32_t dst_port)
 {
 	struct virtio_vsock_hdr h;
 
-	if (le16toh(in->op) == VIRTIO_VSOCK_OP_RST)
-		return;
 	memset(&h, 0, sizeof(h));
-	h.src_cid = in->dst_cid;
+	h.src_cid = htole64(src_cid);
 	h.dst_cid = htole64(vm->cid);
-	h.src_port = in->dst_port;
-	h.dst_port = in->src_port;
+	h.src_port = htole32(src_port);
+	h.dst_port = htole32(dst_port);
 	h.type = htole16(VIRTIO_VSOCK_TYPE_STREAM);
 	h.op = htole16(VIRTIO_VSOCK_OP_RST);
 	vsock_rx_enqueue(vm, &h, NULL, 0);
+}
+
+/* RST answering IN (swap ends). */
+void vsock_rx_reply_rst(struct vsock_vm *vm, const struct virtio_vsock_hdr *in)
+{
+	if (le16toh(in->op) == VIRTIO_VSOCK_OP_RST)
+		return;
+	vsock_rx_rst(vm, le64toh(in->dst_cid), le32toh(in->dst_port), le32toh(in->src_port));
 }
 
 /* ---------------------------------------------------------------- rx ring */
