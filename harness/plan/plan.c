@@ -175,25 +175,25 @@ static void plan_gateways(struct plan *plan)
 		 * force (lab_role.c), so nothing crosses it unfiltered */
 		vm->forward = vm->role == SCN_ROLE_ROUTER && !vm->scn->has_filter;
 		if (vm->role == SCN_ROLE_ROUTER) {
-			for (k = 0; k < vm->n_nics && !vm->gateway; k++) {
+			for (k = 0; k < vm->n_nics && !vm->default_route; k++) {
 				const struct scn_network *net = &scn->networks[vm->nics[k].net];
 
 				if (net->internet)
-					vm->gateway = net->subnet + (1u << (32 - net->prefix)) - 2;
+					vm->default_route = net->subnet + (1u << (32 - net->prefix)) - 2;
 			}
 			continue;
 		}
 		if (vm->role == SCN_ROLE_TOR_GATEWAY) {
 			size_t r;
 
-			for (k = 0; k < vm->n_nics && !vm->gateway; k++)
-				for (r = 0; r < plan->n_vms && !vm->gateway; r++)
+			for (k = 0; k < vm->n_nics && !vm->default_route; k++)
+				for (r = 0; r < plan->n_vms && !vm->default_route; r++)
 					if (plan->vms[r].role == SCN_ROLE_ROUTER)
-						vm->gateway = plan_addr_on(&plan->vms[r], vm->nics[k].net);
+						vm->default_route = plan_addr_on(&plan->vms[r], vm->nics[k].net);
 			continue;
 		}
-		for (k = 0; k < vm->n_nics && !vm->gateway; k++)
-			vm->gateway = plan_gateway_on(plan, vm, vm->nics[k].net);
+		for (k = 0; k < vm->n_nics && !vm->default_route; k++)
+			vm->default_route = plan_gateway_on(plan, vm, vm->nics[k].net);
 	}
 }
 

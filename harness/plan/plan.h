@@ -35,7 +35,7 @@ struct plan_vm {
 	uint32_t cid;                  /* vsock context id: 3 + index */
 	struct plan_nic nics[PLAN_MAX_NICS];
 	size_t n_nics;
-	uint32_t gateway;              /* default route (host order), 0 for none */
+	uint32_t default_route;        /* default route (host order), 0 for none */
 	int forward;                   /* enable IPv4 forwarding in the guest */
 	uint32_t *deps;                /* indices of VMs that must be ready first */
 	size_t n_deps;

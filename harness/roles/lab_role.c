@@ -469,7 +469,7 @@ static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
 	char line[64], ip[16];
 	size_t v, k;
 
-	if (!pvm->gateway)
+	if (!pvm->default_route)
 		return 0;
 	for (v = 0; v < plan->n_vms; v++) {
 		const struct plan_vm *gw = &plan->vms[v];
@@ -478,8 +478,8 @@ static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
 		if (gw->role != SCN_ROLE_TOR_GATEWAY && !inet)
 			continue;
 		for (k = 0; k < gw->n_nics; k++)
-			if (gw->nics[k].addr == pvm->gateway) {
-				plan_fmt_addr(pvm->gateway, ip);
+			if (gw->nics[k].addr == pvm->default_route) {
+				plan_fmt_addr(pvm->default_route, ip);
 				/* 203.0.113.53: the fake internet's DNS (lab_internet.c) */
 				snprintf(line, sizeof(line), "nameserver %s\n", inet ? "203.0.113.53" : ip);
 				return lab_write_file(lab, pvm->name, "/etc/resolv.conf", 0644, line,
