@@ -264,7 +264,7 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 		ret = roles_sysctl_forward(lab, pvm->name, pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY);
 	if (!ret)
 		ret = tor_gateway_ruleset(buf, cap, pvm->scn->gateway_mode, lans, n_lans,
-					       TOR_GATEWAY_TOR_UID);
+					  TOR_GATEWAY_TOR_UID);
 	if (!ret)
 		ret = roles_nft(lab, pvm->name, buf);
 	if (!ret)
