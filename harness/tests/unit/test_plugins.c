@@ -5,11 +5,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "checks/check.h"
+#include "checks/policy.h"
 #include "lab/lab_internal.h"
 #include "plan/plan.h"
 #include "roles/role.h"
@@ -53,6 +55,12 @@ static uint32_t fake_default_route(const struct plan *plan, const struct plan_vm
 	return FAKE_UPSTREAM;
 }
 
+static int fake_forwards(const struct plan_vm *vm)
+{
+	(void)vm;
+	return 1;
+}
+
 static const struct role_ops fake_plain = { .name = "app", .image = "app" };
 static const struct role_ops fake_forwarder = {
 	.name = "fake-forwarder",
@@ -63,6 +71,7 @@ static const struct role_ops fake_forwarder = {
 	.route_offer = fake_route_offer,
 	.route_rank = 1,
 	.default_route = fake_default_route,
+	.forwards = fake_forwards,
 };
 
 /* This test's registry: the scenario's "app" and the fake. */
@@ -227,6 +236,51 @@ static void test_fake_role_reserves(void **state)
 	scenario_free(scn);
 }
 
+/* A packet sent by VM (ingress on its tap) from address SRC to DST. */
+static enum policy_verdict judge_sent(const struct plan *plan, const struct plan_vm *vm,
+				      uint32_t src, uint32_t dst)
+{
+	struct flow_record rec;
+	char s[32], d[32], why[160];
+	size_t i;
+
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.ifname, sizeof(rec.ifname), "%s", vm->nics[0].tap);
+	rec.dir = FLOW_DIR_INGRESS;
+	rec.family = FLOW_FAMILY_IPV4;
+	rec.l4proto = 6;
+	rec.ethertype = 0x0800;
+	for (i = 0; i < 4; i++) {
+		rec.src_addr[i] = (uint8_t)(src >> (24 - 8 * i));
+		rec.dst_addr[i] = (uint8_t)(dst >> (24 - 8 * i));
+	}
+	return policy_judge(plan, &rec, s, d, why, sizeof(why));
+}
+
+/* The flow judge asks the role who forwards: not spoofing for the fake. */
+static void test_fake_role_forwards(void **state)
+{
+	struct scenario *scn = load(topo);
+	const struct plan_vm *client, *fwd, *other;
+	struct scn_diag diag;
+	struct plan *plan;
+
+	(void)state;
+	scn->vms[1].role = (enum scn_role)FAKE_ROLE;
+	assert_int_equal(plan_build(scn, &plan, &diag), 0);
+	client = plan_find_vm(plan, "client");
+	fwd = plan_find_vm(plan, "fwd");
+	other = plan_find_vm(plan, "other");
+	/* the forwarder passes the client's packet on toward other */
+	assert_int_equal(judge_sent(plan, fwd, client->nics[0].addr, other->nics[0].addr),
+			 POLICY_TRANSIT);
+	/* the client sending with the forwarder's address spoofs */
+	assert_int_equal(judge_sent(plan, client, fwd->nics[0].addr, other->nics[0].addr),
+			 POLICY_VIOLATION);
+	plan_free(plan);
+	scenario_free(scn);
+}
+
 static void test_fake_checks_dispatch(void **state)
 {
 	struct scenario *scn = load(topo);
@@ -294,6 +348,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fake_role_plans),
 		cmocka_unit_test(test_fake_role_reserves),
+		cmocka_unit_test(test_fake_role_forwards),
 		cmocka_unit_test(test_fake_checks_dispatch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
