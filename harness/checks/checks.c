@@ -8,37 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "checks/checks_net.h"
-#include "checks/checks_reach.h"
-#include "checks/checks_vsock.h"
-#include "checks/lab_gprobe.h"
+#include "checks/check.h"
 #include "lab/lab_internal.h"
 #include "base/util.h"
-
-static const char *checks_kind_name(const struct scn_check *c)
-{
-	switch (c->kind) {
-	case SCN_CHECK_VSOCK:   return "vsock";
-	case SCN_CHECK_FETCH:   return "fetch";
-	case SCN_CHECK_RESOLVE: return "resolve";
-	case SCN_CHECK_FORWARDING: return "forwarding";
-	case SCN_CHECK_ATTRIBUTION: return "attribution";
-	default:                return "reach";
-	}
-}
-
-static const char *checks_proto_name(const struct scn_check *c)
-{
-	if (c->kind == SCN_CHECK_VSOCK)
-		return "vsock";
-	if (c->kind == SCN_CHECK_FETCH)
-		return "http";
-	if (c->kind == SCN_CHECK_RESOLVE)
-		return "dns";
-	if (scn_check_is_probe(c))
-		return "any";
-	return c->proto == SCN_PROTO_TCP ? "tcp" : c->proto == SCN_PROTO_UDP ? "udp" : "icmp";
-}
 
 const char *checks_verdict_name(enum checks_verdict v)
 {
@@ -86,11 +58,27 @@ static int checks_one(struct lab *lab, const struct plan *plan, const struct scn
 		ret = checks_need_vm(lab, c->to.name, row, sum);
 	if (ret < 0)
 		return ret;
-	if (c->kind == SCN_CHECK_VSOCK)
-		return checks_vsock_run(lab, plan, c, row, sum);
-	if (checks_net_handles(c))
-		return checks_net_run(lab, plan, c, row, sum);
-	return checks_reach_run(lab, plan, c, row, sum);
+	return check_get(c->kind)->run(lab, plan, c, row, sum);
+}
+
+int checks_prepare_vm(struct lab *lab, struct lab_vm *vm)
+{
+	const struct scenario *scn = lab->plan->scn;
+	size_t id, i;
+	int ret;
+
+	for (id = 0; id < check_table_len; id++) {
+		if (!check_table[id] || !check_table[id]->prepare)
+			continue;
+		for (i = 0; i < scn->n_checks && scn->checks[i].kind != id; i++)
+			;
+		if (i == scn->n_checks)
+			continue;
+		ret = check_table[id]->prepare(lab, vm);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum)
@@ -108,22 +96,23 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 	}
 	for (i = 0; i < scn->n_checks; i++) {
 		const struct scn_check *c = &scn->checks[i];
+		const struct check_ops *ops = check_get(c->kind);
 		const char *paused = c->while_stopped.name;
-		json_t *row = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", c->name,
-					"kind", checks_kind_name(c), "from", c->from.name,
-					"proto", checks_proto_name(c),
-					"expect", c->expect == SCN_EXPECT_ALLOWED ? "allowed" : "blocked");
+		json_t *row;
 
+		if (!ops || (!ops->run == !ops->verdict)) {
+			util_err("check %s: no check kind %u", c->name, (unsigned int)c->kind);
+			ret = -EINVAL;
+			break;
+		}
+		row = json_pack("{s:s,s:s,s:s,s:s,s:s}", "name", c->name, "kind", ops->name,
+				"from", c->from.name, "proto", ops->proto(c),
+				"expect", c->expect == SCN_EXPECT_ALLOWED ? "allowed" : "blocked");
 		if (c->to.name)
 			json_object_set_new(row, "to", json_string(c->to.name));
-		if (c->target)
-			json_object_set_new(row, c->kind == SCN_CHECK_FETCH ? "url" : "host",
-					    json_string(c->target));
-		if (c->kind == SCN_CHECK_VSOCK || (c->kind == SCN_CHECK_REACH && c->proto != SCN_PROTO_ICMP))
-			json_object_set_new(row, "port", json_integer(c->port));
-		if (c->kind == SCN_CHECK_VSOCK)
-			json_object_set_new(row, "bytes", json_integer(c->bytes));
-		if (scn_check_is_probe(c)) {
+		if (ops->row)
+			ops->row(c, row);
+		if (ops->verdict) {
 			/* judged below, once every active check has made its traffic */
 			json_array_append_new(rows, row);
 			continue;
@@ -160,15 +149,15 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 		if (ret < 0)
 			break;
 	}
-	/* The guest probes' findings cover the whole run up to here. */
+	/* Deferred kinds judge what was recorded over the whole run up to here. */
 	for (i = 0; ret >= 0 && i < scn->n_checks; i++) {
 		const struct scn_check *c = &scn->checks[i];
+		const struct check_ops *ops = check_get(c->kind);
 		json_t *row = json_array_get(rows, i);
 
-		if (!scn_check_is_probe(c) || !row)
+		if (!ops || !ops->verdict || !row)
 			continue;
-		util_progress("check %s (guest probe in vm %s)", c->name, c->from.name);
-		ret = lab_gprobe_check(lab, plan, c, row, cache, sum);
+		ret = ops->verdict(lab, plan, c, row, cache, sum);
 		if (ret < 0) {
 			json_object_set_new(row, "verdict", json_string("error"));
 			json_object_set_new(row, "evidence", json_string(lab_error(lab)));

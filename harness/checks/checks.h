@@ -21,6 +21,8 @@
 #include "lab/lab.h"
 #include "plan/plan.h"
 
+struct lab_vm;
+
 /* A run passes only when failed, inconclusive and errors are all 0.
  * inconclusive: the check ran but its evidence cannot decide (a probe that
  * saw no traffic): verdict "inconclusive", exit 1 like a failure. */
@@ -48,6 +50,13 @@ void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_
  * "inconclusive" or "error".
  * Returns 0 (verdicts in *SUM), or negative errno if nothing could run. */
 int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct checks_summary *sum);
+
+/* Before the role hooks of VM (a VM of a live lab that is ready) run: each
+ * check kind of the scenario that has a prepare hook (check.h) gets to start
+ * what must watch VM from then on (the guest probe). Idempotent per boot;
+ * the lab passes it to roles_release_dependents() and
+ * roles_start_services(). 0 or negative errno (lab_error() set). */
+int checks_prepare_vm(struct lab *lab, struct lab_vm *vm);
 
 /* A new {passed, failed, inconclusive, errors} object for result.json. */
 json_t *checks_summary_json(const struct checks_summary *sum);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lab/agent_client.h"
+#include "checks/check.h"
 #include "checks/gprobe_report.h"
 #include "lab/lab_internal.h"
 #include "base/util.h"
@@ -22,7 +23,8 @@ int lab_gprobe_wanted(const struct plan *plan, const char *vm)
 	size_t i;
 
 	for (i = 0; i < scn->n_checks; i++)
-		if (scn_check_is_probe(&scn->checks[i]) && !strcmp(scn->checks[i].from.name, vm))
+		if (check_get(scn->checks[i].kind) && check_get(scn->checks[i].kind)->needs_guest_probe &&
+		    !strcmp(scn->checks[i].from.name, vm))
 			return 1;
 	return 0;
 }
@@ -71,6 +73,19 @@ int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm)
 	}
 	agent_exec_result_release(&r);
 	return ret;
+}
+
+int lab_gprobe_prepare(struct lab *lab, struct lab_vm *vm)
+{
+	int ret;
+
+	if (vm->gprobe_started)
+		return 0;
+	ret = lab_gprobe_start(lab, vm->pvm);
+	if (ret < 0)
+		return ret;
+	vm->gprobe_started = 1;
+	return 0;
 }
 
 /* The raw report of VM, fetched once per run and kept in CACHE. */

@@ -15,6 +15,8 @@
 #include "lab/lab.h"
 #include "plan/plan.h"
 
+struct lab_vm;
+
 #define LAB_GPROBE_BIN "/bin/uvmlab-gprobe"
 
 /* Does any check of PLAN's scenario read the probe of VM NAME? */
@@ -22,6 +24,10 @@ int lab_gprobe_wanted(const struct plan *plan, const char *vm);
 
 /* Start the probe in VM (if wanted). 0, or negative errno with lab_error() set. */
 int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm);
+
+/* The probe kinds' prepare hook (check.h): lab_gprobe_start() once per boot
+ * of VM. 0, or negative errno with lab_error() set. */
+int lab_gprobe_prepare(struct lab *lab, struct lab_vm *vm);
 
 /* Judge probe check C into ROW (verdict, evidence, findings), counting it in
  * SUM. Reports are fetched once per VM and cached in *CACHE (a JSON object

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "roles/role.h"
+
 static const char *const policy_verdict_names[] = {
 	[POLICY_ALLOWED] = "allowed",
 	[POLICY_VIOLATION] = "violation",
@@ -156,8 +158,9 @@ static void policy_v6_by_mac(const struct plan *plan, const uint8_t mac[6], char
 /* Forwarders legitimately send other hosts' packets. */
 static int policy_forwards(const struct plan_vm *vm)
 {
-	return vm->role == SCN_ROLE_ROUTER ||
-	       (vm->role == SCN_ROLE_TOR_GATEWAY && vm->scn->gateway_mode == SCN_GATEWAY_LEAKY);
+	const struct role_ops *ops = role_get(vm->role);
+
+	return ops && ops->forwards && ops->forwards(vm);
 }
 
 enum policy_verdict policy_judge(const struct plan *plan, const struct flow_record *rec,

@@ -66,11 +66,11 @@ static json_t *cli_plan_json(const char *path, const struct plan *plan)
 		}
 		for (k = 0; k < vm->n_deps; k++)
 			json_array_append_new(deps, json_string(plan->vms[vm->deps[k]].name));
-		plan_fmt_addr(vm->gateway, a);
+		plan_fmt_addr(vm->default_route, a);
 		json_array_append_new(vms, json_pack("{s:s,s:s,s:o,s:o,s:b,s:o,s:i,s:o}",
 			"name", vm->name, "role", cli_plan_role(vm->role),
 			"vsock_cid", scn->has_vsock ? json_integer(vm->cid) : json_null(),
-			"gateway", vm->gateway ? json_string(a) : json_null(), "forward", vm->forward,
+			"gateway", vm->default_route ? json_string(a) : json_null(), "forward", vm->forward,
 			"depends_on", deps, "start_wave", vm->level, "nics", nics));
 	}
 	for (i = 0; i < plan->n_vms; i++)
@@ -109,7 +109,7 @@ static void cli_plan_text(FILE *f, const char *path, const struct plan *plan)
 		snprintf(cid, sizeof(cid), "%u", vm->cid);
 		if (!scn->has_vsock)
 			snprintf(cid, sizeof(cid), "-");
-		plan_fmt_addr(vm->gateway, gw);
+		plan_fmt_addr(vm->default_route, gw);
 		if (!vm->n_nics)
 			fprintf(f, "%-16s %-4s %-12s %-17s %-18s %-6s %-4s %s\n", vm->name, "-", "-", "-",
 				"-", "-", cid, "-");
@@ -124,7 +124,7 @@ static void cli_plan_text(FILE *f, const char *path, const struct plan *plan)
 			/* the default route shows on the NIC it leaves by */
 			fprintf(f, "%-16s %-4s %-12s %-17s %-18s %-6s %-4s %s\n", vm->name, eth,
 				plan->nets[nic->net].name, mac, sub, nic->tap, cid,
-				cli_plan_gw_on(plan, nic->net, vm->gateway) ? gw : "-");
+				cli_plan_gw_on(plan, nic->net, vm->default_route) ? gw : "-");
 		}
 	}
 	fprintf(f, "\nstart order:");

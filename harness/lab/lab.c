@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checks/checks.h"
 #include "lab/run_state.h"
+#include "roles/role.h"
 #include "base/util.h"
 
 volatile sig_atomic_t lab_stop_flag;
@@ -143,7 +145,7 @@ static int lab_check_images(struct lab *lab)
 		const struct scn_vm *sv = lab->vms[i].pvm->scn;
 
 		snprintf(path, sizeof(path), "%s/%s.cpio", lab->images_dir,
-			 scn_role_name(lab->vms[i].pvm->role));
+			 role_get(lab->vms[i].pvm->role)->image);
 		if (access(path, R_OK) < 0) {
 			lab_set_err(lab, "guest image %s missing: build the images with `make guests`", path);
 			return -ENOENT;
@@ -209,8 +211,8 @@ static int lab_deps_ready(const struct lab *lab, const struct plan_vm *pvm)
 
 		if (dep->state != LAB_VM_READY)
 			return 0;
-		/* a router's filter is part of what its dependents rely on */
-		if (dep->pvm->scn->has_filter && !dep->filter_applied)
+		/* e.g. a router's filter: part of what its dependents rely on */
+		if (roles_holds_dependents(dep))
 			return 0;
 	}
 	return 1;
@@ -339,7 +341,7 @@ int lab_up(struct lab *lab)
 			lab_set_err(lab, "interrupted by signal %d (%s)", (int)lab_stop_flag, strsignal((int)lab_stop_flag));
 			return -EINTR;
 		}
-		ret = lab_role_filters(lab);
+		ret = roles_release_dependents(lab, checks_prepare_vm);
 		if (!ret)
 			ret = lab_start_ready(lab, &not_ready);
 		if (ret < 0 || !not_ready)
@@ -349,7 +351,7 @@ int lab_up(struct lab *lab)
 			break;
 	}
 	if (!ret)
-		ret = lab_role_services(lab);
+		ret = roles_start_services(lab, checks_prepare_vm);
 	if (!ret)
 		ret = lab_save_state(lab);
 	return ret;

@@ -63,10 +63,10 @@ struct lab_vm {
 	char last_line[256];         /* last complete console line */
 	char partial[256];
 	size_t partial_len;
-	uint64_t t_role;             /* role services ready (lab_role.c), 0 = not reached */
-	uint64_t t_tor_start;        /* tor gateway: tor started (lab_role.c), 0 = not */
-	int gprobe_started;          /* the guest probe is loaded (lab_role.c) */
-	int filter_applied;          /* router filter in force and forwarding on (lab_role.c) */
+	uint64_t t_role;             /* role services ready (roles/roles.c), 0 = not reached */
+	uint64_t t_tor_start;        /* tor gateway: tor started (roles/tor_gateway.c), 0 = not */
+	int gprobe_started;          /* the guest probe is loaded (checks/lab_gprobe.c) */
+	int filter_applied;          /* router filter in force and forwarding on (roles/router.c) */
 	char *filter_ruleset;        /* what `nft list table inet uvmlab_filter` read back,
 	                              * malloc'd; freed by lab_vm_reset() and lab_destroy() */
 	uint64_t t_filter;           /* filter in force, 0 = not (yet) */
@@ -161,18 +161,6 @@ int lab_internet_spawn(struct lab *lab, const char *const *argv, const char *out
 /* Wait for the private Tor network's bootstrap (bounded), keeping the lab's
  * event loop running. 0, -ETIMEDOUT or negative errno (lab->err set). */
 int lab_internet_wait_tor(struct lab *lab, int timeout_s);
-
-/* lab_role.c: what each role runs once every VM is ready (NAT on the
- * internet router, Tor and its firewall on a tor gateway, resolv.conf behind
- * it). Records each VM's t_role. 0 or negative errno (lab->err set). */
-int lab_role_services(struct lab *lab);
-/* Put the filter of every ready router that has one in force (once each):
- * the guest probe first when the scenario wants it, then the ruleset, read
- * back into vm->filter_ruleset, then IPv4 forwarding (the plan boots such a
- * router with forwarding off, so nothing crosses it unfiltered). Call before
- * starting VMs that depend on those routers; lab_role_services() calls it
- * too. 0 or negative errno (lab->err set). */
-int lab_role_filters(struct lab *lab);
 
 /* lab_health.c: is a VM that came up still alive and answering? */
 /* Look at VM now: QEMU process (reaped if it died; stopped = hung), then

@@ -19,6 +19,7 @@
 
 #include "probes/flow_probe.h"
 #include "qemu/initrd_pad.h"
+#include "roles/role.h"
 #include "base/util.h"
 
 static const char *const lab_phase_names[LAB_PHASE_COUNT] = {
@@ -210,7 +211,7 @@ int lab_vm_start(struct lab_vm *vm)
 	ret = lab_vm_taps(vm);
 	if (ret < 0)
 		return ret;
-	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, scn_role_name(pvm->role));
+	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, role_get(pvm->role)->image);
 	if (pvm->scn->initramfs_pad_mib) {
 		/* The kernel unpacks concatenated archives: base image + padding. */
 		char padded[1200];
@@ -631,7 +632,7 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	for (p = LAB_PHASE_QMP; p < LAB_PHASE_COUNT; p++)
 		json_object_set_new(phases, lab_phase_name((enum lab_phase)p),
 				    json_real(lab_vm_ms(vm->t[p], t0)));
-	/* Role services (lab_role.c: NAT, tor) end the timeline where they ran;
+	/* Role services (roles/: NAT, tor) end the timeline where they ran;
 	 * elsewhere the agent's own duties (addresses, forwarding) are the services. */
 	json_object_set_new(phases, "services_ready",
 			    json_real(lab_vm_ms(vm->t_role ? vm->t_role : vm->t[LAB_PHASE_AGENT], t0)));

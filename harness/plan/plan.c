@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "roles/role.h"
+
 #define PLAN_DEFAULT_MEMORY_MIB 256u
 
 uint32_t plan_default_boot_timeout_s(int kvm)
@@ -88,8 +90,29 @@ static int plan_mac_taken(const struct plan *plan, size_t upto_vm, size_t upto_n
 	return 0;
 }
 
-/* Addresses: on each network routers come first (.1, .2, ...) so gateways
- * have the conventional low address, then the other VMs in declaration order. */
+/* Hosts at the top of NET that no VM takes: the most any role keeps there. */
+static uint32_t plan_reserved_top(const struct scn_network *net)
+{
+	uint32_t n = 0, r;
+	size_t i;
+
+	for (i = 0; i < role_table_len; i++)
+		if (role_table[i] && role_table[i]->reserved_top &&
+		    (r = role_table[i]->reserved_top(net)) > n)
+			n = r;
+	return n;
+}
+
+static int plan_addr_first(const struct plan_vm *vm)
+{
+	const struct role_ops *ops = role_get(vm->role);
+
+	return ops && ops->addr_first;
+}
+
+/* Addresses: on each network the VMs whose role takes the low addresses
+ * come first (.1, .2, ...) so the VMs others route through have the
+ * conventional low address, then the other VMs in declaration order. */
 static int plan_addresses(struct plan *plan, struct scn_diag *diag)
 {
 	const struct scenario *scn = plan->scn;
@@ -99,15 +122,12 @@ static int plan_addresses(struct plan *plan, struct scn_diag *diag)
 		const struct scn_network *net = &scn->networks[ni];
 		uint32_t host = 1, max_host = (1u << (32 - net->prefix)) - 2;
 
-		/* The fake internet's gateway (the "ISP") takes the last host. */
-		if (net->internet)
-			max_host--;
-
+		max_host -= plan_reserved_top(net);
 		for (pass = 0; pass < 2; pass++)
 			for (v = 0; v < plan->n_vms; v++) {
 				struct plan_vm *vm = &plan->vms[v];
 
-				if ((pass == 0) != (vm->role == SCN_ROLE_ROUTER))
+				if ((pass == 0) != plan_addr_first(vm))
 					continue;
 				for (k = 0; k < vm->n_nics; k++) {
 					if (vm->nics[k].net != ni)
@@ -124,76 +144,53 @@ static int plan_addresses(struct plan *plan, struct scn_diag *diag)
 	return 0;
 }
 
-/* VM's address on network NET, 0 if it has no NIC there. */
-static uint32_t plan_addr_on(const struct plan_vm *vm, uint32_t net)
+/* The best default route VM is offered on network NET: the lowest-ranked
+ * offer, the first VM in declaration order among equals. A VM whose role
+ * makes offers itself takes only offers ranked after its own. 0 if none. */
+static uint32_t plan_route_on(const struct plan *plan, const struct plan_vm *vm, uint32_t net)
 {
-	size_t k;
-
-	for (k = 0; k < vm->n_nics; k++)
-		if (vm->nics[k].net == net)
-			return vm->nics[k].addr;
-	return 0;
-}
-
-/* The gateway a non-router VM finds on network NET: a tor gateway's LAN
- * address (a tor gateway's first NIC is its uplink; its other networks are
- * LANs whose only way out is Tor), else the first router there. 0 if none. */
-static uint32_t plan_gateway_on(const struct plan *plan, const struct plan_vm *vm, uint32_t net)
-{
-	size_t r, k;
-	uint32_t a;
+	const struct role_ops *own = role_get(vm->role);
+	const struct role_ops *best_ops = NULL;
+	uint32_t best = 0, a;
+	size_t r;
 
 	for (r = 0; r < plan->n_vms; r++) {
-		const struct plan_vm *tg = &plan->vms[r];
+		const struct plan_vm *o = &plan->vms[r];
+		const struct role_ops *ops = role_get(o->role);
 
-		if (tg == vm || tg->role != SCN_ROLE_TOR_GATEWAY || !tg->n_nics)
+		if (o == vm || !ops || !ops->route_offer)
 			continue;
-		for (k = 1; k < tg->n_nics; k++)
-			if (tg->nics[k].net == net && tg->nics[k].net != tg->nics[0].net)
-				return tg->nics[k].addr;
+		if (own && own->route_offer && ops->route_rank <= own->route_rank)
+			continue;
+		if (best_ops && ops->route_rank >= best_ops->route_rank)
+			continue;
+		a = ops->route_offer(o, net);
+		if (a) {
+			best = a;
+			best_ops = ops;
+		}
 	}
-	for (r = 0; r < plan->n_vms; r++)
-		if (plan->vms[r].role == SCN_ROLE_ROUTER && (a = plan_addr_on(&plan->vms[r], net)))
-			return a;
-	return 0;
+	return best;
 }
 
-/* Default routes. A router with a NIC on a network with internet: true
- * routes to the fake internet's gateway (that network's last host); other
- * routers have none. A tor gateway routes through a router on its first
- * network that has one (its uplink) and never forwards. Any other VM takes, on its
- * first network that has one, a tor gateway's LAN address or a router. */
-static void plan_gateways(struct plan *plan)
+/* Forwarding and default routes. A VM whose role has its own default route
+ * (a router's uplink) takes that; any other VM the best offer on its first
+ * network that has one. */
+static void plan_routes(struct plan *plan)
 {
-	const struct scenario *scn = plan->scn;
 	size_t v, k;
 
 	for (v = 0; v < plan->n_vms; v++) {
 		struct plan_vm *vm = &plan->vms[v];
+		const struct role_ops *ops = role_get(vm->role);
 
-		/* a filtering router starts forwarding once its filter is in
-		 * force (lab_role.c), so nothing crosses it unfiltered */
-		vm->forward = vm->role == SCN_ROLE_ROUTER && !vm->scn->has_filter;
-		if (vm->role == SCN_ROLE_ROUTER) {
-			for (k = 0; k < vm->n_nics && !vm->gateway; k++) {
-				const struct scn_network *net = &scn->networks[vm->nics[k].net];
-
-				if (net->internet)
-					vm->gateway = net->subnet + (1u << (32 - net->prefix)) - 2;
-			}
+		vm->forward = ops && ops->boot_forward && ops->boot_forward(vm);
+		if (ops && ops->default_route) {
+			vm->default_route = ops->default_route(plan, vm);
 			continue;
 		}
-		if (vm->role == SCN_ROLE_TOR_GATEWAY) {
-			size_t r;
-
-			for (k = 0; k < vm->n_nics && !vm->gateway; k++)
-				for (r = 0; r < plan->n_vms && !vm->gateway; r++)
-					if (plan->vms[r].role == SCN_ROLE_ROUTER)
-						vm->gateway = plan_addr_on(&plan->vms[r], vm->nics[k].net);
-			continue;
-		}
-		for (k = 0; k < vm->n_nics && !vm->gateway; k++)
-			vm->gateway = plan_gateway_on(plan, vm, vm->nics[k].net);
+		for (k = 0; k < vm->n_nics && !vm->default_route; k++)
+			vm->default_route = plan_route_on(plan, vm, vm->nics[k].net);
 	}
 }
 
@@ -347,7 +344,7 @@ int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *d
 	ret = plan_addresses(plan, diag);
 	if (ret < 0)
 		goto cleanup;
-	plan_gateways(plan);
+	plan_routes(plan);
 	*out = plan;
 	plan = NULL;
 	ret = 0;

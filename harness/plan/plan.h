@@ -35,7 +35,7 @@ struct plan_vm {
 	uint32_t cid;                  /* vsock context id: 3 + index */
 	struct plan_nic nics[PLAN_MAX_NICS];
 	size_t n_nics;
-	uint32_t gateway;              /* default route (host order), 0 for none */
+	uint32_t default_route;        /* default route (host order), 0 for none */
 	int forward;                   /* enable IPv4 forwarding in the guest */
 	uint32_t *deps;                /* indices of VMs that must be ready first */
 	size_t n_deps;
@@ -60,11 +60,12 @@ struct plan {
 
 /* Derive the plan. 0 with *OUT set (free with plan_free()); -EINVAL with DIAG
  * filled for a scenario error only the plan can see (dependency cycle, a
- * subnet too small for its VMs); -ENOMEM. */
+ * subnet too small for its VMs); -ENOMEM. Address order, forwarding and
+ * default routes follow each VM's role (role_get(), roles/role.h). */
 int plan_build(const struct scenario *scn, struct plan **out, struct scn_diag *diag);
 void plan_free(struct plan *plan);
 
-/* Default boot timeout per accelerator when the scenario sets none. */
+/* Default boot timeout for KVM (KVM=1) or emulation when the scenario sets none. */
 uint32_t plan_default_boot_timeout_s(int kvm);
 
 const struct plan_vm *plan_find_vm(const struct plan *plan, const char *name);

@@ -115,8 +115,8 @@ int qemu_cmdline_build(const struct qemu_vm_spec *s, char *buf, size_t len)
 		plan_fmt_addr(vm->nics[i].addr, addr);
 		ret = qemu_cat(buf, len, &off, " uvmlab.if=%s,%s/%u", mac, addr, vm->nics[i].prefix);
 	}
-	if (!ret && vm->gateway) {
-		plan_fmt_addr(vm->gateway, addr);
+	if (!ret && vm->default_route) {
+		plan_fmt_addr(vm->default_route, addr);
 		ret = qemu_cat(buf, len, &off, " uvmlab.gw=%s", addr);
 	}
 	if (!ret && vm->forward)

@@ -45,7 +45,7 @@ static void fuzz_scenario_invariants(const struct scenario *scn)
 		    (c->proto == SCN_PROTO_TCP || c->proto == SCN_PROTO_UDP) != (c->port != 0))
 			abort();
 	}
-	/* what lab_role_filter_ruleset() relies on */
+	/* what router_filter_ruleset() relies on */
 	for (i = 0; i < scn->n_vms; i++) {
 		const struct scn_vm *vm = &scn->vms[i];
 

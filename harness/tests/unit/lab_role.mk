@@ -1,4 +1,4 @@
 # SPDX-License-Identifier: MIT
-# lab_role.mk: the lab_role test #includes lab_role.c and fakes the live lab it drives.
+# lab_role.mk: the lab_role test #includes the router and tor gateway roles and fakes the live lab they drive.
 test_lab_role_DEPS := harness/base/util.c harness/plan/plan.c harness/scenario/scenario_parse.c \
-                      harness/scenario/scenario_validate.c
+                      harness/scenario/scenario_validate.c harness/roles/roles.c harness/roles/app.c

@@ -6,7 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "roles/lab_role.c"
+#include "roles/router.c"
+#include "roles/tor_gateway.c"
 
 /* The live lab is not exercised here: these fakes only satisfy the linker. */
 volatile sig_atomic_t lab_stop_flag;
@@ -29,31 +30,30 @@ int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **d
 }
 int lab_poll(struct lab *lab, int timeout_ms) { (void)lab; (void)timeout_ms; return 0; }
 int lab_internet_wait_tor(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
-int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm) { (void)lab; (void)pvm; return 0; }
 void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
 void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
 
-static const struct lab_role_lan lan = { 0xc6120301u, 24 }; /* 198.18.3.1/24 */
+static const struct tor_gateway_lan lan = { 0xc6120301u, 24 }; /* 198.18.3.1/24 */
 
 static void test_nat_ruleset(void **state)
 {
 	char buf[1024], tiny[16];
 
 	(void)state;
-	assert_int_equal(lab_role_nat_ruleset(buf, sizeof(buf)), 0);
+	assert_int_equal(router_nat_ruleset(buf, sizeof(buf)), 0);
 	assert_non_null(strstr(buf, "type nat hook postrouting"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.0.0/15 ip daddr != 198.18.0.0/15 masquerade"));
-	assert_int_equal(lab_role_nat_ruleset(tiny, sizeof(tiny)), -ENOSPC);
+	assert_int_equal(router_nat_ruleset(tiny, sizeof(tiny)), -ENOSPC);
 }
 
 static void test_torrc(void **state)
 {
 	static const char client[] = "TestingTorNetwork 1\nDirAuthority auth0 orport=5000 x";
-	struct lab_role_lan two[2] = { lan, { 0xc6120401u, 24 } };
+	struct tor_gateway_lan two[2] = { lan, { 0xc6120401u, 24 } };
 	char buf[4096], tiny[40];
 
 	(void)state;
-	assert_int_equal(lab_role_torrc(buf, sizeof(buf), client, &lan, 1), 0);
+	assert_int_equal(tor_gateway_torrc(buf, sizeof(buf), client, &lan, 1), 0);
 	/* the fragment first, newline-terminated, then our lines */
 	assert_memory_equal(buf, client, strlen(client));
 	assert_non_null(strstr(buf, "orport=5000 x\n# uvmlab"));
@@ -65,9 +65,9 @@ static void test_torrc(void **state)
 	/* tor insists on a /16 or larger, outside the lab */
 	assert_non_null(strstr(buf, "VirtualAddrNetworkIPv4 10.192.0.0/10\n"));
 	assert_non_null(strstr(buf, "AutomapHostsOnResolve 1\n"));
-	assert_int_equal(lab_role_torrc(buf, sizeof(buf), "", two, 2), 0);
+	assert_int_equal(tor_gateway_torrc(buf, sizeof(buf), "", two, 2), 0);
 	assert_non_null(strstr(buf, "TransPort 198.18.4.1:9040\n"));
-	assert_int_equal(lab_role_torrc(tiny, sizeof(tiny), client, &lan, 1), -ENOSPC);
+	assert_int_equal(tor_gateway_torrc(tiny, sizeof(tiny), client, &lan, 1), -ENOSPC);
 }
 
 static void test_gateway_strict(void **state)
@@ -75,7 +75,7 @@ static void test_gateway_strict(void **state)
 	char buf[8192];
 
 	(void)state;
-	assert_int_equal(lab_role_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
 	assert_non_null(strstr(buf, "table inet uvmlab_gw"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 udp dport 53 redirect to :5300"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 tcp flags & (fin|syn|rst|ack) == syn redirect to :9040"));
@@ -93,7 +93,7 @@ static void test_gateway_leaky(void **state)
 	char buf[8192];
 
 	(void)state;
-	assert_int_equal(lab_role_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_LEAKY, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_LEAKY, &lan, 1, 101), 0);
 	assert_non_null(strstr(buf, "ip daddr 198.18.3.1 udp dport 53 redirect to :5300"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 ip daddr != 198.18.3.0/24 masquerade"));
 	assert_null(strstr(buf, "policy drop"));
@@ -106,8 +106,8 @@ static void test_gateway_open_output(void **state)
 	char strict[8192], open[8192];
 
 	(void)state;
-	assert_int_equal(lab_role_gateway_ruleset(strict, sizeof(strict), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
-	assert_int_equal(lab_role_gateway_ruleset(open, sizeof(open), SCN_GATEWAY_OPEN_OUTPUT, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(strict, sizeof(strict), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(open, sizeof(open), SCN_GATEWAY_OPEN_OUTPUT, &lan, 1, 101), 0);
 	assert_null(strstr(open, "meta skuid"));
 	assert_non_null(strstr(open, "ip daddr 198.18.3.0/24 accept\n\t\taccept\n\t}\n}\n"));
 	assert_non_null(strstr(open, "hook forward priority filter; policy drop;"));
@@ -127,12 +127,12 @@ static void test_tor_progress(void **state)
 	char line[256];
 
 	(void)state;
-	assert_int_equal(lab_role_tor_progress(log, line, sizeof(line)), 75);
+	assert_int_equal(tor_gateway_progress(log, line, sizeof(line)), 75);
 	assert_string_equal(line, "Bootstrapped 75% (enough_dirinfo): Loaded enough");
-	assert_int_equal(lab_role_tor_progress("", line, sizeof(line)), -1);
+	assert_int_equal(tor_gateway_progress("", line, sizeof(line)), -1);
 	assert_string_equal(line, "");
-	assert_int_equal(lab_role_tor_progress(NULL, NULL, 0), -1);
-	assert_int_equal(lab_role_tor_progress("[notice] Bootstrapped 100% (done): Done", NULL, 0), 100);
+	assert_int_equal(tor_gateway_progress(NULL, NULL, 0), -1);
+	assert_int_equal(tor_gateway_progress("[notice] Bootstrapped 100% (done): Done", NULL, 0), 100);
 }
 
 /* A scenario and its plan, for the filter ruleset. */
@@ -188,7 +188,7 @@ static void test_filter_ruleset_segmented(void **state)
 
 	(void)state;
 	filter_fixture_load(&fx, segmented);
-	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+	assert_int_equal(router_filter_ruleset(buf, sizeof(buf), fx.plan,
 						 plan_find_vm(fx.plan, "router")), 0);
 	assert_string_equal(buf,
 		"table inet uvmlab_filter {\n"
@@ -199,7 +199,7 @@ static void test_filter_ruleset_segmented(void **state)
 		"\t\tip saddr 198.18.20.2 ip daddr 198.18.21.2 accept comment \"rule 2 (line 13)\"\n"
 		"\t}\n"
 		"}\n");
-	/* a filtering router boots with forwarding off: lab_role.c turns it on */
+	/* a filtering router boots with forwarding off: roles/router.c turns it on */
 	assert_false(plan_find_vm(fx.plan, "router")->forward);
 	filter_fixture_free(&fx);
 }
@@ -233,7 +233,7 @@ static void test_filter_ruleset_mix(void **state)
 
 	(void)state;
 	filter_fixture_load(&fx, yaml);
-	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+	assert_int_equal(router_filter_ruleset(buf, sizeof(buf), fx.plan,
 						 plan_find_vm(fx.plan, "router")), 0);
 	assert_string_equal(buf,
 		"table inet uvmlab_filter {\n"
@@ -250,7 +250,7 @@ static void test_filter_ruleset_mix(void **state)
 		"\t}\n"
 		"}\n");
 	/* an empty filter: replies pass, the rest too, but the table is there */
-	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+	assert_int_equal(router_filter_ruleset(buf, sizeof(buf), fx.plan,
 						 plan_find_vm(fx.plan, "other")), 0);
 	assert_string_equal(buf,
 		"table inet uvmlab_filter {\n"
@@ -260,7 +260,7 @@ static void test_filter_ruleset_mix(void **state)
 		"\t}\n"
 		"}\n");
 	/* no filter: nothing to build */
-	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan,
+	assert_int_equal(router_filter_ruleset(buf, sizeof(buf), fx.plan,
 						 plan_find_vm(fx.plan, "bob")), -EINVAL);
 	filter_fixture_free(&fx);
 }
@@ -276,17 +276,17 @@ static void test_filter_ruleset_overflow(void **state)
 	(void)state;
 	filter_fixture_load(&fx, segmented);
 	router = plan_find_vm(fx.plan, "router");
-	assert_int_equal(lab_role_filter_ruleset(buf, sizeof(buf), fx.plan, router), 0);
+	assert_int_equal(router_filter_ruleset(buf, sizeof(buf), fx.plan, router), 0);
 	need = strlen(buf) + 1;
 	for (n = 0; n < need; n++) {
 		small = malloc(n ? n : 1);
 		assert_non_null(small);
-		assert_int_equal(lab_role_filter_ruleset(small, n, fx.plan, router), -ENOSPC);
+		assert_int_equal(router_filter_ruleset(small, n, fx.plan, router), -ENOSPC);
 		free(small);
 	}
 	small = malloc(need);
 	assert_non_null(small);
-	assert_int_equal(lab_role_filter_ruleset(small, need, fx.plan, router), 0);
+	assert_int_equal(router_filter_ruleset(small, need, fx.plan, router), 0);
 	assert_string_equal(small, buf);
 	free(small);
 	filter_fixture_free(&fx);

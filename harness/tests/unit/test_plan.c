@@ -56,9 +56,9 @@ static void test_addresses_routers_first(void **state)
 	assert_string_equal(a, "198.18.11.2");
 	assert_int_equal(alice->nics[0].prefix, 24);
 	/* app VMs route through the router on their network; routers forward */
-	assert_int_equal(alice->gateway, router->nics[0].addr);
-	assert_int_equal(bob->gateway, router->nics[1].addr);
-	assert_int_equal(router->gateway, 0);
+	assert_int_equal(alice->default_route, router->nics[0].addr);
+	assert_int_equal(bob->default_route, router->nics[1].addr);
+	assert_int_equal(router->default_route, 0);
 	assert_true(router->forward);
 	assert_false(alice->forward);
 	assert_string_equal(p->nets[0].bridge, "br-left");
@@ -240,21 +240,21 @@ static void test_whonix_gateways(void **state)
 	const struct plan_vm *work = plan_find_vm(p, "work");
 	const struct plan_vm *side = plan_find_vm(p, "side");
 	/* the router's default is the fake internet's gateway, the last host */
-	plan_fmt_addr(net->gateway, a);
+	plan_fmt_addr(net->default_route, a);
 	assert_string_equal(a, "198.18.1.254");
 	assert_true(net->forward);
 	/* the tor gateway routes through the router on its uplink, never forwards */
 	plan_fmt_addr(tor->nics[0].addr, a);
 	assert_string_equal(a, "198.18.2.2");
-	assert_int_equal(tor->gateway, net->nics[1].addr);
+	assert_int_equal(tor->default_route, net->nics[1].addr);
 	assert_false(tor->forward);
 	/* the workstation's only gateway is the tor gateway's LAN address */
 	plan_fmt_addr(tor->nics[1].addr, a);
 	assert_string_equal(a, "198.18.3.1");
-	assert_int_equal(work->gateway, tor->nics[1].addr);
+	assert_int_equal(work->default_route, tor->nics[1].addr);
 	assert_false(work->forward);
 	/* the tor gateway's uplink is no LAN: a VM there uses the router */
-	assert_int_equal(side->gateway, net->nics[1].addr);
+	assert_int_equal(side->default_route, net->nics[1].addr);
 	plan_free(p);
 	scenario_free(scn);
 }
