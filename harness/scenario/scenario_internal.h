@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* scenario_internal.h: what scenario_parse.c and scenario_validate.c share.
+/* scenario_internal.h: what the files of the scenario subsystem share.
  *
  * Not for callers outside the scenario subsystem: they include scenario.h.
  */
@@ -20,8 +20,6 @@
 #define SCN_MAX_OWNERS       16u   /* users or processes of one attribution check */
 #define SCN_MAX_NICS         8u
 #define SCN_MAX_FILTER_RULES 256u  /* rules of one router's filter */
-#define SCN_MAX_DEPTH        32u      /* YAML collection nesting */
-#define SCN_MAX_NODES        100000u  /* YAML nodes in the whole document */
 #define SCN_MAX_DESCRIPTION  4096u
 
 /* The lab range (RFC 2544 benchmarking): 198.18.0.0/15. */
@@ -34,19 +32,5 @@
  * NICs and dependencies, subnet ranges and overlaps, check targets.
  * Returns 0 or -EINVAL with DIAG filled (first error only). */
 int scenario_validate(const struct scenario *scn, struct scn_diag *diag);
-
-/* Levenshtein distance between A and B, saturating at 255; strings longer
- * than 64 bytes count as "far" (255) since no hint would help there. */
-uint32_t scenario_parse_distance(const char *a, const char *b);
-
-/* If WORD is within edit distance 2 of one of CANDS (and the edit is smaller
- * than WORD itself), set DIAG's hint to `did you mean "CAND"?`. Call after
- * scn_diag_set(), which clears the hint. Returns -EINVAL for chaining. */
-int scenario_parse_suggest(struct scn_diag *diag, const char *word,
-			   const char *const *cands, size_t n_cands);
-
-/* Render user text S (LEN bytes, may hold any byte) as a double-quoted,
- * printable, length-capped string into OUT, so that diagnostics stay one line. */
-void scenario_parse_quote(const char *s, size_t len, char *out, size_t out_len);
 
 #endif

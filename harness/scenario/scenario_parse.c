@@ -57,11 +57,10 @@
  *
  * Errors: the first one wins, at the most precise node (1-based line:col from
  * libyaml's 0-based marks), rendered by scn_diag_format() as
- * "FILE:LINE:COL: MESSAGE (hint: HINT)". Limits are in scenario_internal.h.
+ * "FILE:LINE:COL: MESSAGE (hint: HINT)". Limits are in scenario_internal.h
+ * and yaml.h.
  *
- * We build our own small node tree from libyaml's event stream instead of
- * using yaml_parser_load(): the loader resolves aliases silently (losing the
- * alias's position) and offers no nesting limit.
+ * The node tree comes from yaml.c, diagnostics helpers from diag.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,30 +73,16 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <yaml.h>
 
+#include "scenario/diag.h"
 #include "scenario/scenario_internal.h"
-
-enum scn_node_kind { SCN_NODE_SCALAR, SCN_NODE_MAP, SCN_NODE_SEQ };
-
-/* One YAML node. A mapping keeps its pairs flat: key, value, key, value. */
-struct scn_node {
-	enum scn_node_kind kind;
-	struct scn_loc loc;
-	int plain;                  /* plain scalar: may read as null or integer */
-	char *str;                  /* scalar bytes + NUL (may hold NULs itself) */
-	size_t len;
-	struct scn_node **kids;
-	size_t n_kids;
-	size_t cap_kids;
-};
+#include "scenario/yaml.h"
 
 struct scenario_parse_ctx {
 	struct scn_diag *diag;
 	struct scenario *scn;
 	const char *buf;
 	size_t len;
-	size_t n_nodes;
 };
 
 static const char *const scenario_parse_machines[] = {
@@ -151,396 +136,10 @@ static const char *const scenario_parse_fixtures[] = { "fake-internet", "tor-pri
 
 #define SCN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- diagnostics ---------------------------------------------------------- */
-
-int scn_diag_set(struct scn_diag *diag, struct scn_loc loc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!diag)
-		return -EINVAL;
-	diag->loc = loc;
-	diag->hint[0] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-void scn_diag_format(const struct scn_diag *diag, char *buf, size_t len)
-{
-	const char *hl, *hr;
-
-	if (!buf || len == 0)
-		return;
-	if (!diag) {
-		buf[0] = '\0';
-		return;
-	}
-	/* Precisions guard against a caller-built diag that is not terminated. */
-	hl = diag->hint[0] ? " (hint: " : "";
-	hr = diag->hint[0] ? ")" : "";
-	if (diag->loc.line)
-		snprintf(buf, len, "%.511s:%" PRIu32 ":%" PRIu32 ": %.511s%s%.255s%s",
-			 diag->file, diag->loc.line, diag->loc.col, diag->msg,
-			 hl, diag->hint, hr);
-	else
-		snprintf(buf, len, "%.511s: %.511s%s%.255s%s", diag->file, diag->msg,
-			 hl, diag->hint, hr);
-}
-
-void scenario_parse_quote(const char *s, size_t len, char *out, size_t out_len)
-{
-	/* Long enough to recognise the text, short enough to keep one line. */
-	const size_t max_shown = 48;
-	size_t o = 0;
-	size_t i;
-
-	if (!out || out_len < 8) {
-		if (out && out_len)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (i = 0; i < len && i < max_shown; i++) {
-		uint8_t c = (uint8_t)s[i];
-		char tmp[5];
-		size_t n;
-
-		if (c == '"' || c == '\\')
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			n = (size_t)snprintf(tmp, sizeof(tmp), "%c", c);
-		else
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-		if (o + n + 5 > out_len)    /* room for `..."` and NUL */
-			break;
-		memcpy(out + o, tmp, n);
-		o += n;
-	}
-	if (i < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
-uint32_t scenario_parse_distance(const char *a, const char *b)
-{
-	uint32_t row[65];
-	size_t la = strlen(a), lb = strlen(b);
-	size_t i, j;
-
-	if (la > 64 || lb > 64)
-		return 255;
-	for (j = 0; j <= lb; j++)
-		row[j] = (uint32_t)j;
-	for (i = 1; i <= la; i++) {
-		uint32_t diag = row[0];    /* row[i-1][j-1] */
-
-		row[0] = (uint32_t)i;
-		for (j = 1; j <= lb; j++) {
-			uint32_t up = row[j];
-			uint32_t best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb] > 255 ? 255 : row[lb];
-}
-
-int scenario_parse_suggest(struct scn_diag *diag, const char *word,
-			   const char *const *cands, size_t n_cands)
-{
-	const char *best = NULL;
-	uint32_t best_d = 3;
-	size_t i;
-
-	for (i = 0; i < n_cands; i++) {
-		uint32_t d = scenario_parse_distance(word, cands[i]);
-
-		/* d < strlen(word): "x" is one edit from every one-letter name,
-		 * which is no evidence of a typo. */
-		if (d < best_d && d < strlen(word)) {
-			best = cands[i];
-			best_d = d;
-		}
-	}
-	if (best && diag)
-		snprintf(diag->hint, sizeof(diag->hint), "did you mean \"%s\"?", best);
-	return -EINVAL;
-}
-
 static int scenario_parse_oom(struct scenario_parse_ctx *ctx)
 {
 	scn_diag_set(ctx->diag, (struct scn_loc){ 0, 0 }, "out of memory");
 	return -ENOMEM;
-}
-
-/* ---- YAML events -> node tree ------------------------------------------- */
-
-static struct scn_loc scenario_parse_mark(yaml_mark_t m)
-{
-	struct scn_loc loc = { .line = (uint32_t)m.line + 1, .col = (uint32_t)m.column + 1 };
-
-	return loc;
-}
-
-/* libyaml reports reader errors (bad UTF-8, control characters) as a byte
- * offset only; count lines and characters the way its marks do. */
-static struct scn_loc scenario_parse_offset_loc(const char *buf, size_t len, size_t off)
-{
-	struct scn_loc loc = { 1, 1 };
-	size_t i;
-
-	for (i = 0; i < off && i < len; i++) {
-		uint8_t c = (uint8_t)buf[i];
-
-		if (c == '\n' || (c == '\r' && !(i + 1 < len && buf[i + 1] == '\n'))) {
-			loc.line++;
-			loc.col = 1;
-		} else if ((c & 0xc0) != 0x80 && c != '\r') {
-			loc.col++;
-		}
-	}
-	return loc;
-}
-
-static void scenario_parse_node_free(struct scn_node *n)
-{
-	size_t i;
-
-	/* Recursion is bounded by SCN_MAX_DEPTH, enforced while building. */
-	if (!n)
-		return;
-	for (i = 0; i < n->n_kids; i++)
-		scenario_parse_node_free(n->kids[i]);
-	free(n->kids);
-	free(n->str);
-	free(n);
-}
-
-static int scenario_parse_yaml_error(struct scenario_parse_ctx *ctx, const yaml_parser_t *p)
-{
-	struct scn_loc loc;
-	const char *problem = p->problem ? p->problem : "malformed input";
-
-	if (p->error == YAML_MEMORY_ERROR)
-		return scenario_parse_oom(ctx);
-	if (p->error == YAML_READER_ERROR) {
-		loc = scenario_parse_offset_loc(ctx->buf, ctx->len, p->problem_offset);
-		if (p->problem_value >= 0)
-			return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s (0x%x)",
-					    problem, (unsigned int)p->problem_value);
-		return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s", problem);
-	}
-	loc = scenario_parse_mark(p->problem_mark);
-	/* The context is worth a mention only when it points somewhere else. */
-	if (p->context && (p->context_mark.line != p->problem_mark.line ||
-			   p->context_mark.column != p->problem_mark.column)) {
-		struct scn_loc cloc = scenario_parse_mark(p->context_mark);
-
-		return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s (%s at %" PRIu32
-				    ":%" PRIu32 ")", problem, p->context, cloc.line, cloc.col);
-	}
-	return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s", problem);
-}
-
-/* Create a node and hang it under PARENT (or make it the root), so that
- * freeing the root always frees everything built so far. */
-static int scenario_parse_node_add(struct scenario_parse_ctx *ctx, struct scn_node **root,
-				   struct scn_node *parent, enum scn_node_kind kind,
-				   struct scn_loc loc, struct scn_node **out)
-{
-	struct scn_node *n;
-
-	if (++ctx->n_nodes > SCN_MAX_NODES)
-		return scn_diag_set(ctx->diag, loc, "too many YAML nodes (max %u)",
-				    SCN_MAX_NODES);
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return scenario_parse_oom(ctx);
-	n->kind = kind;
-	n->loc = loc;
-	if (!parent) {
-		*root = n;
-	} else {
-		if (parent->n_kids == parent->cap_kids) {
-			size_t cap = parent->cap_kids ? parent->cap_kids * 2 : 8;
-			struct scn_node **k = realloc(parent->kids, cap * sizeof(*k));
-
-			if (!k) {
-				free(n);
-				return scenario_parse_oom(ctx);
-			}
-			parent->kids = k;
-			parent->cap_kids = cap;
-		}
-		parent->kids[parent->n_kids++] = n;
-	}
-	*out = n;
-	return 0;
-}
-
-static int scenario_parse_no_tag(struct scenario_parse_ctx *ctx, const yaml_char_t *tag,
-				 struct scn_loc loc)
-{
-	char q[256];
-
-	if (!tag)
-		return 0;
-	scenario_parse_quote((const char *)tag, strlen((const char *)tag), q, sizeof(q));
-	return scn_diag_set(ctx->diag, loc, "YAML tags are not supported (found %s)", q);
-}
-
-/* Handle one content event: scalar, mapping start or sequence start. */
-static int scenario_parse_event_node(struct scenario_parse_ctx *ctx, const yaml_event_t *ev,
-				     struct scn_node **root, struct scn_node **stack,
-				     size_t *depth)
-{
-	struct scn_loc loc = scenario_parse_mark(ev->start_mark);
-	struct scn_node *parent = *depth ? stack[*depth - 1] : NULL;
-	struct scn_node *n = NULL;
-	int rc;
-
-	if (ev->type == YAML_SCALAR_EVENT) {
-		rc = scenario_parse_no_tag(ctx, ev->data.scalar.tag, loc);
-		if (rc)
-			return rc;
-		rc = scenario_parse_node_add(ctx, root, parent, SCN_NODE_SCALAR, loc, &n);
-		if (rc)
-			return rc;
-		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-		n->len = ev->data.scalar.length;
-		n->str = malloc(n->len + 1);
-		if (!n->str)
-			return scenario_parse_oom(ctx);
-		memcpy(n->str, ev->data.scalar.value, n->len);
-		n->str[n->len] = '\0';
-		return 0;
-	}
-
-	rc = scenario_parse_no_tag(ctx, ev->type == YAML_MAPPING_START_EVENT ?
-				   ev->data.mapping_start.tag : ev->data.sequence_start.tag, loc);
-	if (rc)
-		return rc;
-	if (*depth == SCN_MAX_DEPTH)
-		return scn_diag_set(ctx->diag, loc, "YAML nested more than %u levels deep",
-				    SCN_MAX_DEPTH);
-	rc = scenario_parse_node_add(ctx, root, parent, ev->type == YAML_MAPPING_START_EVENT ?
-				     SCN_NODE_MAP : SCN_NODE_SEQ, loc, &n);
-	if (rc)
-		return rc;
-	stack[(*depth)++] = n;
-	return 0;
-}
-
-static int scenario_parse_tree(struct scenario_parse_ctx *ctx, struct scn_node **out)
-{
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	struct scn_node *root = NULL;
-	struct scn_node *stack[SCN_MAX_DEPTH];
-	size_t depth = 0;
-	uint32_t n_docs = 0;
-	int done = 0;
-	int rc = 0;
-
-	if (!yaml_parser_initialize(&parser))
-		return scenario_parse_oom(ctx);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)ctx->buf, ctx->len);
-	while (!done && rc == 0) {
-		char q[256];
-
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = scenario_parse_yaml_error(ctx, &parser);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (n_docs++)
-				rc = scn_diag_set(ctx->diag, scenario_parse_mark(ev.start_mark),
-						  "a second YAML document; a scenario file holds exactly one");
-			break;
-		case YAML_ALIAS_EVENT:
-			scenario_parse_quote((const char *)ev.data.alias.anchor,
-					     strlen((const char *)ev.data.alias.anchor), q, sizeof(q));
-			rc = scn_diag_set(ctx->diag, scenario_parse_mark(ev.start_mark),
-					  "YAML aliases are not supported (found alias %s); write the value out",
-					  q);
-			break;
-		case YAML_SCALAR_EVENT:
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			rc = scenario_parse_event_node(ctx, &ev, &root, stack, &depth);
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			if (depth)
-				depth--;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&parser);
-	if (rc == 0 && !root)
-		rc = scn_diag_set(ctx->diag, (struct scn_loc){ 1, 1 },
-				  "empty scenario file: no YAML document");
-	if (rc) {
-		scenario_parse_node_free(root);
-		root = NULL;
-	}
-	*out = root;
-	return rc;
-}
-
-/* ---- node helpers --------------------------------------------------------- */
-
-static int scenario_parse_is_null(const struct scn_node *n)
-{
-	return n->kind == SCN_NODE_SCALAR && n->plain &&
-	       (n->len == 0 || !strcmp(n->str, "~") || !strcmp(n->str, "null") ||
-		!strcmp(n->str, "Null") || !strcmp(n->str, "NULL"));
-}
-
-static int scenario_parse_is_int(const struct scn_node *n)
-{
-	size_t i = (n->len && n->str[0] == '-') ? 1 : 0;
-
-	if (n->kind != SCN_NODE_SCALAR || !n->plain || i == n->len)
-		return 0;
-	for (; i < n->len; i++)
-		if (n->str[i] < '0' || n->str[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* "a string "lan"", "a sequence"...: what the user actually wrote. */
-static void scenario_parse_found(const struct scn_node *n, char *out, size_t len)
-{
-	char q[256];
-
-	if (n->kind == SCN_NODE_MAP) {
-		snprintf(out, len, "a mapping");
-	} else if (n->kind == SCN_NODE_SEQ) {
-		snprintf(out, len, "a sequence");
-	} else if (scenario_parse_is_null(n)) {
-		snprintf(out, len, "null");
-	} else {
-		scenario_parse_quote(n->str, n->len, q, sizeof(q));
-		snprintf(out, len, "%s %s", scenario_parse_is_int(n) ? "an integer" : "a string", q);
-	}
 }
 
 static int scenario_parse_type_error(struct scenario_parse_ctx *ctx, const struct scn_node *n,
@@ -548,7 +147,7 @@ static int scenario_parse_type_error(struct scenario_parse_ctx *ctx, const struc
 {
 	char found[300];
 
-	scenario_parse_found(n, found, sizeof(found));
+	scn_yaml_found(n, found, sizeof(found));
 	if (!key)
 		return scn_diag_set(ctx->diag, n->loc, "%s: expected %s, found %s", where,
 				    expected, found);
@@ -562,15 +161,10 @@ static int scenario_parse_key_node(struct scenario_parse_ctx *ctx, const struct 
 {
 	char found[300];
 
-	if (k->kind == SCN_NODE_SCALAR && !scenario_parse_is_null(k))
+	if (k->kind == SCN_NODE_SCALAR && !scn_yaml_is_null(k))
 		return 0;
-	scenario_parse_found(k, found, sizeof(found));
+	scn_yaml_found(k, found, sizeof(found));
 	return scn_diag_set(ctx->diag, k->loc, "%s: expected a key name, found %s", where, found);
-}
-
-static int scenario_parse_same(const struct scn_node *a, const struct scn_node *b)
-{
-	return a->len == b->len && !memcmp(a->str, b->str, a->len);
 }
 
 /* The earlier key equal to MAP's key at pair index I, or NULL. */
@@ -579,7 +173,7 @@ static const struct scn_node *scenario_parse_earlier(const struct scn_node *map,
 	size_t j;
 
 	for (j = 0; j < i; j += 2)
-		if (scenario_parse_same(map->kids[j], map->kids[i]))
+		if (scn_yaml_same(map->kids[j], map->kids[i]))
 			return map->kids[j];
 	return NULL;
 }
@@ -600,7 +194,7 @@ static int scenario_parse_key(struct scenario_parse_ctx *ctx, const struct scn_n
 	rc = scenario_parse_key_node(ctx, k, where);
 	if (rc)
 		return rc;
-	scenario_parse_quote(k->str, k->len, q, sizeof(q));
+	scn_diag_quote(k->str, k->len, q, sizeof(q));
 	first = scenario_parse_earlier(map, i);
 	if (first)
 		return scn_diag_set(ctx->diag, k->loc, "duplicate key %s in %s (first at %" PRIu32
@@ -613,7 +207,7 @@ static int scenario_parse_key(struct scenario_parse_ctx *ctx, const struct scn_n
 	}
 	rc = scn_diag_set(ctx->diag, k->loc, "unknown key %s in %s", q, where);
 	if (strlen(k->str) == k->len)
-		scenario_parse_suggest(ctx->diag, k->str, keys, n_keys);
+		scn_diag_suggest(ctx->diag, k->str, keys, n_keys);
 	return rc;
 }
 
@@ -631,7 +225,7 @@ static int scenario_parse_name_key(struct scenario_parse_ctx *ctx, const struct 
 	rc = scenario_parse_key_node(ctx, k, what);
 	if (rc)
 		return rc;
-	scenario_parse_quote(k->str, k->len, q, sizeof(q));
+	scn_diag_quote(k->str, k->len, q, sizeof(q));
 	ok = k->len >= 1 && k->len <= max && k->str[0] >= 'a' && k->str[0] <= 'z';
 	for (j = 0; ok && j < k->len; j++) {
 		char c = k->str[j];
@@ -659,7 +253,7 @@ static int scenario_parse_str(struct scenario_parse_ctx *ctx, const struct scn_n
 			      const char *where, const char *key, const char *expected,
 			      char **out)
 {
-	if (n->kind != SCN_NODE_SCALAR || scenario_parse_is_null(n))
+	if (n->kind != SCN_NODE_SCALAR || scn_yaml_is_null(n))
 		return scenario_parse_type_error(ctx, n, where, key, expected);
 	if (strlen(n->str) != n->len)
 		return scn_diag_set(ctx->diag, n->loc, "%s: %s: text contains a NUL character",
@@ -686,7 +280,7 @@ static int scenario_parse_label(struct scenario_parse_ctx *ctx, const struct scn
 			break;
 	}
 	if (n->len == 0 || n->len > max || j < n->len) {
-		scenario_parse_quote(n->str, n->len, q, sizeof(q));
+		scn_diag_quote(n->str, n->len, q, sizeof(q));
 		return scn_diag_set(ctx->diag, n->loc, "%s: %s: invalid name %s: use 1..%zu "
 				    "characters a-z, 0-9 or '-'", where, key, q, max);
 	}
@@ -702,7 +296,7 @@ static int scenario_parse_u32(struct scenario_parse_ctx *ctx, const struct scn_n
 	size_t i;
 	int neg;
 
-	if (!scenario_parse_is_int(n))
+	if (!scn_yaml_is_int(n))
 		return scenario_parse_type_error(ctx, n, where, key, "an integer");
 	neg = n->str[0] == '-';
 	for (i = neg ? 1 : 0; i < n->len && v <= UINT32_MAX; i++)
@@ -710,7 +304,7 @@ static int scenario_parse_u32(struct scenario_parse_ctx *ctx, const struct scn_n
 	if (neg || v > max || (v < min && !(zero_ok && v == 0))) {
 		char q[256];
 
-		scenario_parse_quote(n->str, n->len, q, sizeof(q));
+		scn_diag_quote(n->str, n->len, q, sizeof(q));
 		return scn_diag_set(ctx->diag, n->loc, "%s: %s: %.*s is out of range (%" PRIu32
 				    "..%" PRIu32 "%s%s%s)", where, key, (int)(strlen(q) - 2), q + 1,
 				    min, max, unit[0] ? " " : "", unit,
@@ -729,7 +323,7 @@ static int scenario_parse_enum(struct scenario_parse_ctx *ctx, const struct scn_
 	size_t i;
 	int rc;
 
-	if (n->kind != SCN_NODE_SCALAR || scenario_parse_is_null(n))
+	if (n->kind != SCN_NODE_SCALAR || scn_yaml_is_null(n))
 		return scenario_parse_type_error(ctx, n, where, key, what);
 	for (i = 0; i < n_names; i++) {
 		if (!strcmp(n->str, names[i]) && strlen(n->str) == n->len) {
@@ -743,11 +337,11 @@ static int scenario_parse_enum(struct scenario_parse_ctx *ctx, const struct scn_
 		snprintf(choices + l, sizeof(choices) - l, "%s%s", names[i],
 			 i + 2 < n_names ? ", " : i + 2 == n_names ? " or " : "");
 	}
-	scenario_parse_quote(n->str, n->len, q, sizeof(q));
+	scn_diag_quote(n->str, n->len, q, sizeof(q));
 	rc = scn_diag_set(ctx->diag, n->loc, "%s: %s: unknown %s %s (expected %s)", where, key,
 			  what, q, choices);
 	if (strlen(n->str) == n->len)
-		scenario_parse_suggest(ctx->diag, n->str, names, n_names);
+		scn_diag_suggest(ctx->diag, n->str, names, n_names);
 	return rc;
 }
 
@@ -760,7 +354,7 @@ static int scenario_parse_refs(struct scenario_parse_ctx *ctx, const struct scn_
 	size_t i;
 	int rc;
 
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_SEQ)
 		return scenario_parse_type_error(ctx, n, where, key, "a sequence");
@@ -793,7 +387,7 @@ static int scenario_parse_lab(struct scenario_parse_ctx *ctx, const struct scn_n
 	int v;
 	int rc = 0;
 
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, "scenario", "lab", "a mapping");
@@ -832,7 +426,7 @@ static int scenario_parse_measure(struct scenario_parse_ctx *ctx, const struct s
 	size_t i, k;
 	int rc = 0;
 
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, "scenario", "measure", "a mapping");
@@ -843,7 +437,7 @@ static int scenario_parse_measure(struct scenario_parse_ctx *ctx, const struct s
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "measure", &k);
 		if (rc)
 			break;
-		if (scenario_parse_is_null(boot))
+		if (scn_yaml_is_null(boot))
 			continue;
 		if (boot->kind != SCN_NODE_MAP)
 			return scenario_parse_type_error(ctx, boot, "measure", "boot", "a mapping");
@@ -873,9 +467,9 @@ static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_net
 	int rc = 0;
 
 	snprintf(where, sizeof(where), "network \"%s\"", net->name);
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
+	if (!scn_yaml_is_null(n) && n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
-	for (i = 0; !scenario_parse_is_null(n) && i < n->n_kids; i += 2) {
+	for (i = 0; !scn_yaml_is_null(n) && i < n->n_kids; i += 2) {
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
 		if (rc)
 			return rc;
@@ -892,7 +486,7 @@ static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_net
 	if (!sub)
 		return scn_diag_set(ctx->diag, net->loc, "missing required key \"subnet\" in %s",
 				    where);
-	if (sub->kind != SCN_NODE_SCALAR || scenario_parse_is_null(sub))
+	if (sub->kind != SCN_NODE_SCALAR || scn_yaml_is_null(sub))
 		return scenario_parse_type_error(ctx, sub, where, "subnet", "an IPv4 prefix");
 	net->subnet_loc = sub->loc;
 
@@ -932,7 +526,7 @@ static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_net
 		digits++;
 	}
 	if (rc || dots != 4 || digits == 0 || prefix > 255) {
-		scenario_parse_quote(sub->str, sub->len, q, sizeof(q));
+		scn_diag_quote(sub->str, sub->len, q, sizeof(q));
 		return scn_diag_set(ctx->diag, sub->loc, "%s: subnet %s is not an IPv4 prefix "
 				    "(expected A.B.C.D/P, e.g. 198.18.1.0/24)", where, q);
 	}
@@ -947,7 +541,7 @@ static int scenario_parse_networks(struct scenario_parse_ctx *ctx, const struct 
 	size_t i, count;
 	int rc;
 
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, "scenario", "networks", "a mapping");
@@ -1059,7 +653,7 @@ static int scenario_parse_filter(struct scenario_parse_ctx *ctx, struct scn_vm *
 	vm->has_filter = 1;
 	f->loc = key->loc;
 	f->dflt = SCN_FILTER_ACCEPT;
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, vm_where, "filter", "a mapping");
@@ -1076,7 +670,7 @@ static int scenario_parse_filter(struct scenario_parse_ctx *ctx, struct scn_vm *
 			f->dflt = (enum scn_filter_action)v;
 			continue;
 		}
-		if (scenario_parse_is_null(val))
+		if (scn_yaml_is_null(val))
 			continue;
 		if (val->kind != SCN_NODE_SEQ)
 			return scenario_parse_type_error(ctx, val, where, "rules", "a sequence");
@@ -1109,7 +703,7 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 	int rc = 0;
 
 	snprintf(where, sizeof(where), "vm \"%s\"", vm->name);
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
@@ -1194,9 +788,9 @@ static int scenario_parse_vms(struct scenario_parse_ctx *ctx, const struct scn_n
 	size_t i, count;
 	int rc;
 
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
+	if (!scn_yaml_is_null(n) && n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, "scenario", "vms", "a mapping");
-	count = scenario_parse_is_null(n) ? 0 : n->n_kids / 2;
+	count = scn_yaml_is_null(n) ? 0 : n->n_kids / 2;
 	if (count == 0)
 		return scn_diag_set(ctx->diag, key->loc, "scenario: vms: at least one vm is required");
 	if (count > SCN_MAX_VMS)
@@ -1233,9 +827,9 @@ static int scenario_parse_reach(struct scenario_parse_ctx *ctx, struct scn_check
 	int rc = 0;
 
 	snprintf(where, sizeof(where), "%s reach", check_where);
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
+	if (!scn_yaml_is_null(n) && n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, check_where, "reach", "a mapping");
-	for (i = 0; rc == 0 && !scenario_parse_is_null(n) && i < n->n_kids; i += 2) {
+	for (i = 0; rc == 0 && !scn_yaml_is_null(n) && i < n->n_kids; i += 2) {
 		const struct scn_node *val = n->kids[i + 1];
 
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
@@ -1301,7 +895,7 @@ static int scenario_parse_vsock_check(struct scenario_parse_ctx *ctx, struct scn
 	snprintf(where, sizeof(where), "%s vsock", check_where);
 	chk->kind = SCN_CHECK_VSOCK;
 	chk->bytes = 1u << 20;
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
+	if (scn_yaml_is_null(n) || n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, check_where, "vsock", "a mapping");
 	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
 		const struct scn_node *val = n->kids[i + 1];
@@ -1352,7 +946,7 @@ static int scenario_parse_from_target(struct scenario_parse_ctx *ctx, struct scn
 
 	snprintf(where, sizeof(where), "%s %s", check_where, kname);
 	chk->kind = kind;
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
+	if (scn_yaml_is_null(n) || n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, check_where, kname, "a mapping");
 	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
 		const struct scn_node *val = n->kids[i + 1];
@@ -1400,7 +994,7 @@ static int scenario_parse_owner_names(struct scenario_parse_ctx *ctx, const stru
 	size_t i, j;
 	int rc;
 
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_SEQ)
+	if (scn_yaml_is_null(n) || n->kind != SCN_NODE_SEQ)
 		return scenario_parse_type_error(ctx, n, where, key, "a sequence of names");
 	if (n->n_kids > SCN_MAX_OWNERS)
 		return scn_diag_set(ctx->diag, n->kids[SCN_MAX_OWNERS]->loc, "%s: %s: more than %u "
@@ -1421,7 +1015,7 @@ static int scenario_parse_owner_names(struct scenario_parse_ctx *ctx, const stru
 						  "0123456789_.-", e->str[j]) && e->str[j]); j++)
 			;
 		if (e->len == 0 || e->len > max_len || j < e->len) {
-			scenario_parse_quote(e->str, e->len, q, sizeof(q));
+			scn_diag_quote(e->str, e->len, q, sizeof(q));
 			return scn_diag_set(ctx->diag, e->loc, "%s: %s: invalid name %s: use 1..%zu "
 					    "characters A-Z, a-z, 0-9, '_', '.' or '-'", where, key, q,
 					    max_len);
@@ -1449,7 +1043,7 @@ static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn
 
 	snprintf(where, sizeof(where), "%s %s", check_where, kname);
 	chk->kind = kind;
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
+	if (scn_yaml_is_null(n) || n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, check_where, kname, "a mapping");
 	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
 		const struct scn_node *val = n->kids[i + 1];
@@ -1511,9 +1105,9 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 
 	snprintf(where, sizeof(where), "check #%zu", idx + 1);
 	chk->loc = n->loc;
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
+	if (!scn_yaml_is_null(n) && n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
-	for (i = 0; rc == 0 && !scenario_parse_is_null(n) && i < n->n_kids; i += 2) {
+	for (i = 0; rc == 0 && !scn_yaml_is_null(n) && i < n->n_kids; i += 2) {
 		const struct scn_node *val = n->kids[i + 1];
 
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
@@ -1594,7 +1188,7 @@ static int scenario_parse_checks(struct scenario_parse_ctx *ctx, const struct sc
 	size_t i;
 	int rc;
 
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_SEQ)
 		return scenario_parse_type_error(ctx, n, "scenario", "checks", "a sequence");
@@ -1624,7 +1218,7 @@ static int scenario_parse_vsock(struct scenario_parse_ctx *ctx, const struct scn
 	int rc = 0;
 
 	scn->has_vsock = 1;
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, "scenario", "vsock", "a mapping");
@@ -1634,7 +1228,7 @@ static int scenario_parse_vsock(struct scenario_parse_ctx *ctx, const struct scn
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "vsock", &k);
 		if (rc)
 			break;
-		if (scenario_parse_is_null(val))
+		if (scn_yaml_is_null(val))
 			continue;
 		if (val->kind != SCN_NODE_SEQ)
 			return scenario_parse_type_error(ctx, val, "vsock", "allow", "a sequence");
@@ -1674,7 +1268,7 @@ static int scenario_parse_fixture_list(struct scenario_parse_ctx *ctx, const str
 	int v, rc;
 
 	scn->fixtures_loc = n->loc;
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_SEQ)
 		return scenario_parse_type_error(ctx, n, "scenario", "fixtures", "a sequence");
@@ -1700,7 +1294,7 @@ static int scenario_parse_policy(struct scenario_parse_ctx *ctx, const struct sc
 	int v, rc = 0;
 
 	scn->has_policy = 1;
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(n))
 		return 0;
 	if (n->kind != SCN_NODE_MAP)
 		return scenario_parse_type_error(ctx, n, "scenario", "policy", "a mapping");
@@ -1708,7 +1302,7 @@ static int scenario_parse_policy(struct scenario_parse_ctx *ctx, const struct sc
 		const struct scn_node *val = n->kids[i + 1];
 
 		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "policy", &k);
-		if (rc || scenario_parse_is_null(val))
+		if (rc || scn_yaml_is_null(val))
 			break;
 		if (val->kind != SCN_NODE_SEQ)
 			return scenario_parse_type_error(ctx, val, "policy", "allow", "a sequence");
@@ -1772,7 +1366,7 @@ static int scenario_parse_top(struct scenario_parse_ctx *ctx, const struct scn_n
 	if (root->kind != SCN_NODE_MAP) {
 		char found[300];
 
-		scenario_parse_found(root, found, sizeof(found));
+		scn_yaml_found(root, found, sizeof(found));
 		return scn_diag_set(ctx->diag, root->loc,
 				    "a scenario must be a mapping at the top level, found %s", found);
 	}
@@ -1867,7 +1461,7 @@ int scenario_parse(const char *name, const char *buf, size_t len,
 	ctx.buf = buf ? buf : "";
 	ctx.len = len;
 
-	rc = scenario_parse_tree(&ctx, &root);
+	rc = scn_yaml_load(ctx.buf, ctx.len, diag, &root);
 	if (rc)
 		goto cleanup;
 	rc = scenario_parse_top(&ctx, root);
@@ -1884,7 +1478,7 @@ int scenario_parse(const char *name, const char *buf, size_t len,
 	*out = scn;
 	scn = NULL;
 cleanup:
-	scenario_parse_node_free(root);
+	scn_yaml_free(root);
 	scenario_free(scn);
 	return rc;
 }

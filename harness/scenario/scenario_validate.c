@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scenario/diag.h"
 #include "scenario/scenario_internal.h"
 
 static uint32_t scenario_validate_mask(uint32_t prefix)
@@ -83,10 +84,10 @@ static int scenario_validate_unknown(const struct scenario *scn, struct scn_diag
 
 	for (i = 0; i < n; i++)
 		cands[i] = networks ? scn->networks[i].name : scn->vms[i].name;
-	scenario_parse_quote(ref->name, strlen(ref->name), q, sizeof(q));
+	scn_diag_quote(ref->name, strlen(ref->name), q, sizeof(q));
 	rc = scn_diag_set(diag, ref->loc, "%s: %s: unknown %s %s", where, key,
 			  networks ? "network" : "vm", q);
-	scenario_parse_suggest(diag, ref->name, cands, n);
+	scn_diag_suggest(diag, ref->name, cands, n);
 	return rc;
 }
 
@@ -134,9 +135,9 @@ static int scenario_validate_filter_ref(const struct scenario *scn, const struct
 		cands[n++] = scn->vms[i].name;
 	for (i = 0; i < scn->n_networks; i++)
 		cands[n++] = scn->networks[i].name;
-	scenario_parse_quote(ref->name, strlen(ref->name), q, sizeof(q));
+	scn_diag_quote(ref->name, strlen(ref->name), q, sizeof(q));
 	rc = scn_diag_set(diag, ref->loc, "%s: %s: unknown vm or network %s", where, key, q);
-	scenario_parse_suggest(diag, ref->name, cands, n);
+	scn_diag_suggest(diag, ref->name, cands, n);
 	return rc;
 }
 

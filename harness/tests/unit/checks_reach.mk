@@ -1,4 +1,4 @@
 # SPDX-License-Identifier: MIT
 # checks_reach.mk: the checks_reach test #includes checks_reach.c and fakes the live lab.
 test_checks_reach_DEPS := harness/checks/reach_judge.c harness/base/util.c harness/plan/plan.c \
-                          harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c
+                          $(SCENARIO_SRCS)

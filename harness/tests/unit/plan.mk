@@ -1,1 +1,1 @@
-test_plan_DEPS := harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c
+test_plan_DEPS := $(SCENARIO_SRCS)

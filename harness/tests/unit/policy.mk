@@ -1,1 +1,1 @@
-test_policy_DEPS := harness/plan/plan.c harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c
+test_policy_DEPS := harness/plan/plan.c $(SCENARIO_SRCS)

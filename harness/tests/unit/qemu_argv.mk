@@ -1,2 +1,2 @@
 test_qemu_argv_DEPS := harness/plan/plan.c harness/qemu/qemu_machine.c harness/qemu/qemu_accel.c \
-	harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c
+	$(SCENARIO_SRCS)

@@ -589,16 +589,16 @@ static void test_distance_and_quote(void **state)
 	char q[32];
 
 	(void)state;
-	assert_int_equal(scenario_parse_distance("", ""), 0);
-	assert_int_equal(scenario_parse_distance("memory", "memory"), 0);
-	assert_int_equal(scenario_parse_distance("memroy", "memory"), 2);
-	assert_int_equal(scenario_parse_distance("vm", "vms"), 1);
-	assert_int_equal(scenario_parse_distance("kitten", "sitting"), 3);
-	assert_int_equal(scenario_parse_distance("", "abc"), 3);
+	assert_int_equal(scn_diag_distance("", ""), 0);
+	assert_int_equal(scn_diag_distance("memory", "memory"), 0);
+	assert_int_equal(scn_diag_distance("memroy", "memory"), 2);
+	assert_int_equal(scn_diag_distance("vm", "vms"), 1);
+	assert_int_equal(scn_diag_distance("kitten", "sitting"), 3);
+	assert_int_equal(scn_diag_distance("", "abc"), 3);
 
-	scenario_parse_quote("a\"b\\c\nd", 7, q, sizeof(q));
+	scn_diag_quote("a\"b\\c\nd", 7, q, sizeof(q));
 	assert_string_equal(q, "\"a\\\"b\\\\c\\x0ad\"");
-	scenario_parse_quote("0123456789012345678901234567890123456789", 40, q, sizeof(q));
+	scn_diag_quote("0123456789012345678901234567890123456789", 40, q, sizeof(q));
 	assert_true(strlen(q) < sizeof(q));
 	assert_non_null(strstr(q, "...\""));
 }
