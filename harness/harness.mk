@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # harness.mk: the uvmlab orchestrator. Explicit source lists per component.
 
-SCENARIO_SRCS := harness/scenario/yaml.c harness/scenario/diag.c harness/scenario/scenario_parse.c \
+SCENARIO_SRCS := harness/scenario/yaml.c harness/scenario/diag.c harness/scenario/names.c \
+                 harness/scenario/scenario_parse.c \
                  harness/scenario/scenario_validate.c
 AGENT_SRCS    := harness/proto/agent_proto.c harness/lab/agent_client.c
 QMP_SRCS      := harness/qemu/qmp_client.c

@@ -75,6 +75,7 @@
 #include <openssl/evp.h>
 
 #include "scenario/diag.h"
+#include "scenario/names.h"
 #include "scenario/scenario_internal.h"
 #include "scenario/yaml.h"
 
@@ -85,52 +86,15 @@ struct scenario_parse_ctx {
 	size_t len;
 };
 
-static const char *const scenario_parse_machines[] = {
-	[SCN_MACHINE_MICROVM] = "microvm",
-	[SCN_MACHINE_Q35] = "q35",
-	[SCN_MACHINE_PC] = "pc",
-};
-static const char *const scenario_parse_accels[] = {
-	[SCN_ACCEL_AUTO] = "auto",
-	[SCN_ACCEL_KVM] = "kvm",
-	[SCN_ACCEL_TCG] = "tcg",
-};
 static const char *const scenario_parse_roles[] = {
 	[SCN_ROLE_APP] = "app",
 	[SCN_ROLE_ROUTER] = "router",
 	[SCN_ROLE_TOR_GATEWAY] = "tor-gateway",
 };
-static const char *const scenario_parse_kernels[] = {
-	[SCN_KERNEL_STOCK] = "stock",
-	[SCN_KERNEL_LAB] = "lab",
-};
-static const char *const scenario_parse_boots[] = {
-	[SCN_BOOT_BZIMAGE] = "bzimage",
-	[SCN_BOOT_PVH] = "pvh",
-};
-static const char *const scenario_parse_consoles[] = {
-	[SCN_CONSOLE_ON] = "on",
-	[SCN_CONSOLE_OFF] = "off",
-};
-static const char *const scenario_parse_expects[] = {
-	[SCN_EXPECT_ALLOWED] = "allowed",
-	[SCN_EXPECT_BLOCKED] = "blocked",
-};
-static const char *const scenario_parse_protos[] = {
-	[SCN_PROTO_ICMP] = "icmp",
-	[SCN_PROTO_TCP] = "tcp",
-	[SCN_PROTO_UDP] = "udp",
-	[SCN_PROTO_ANY] = "any",
-};
-static const char *const scenario_parse_bools[] = { "false", "true" };
 static const char *const scenario_parse_gateway_modes[] = {
 	[SCN_GATEWAY_STRICT] = "strict",
 	[SCN_GATEWAY_LEAKY] = "leaky",
 	[SCN_GATEWAY_OPEN_OUTPUT] = "open-output",
-};
-static const char *const scenario_parse_filter_actions[] = {
-	[SCN_FILTER_ACCEPT] = "accept",
-	[SCN_FILTER_DROP] = "drop",
 };
 static const char *const scenario_parse_fixtures[] = { "fake-internet", "tor-private-network" };
 
@@ -400,14 +364,12 @@ static int scenario_parse_lab(struct scenario_parse_ctx *ctx, const struct scn_n
 		switch (k) {
 		case 0:
 			rc = scenario_parse_enum(ctx, val, "lab", "accel", "accelerator",
-						 scenario_parse_accels,
-						 SCN_COUNT(scenario_parse_accels), &v);
+						 scn_names_accel.names, scn_names_accel.n, &v);
 			scn->accel = (enum scn_accel)v;
 			break;
 		case 1:
 			rc = scenario_parse_enum(ctx, val, "lab", "machine", "machine type",
-						 scenario_parse_machines,
-						 SCN_COUNT(scenario_parse_machines), &v);
+						 scn_names_machine.names, scn_names_machine.n, &v);
 			scn->machine = (enum scn_machine)v;
 			break;
 		default:
@@ -475,7 +437,7 @@ static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_net
 			return rc;
 		if (k == 1) {
 			rc = scenario_parse_enum(ctx, n->kids[i + 1], where, "internet", "boolean",
-						 scenario_parse_bools, SCN_COUNT(scenario_parse_bools), &v);
+						 scn_names_bool.names, scn_names_bool.n, &v);
 			if (rc)
 				return rc;
 			net->internet = v;
@@ -605,8 +567,7 @@ static int scenario_parse_filter_rule(struct scenario_parse_ctx *ctx, struct scn
 			break;
 		case 2:
 			rc = scenario_parse_enum(ctx, val, where, "proto", "protocol",
-						 scenario_parse_protos,
-						 SCN_COUNT(scenario_parse_protos), &v);
+						 scn_names_proto.names, scn_names_proto.n, &v);
 			fr->proto = (enum scn_proto)v;
 			proto = val;
 			break;
@@ -617,8 +578,7 @@ static int scenario_parse_filter_rule(struct scenario_parse_ctx *ctx, struct scn
 			break;
 		default:
 			rc = scenario_parse_enum(ctx, val, where, "action", "action",
-						 scenario_parse_filter_actions,
-						 SCN_COUNT(scenario_parse_filter_actions), &v);
+						 scn_names_filter_action.names, scn_names_filter_action.n, &v);
 			fr->action = (enum scn_filter_action)v;
 			have_action = 1;
 			break;
@@ -665,8 +625,7 @@ static int scenario_parse_filter(struct scenario_parse_ctx *ctx, struct scn_vm *
 			break;
 		if (k == 0) {
 			rc = scenario_parse_enum(ctx, val, where, "default", "action",
-						 scenario_parse_filter_actions,
-						 SCN_COUNT(scenario_parse_filter_actions), &v);
+						 scn_names_filter_action.names, scn_names_filter_action.n, &v);
 			f->dflt = (enum scn_filter_action)v;
 			continue;
 		}
@@ -730,8 +689,7 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 			break;
 		case 3:
 			rc = scenario_parse_enum(ctx, val, where, "machine", "machine type",
-						 scenario_parse_machines,
-						 SCN_COUNT(scenario_parse_machines), &v);
+						 scn_names_machine.names, scn_names_machine.n, &v);
 			vm->machine = (enum scn_machine)v;
 			vm->has_machine = 1;
 			break;
@@ -745,22 +703,19 @@ static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
 			break;
 		case 6:
 			rc = scenario_parse_enum(ctx, val, where, "kernel", "kernel",
-						 scenario_parse_kernels,
-						 SCN_COUNT(scenario_parse_kernels), &v);
+						 scn_names_kernel.names, scn_names_kernel.n, &v);
 			vm->kernel = (enum scn_kernel)v;
 			break;
 		case 7:
 			rc = scenario_parse_enum(ctx, val, where, "boot", "boot protocol",
-						 scenario_parse_boots,
-						 SCN_COUNT(scenario_parse_boots), &v);
+						 scn_names_boot.names, scn_names_boot.n, &v);
 			vm->boot = (enum scn_boot)v;
 			vm->has_boot = 1;
 			vm->boot_loc = val->loc;
 			break;
 		case 8:
 			rc = scenario_parse_enum(ctx, val, where, "console", "console setting",
-						 scenario_parse_consoles,
-						 SCN_COUNT(scenario_parse_consoles), &v);
+						 scn_names_console.names, scn_names_console.n, &v);
 			vm->console = (enum scn_console)v;
 			break;
 		case 9:
@@ -846,8 +801,7 @@ static int scenario_parse_reach(struct scenario_parse_ctx *ctx, struct scn_check
 			break;
 		case 2:
 			rc = scenario_parse_enum(ctx, val, where, "proto", "protocol",
-						 scenario_parse_protos,
-						 SCN_COUNT(scenario_parse_protos), &v);
+						 scn_names_proto.names, scn_names_proto.n, &v);
 			chk->proto = (enum scn_proto)v;
 			proto = val;
 			break;
@@ -873,7 +827,7 @@ static int scenario_parse_reach(struct scenario_parse_ctx *ctx, struct scn_check
 		return scn_diag_set(ctx->diag, proto->loc, "%s: proto: give icmp, tcp or udp", where);
 	if ((chk->proto == SCN_PROTO_TCP || chk->proto == SCN_PROTO_UDP) && !port)
 		return scn_diag_set(ctx->diag, proto->loc, "%s: proto %s needs a port", where,
-				    scenario_parse_protos[chk->proto]);
+				    scn_proto_name(chk->proto));
 	if (chk->proto == SCN_PROTO_ICMP && port) {
 		rc = scn_diag_set(ctx->diag, port->loc, "%s: port is only meaningful with proto tcp or udp",
 				  where);
@@ -1074,7 +1028,7 @@ static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn
 			break;
 		default:
 			rc = scenario_parse_enum(ctx, val, where, "allow_empty", "boolean",
-						 scenario_parse_bools, SCN_COUNT(scenario_parse_bools), &v);
+						 scn_names_bool.names, scn_names_bool.n, &v);
 			chk->allow_empty = v;
 			break;
 		}
@@ -1145,8 +1099,7 @@ static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check
 			break;
 		case 2:
 			rc = scenario_parse_enum(ctx, val, where, "expect", "expect value",
-						 scenario_parse_expects,
-						 SCN_COUNT(scenario_parse_expects), &v);
+						 scn_names_expect.names, scn_names_expect.n, &v);
 			chk->expect = (enum scn_expect)v;
 			have_expect = 1;
 			expect_key = n->kids[i];
@@ -1337,8 +1290,7 @@ static int scenario_parse_policy(struct scenario_parse_ctx *ctx, const struct sc
 					pr->to.loc = rv->loc;
 				} else {
 					rc = scenario_parse_enum(ctx, rv, "policy rule", "proto", "protocol",
-								 scenario_parse_protos,
-								 SCN_COUNT(scenario_parse_protos), &v);
+								 scn_names_proto.names, scn_names_proto.n, &v);
 					pr->proto = (enum scn_proto)v;
 				}
 				if (rc)
@@ -1642,37 +1594,6 @@ const struct scn_network *scenario_find_network(const struct scenario *scn, cons
 		if (!strcmp(scn->networks[i].name, name))
 			return &scn->networks[i];
 	return NULL;
-}
-
-const char *scn_machine_name(enum scn_machine m)
-{
-	return (size_t)m < SCN_COUNT(scenario_parse_machines) ? scenario_parse_machines[m] : "?";
-}
-
-const char *scn_accel_name(enum scn_accel a)
-{
-	return (size_t)a < SCN_COUNT(scenario_parse_accels) ? scenario_parse_accels[a] : "?";
-}
-
-const char *scn_kernel_name(enum scn_kernel k)
-{
-	return (size_t)k < SCN_COUNT(scenario_parse_kernels) ? scenario_parse_kernels[k] : "?";
-}
-
-const char *scn_boot_name(enum scn_boot b)
-{
-	return (size_t)b < SCN_COUNT(scenario_parse_boots) ? scenario_parse_boots[b] : "?";
-}
-
-const char *scn_proto_name(enum scn_proto p)
-{
-	return (size_t)p < SCN_COUNT(scenario_parse_protos) ? scenario_parse_protos[p] : "?";
-}
-
-const char *scn_filter_action_name(enum scn_filter_action a)
-{
-	return (size_t)a < SCN_COUNT(scenario_parse_filter_actions) ?
-	       scenario_parse_filter_actions[a] : "?";
 }
 
 const char *scn_role_name(enum scn_role r)
