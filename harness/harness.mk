@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: MIT
 # harness.mk: the uvmlab orchestrator. Explicit source lists per component.
 
+# The scenario format: parser and validator, plus the schema tables that
+# roles, check kinds and host services contribute (linked with the parser).
 SCENARIO_SRCS := harness/scenario/yaml.c harness/scenario/diag.c harness/scenario/names.c \
-                 harness/scenario/scenario_parse.c \
-                 harness/scenario/scenario_validate.c
+                 harness/scenario/schema.c harness/scenario/scenario_parse.c harness/scenario/scenario_elements.c \
+                 harness/scenario/scenario_validate.c \
+                 harness/roles/role_schemas.c harness/checks/check_schemas.c \
+                 harness/services/service_schemas.c
 AGENT_SRCS    := harness/proto/agent_proto.c harness/lab/agent_client.c
 QMP_SRCS      := harness/qemu/qmp_client.c
 NETNS_SRCS    := harness/lab/netns_link.c

@@ -14,28 +14,30 @@
 #include "checks/lab_gprobe.h"
 #include "lab/lab_internal.h"
 #include "base/util.h"
+#include "checks/check_schemas.h"
+#include "services/service_schemas.h"
 
 static const char *checks_kind_name(const struct scn_check *c)
 {
 	switch (c->kind) {
-	case SCN_CHECK_VSOCK:   return "vsock";
-	case SCN_CHECK_FETCH:   return "fetch";
-	case SCN_CHECK_RESOLVE: return "resolve";
-	case SCN_CHECK_FORWARDING: return "forwarding";
-	case SCN_CHECK_ATTRIBUTION: return "attribution";
+	case CHECK_VSOCK:   return "vsock";
+	case CHECK_FETCH:   return "fetch";
+	case CHECK_RESOLVE: return "resolve";
+	case CHECK_FORWARDING: return "forwarding";
+	case CHECK_ATTRIBUTION: return "attribution";
 	default:                return "reach";
 	}
 }
 
 static const char *checks_proto_name(const struct scn_check *c)
 {
-	if (c->kind == SCN_CHECK_VSOCK)
+	if (c->kind == CHECK_VSOCK)
 		return "vsock";
-	if (c->kind == SCN_CHECK_FETCH)
+	if (c->kind == CHECK_FETCH)
 		return "http";
-	if (c->kind == SCN_CHECK_RESOLVE)
+	if (c->kind == CHECK_RESOLVE)
 		return "dns";
-	if (scn_check_is_probe(c))
+	if (check_is_probe(c))
 		return "any";
 	return c->proto == SCN_PROTO_TCP ? "tcp" : c->proto == SCN_PROTO_UDP ? "udp" : "icmp";
 }
@@ -69,7 +71,7 @@ static int checks_need_vm(struct lab *lab, const char *name, json_t *row, struct
 {
 	int ret;
 
-	if (!name || !strcmp(name, SCN_HOST) || !strcmp(name, SCN_INTERNET))
+	if (!name || !strcmp(name, SCN_HOST) || !strcmp(name, SERVICE_INTERNET_REF))
 		return 0;
 	ret = lab_health_require(lab, name);
 	if (ret < 0)
@@ -86,7 +88,7 @@ static int checks_one(struct lab *lab, const struct plan *plan, const struct scn
 		ret = checks_need_vm(lab, c->to.name, row, sum);
 	if (ret < 0)
 		return ret;
-	if (c->kind == SCN_CHECK_VSOCK)
+	if (c->kind == CHECK_VSOCK)
 		return checks_vsock_run(lab, plan, c, row, sum);
 	if (checks_net_handles(c))
 		return checks_net_run(lab, plan, c, row, sum);
@@ -117,13 +119,13 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 		if (c->to.name)
 			json_object_set_new(row, "to", json_string(c->to.name));
 		if (c->target)
-			json_object_set_new(row, c->kind == SCN_CHECK_FETCH ? "url" : "host",
+			json_object_set_new(row, c->kind == CHECK_FETCH ? "url" : "host",
 					    json_string(c->target));
-		if (c->kind == SCN_CHECK_VSOCK || (c->kind == SCN_CHECK_REACH && c->proto != SCN_PROTO_ICMP))
+		if (c->kind == CHECK_VSOCK || (c->kind == CHECK_REACH && c->proto != SCN_PROTO_ICMP))
 			json_object_set_new(row, "port", json_integer(c->port));
-		if (c->kind == SCN_CHECK_VSOCK)
+		if (c->kind == CHECK_VSOCK)
 			json_object_set_new(row, "bytes", json_integer(c->bytes));
-		if (scn_check_is_probe(c)) {
+		if (check_is_probe(c)) {
 			/* judged below, once every active check has made its traffic */
 			json_array_append_new(rows, row);
 			continue;
@@ -165,7 +167,7 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 		const struct scn_check *c = &scn->checks[i];
 		json_t *row = json_array_get(rows, i);
 
-		if (!scn_check_is_probe(c) || !row)
+		if (!check_is_probe(c) || !row)
 			continue;
 		util_progress("check %s (guest probe in vm %s)", c->name, c->from.name);
 		ret = lab_gprobe_check(lab, plan, c, row, cache, sum);

@@ -11,6 +11,7 @@
 #include "checks/gprobe_report.h"
 #include "lab/lab_internal.h"
 #include "base/util.h"
+#include "checks/check_schemas.h"
 
 /* Under TCG the verifier and CO-RE relocation of the probe take seconds. */
 #define LAB_GPROBE_START_MS  120000u
@@ -22,7 +23,7 @@ int lab_gprobe_wanted(const struct plan *plan, const char *vm)
 	size_t i;
 
 	for (i = 0; i < scn->n_checks; i++)
-		if (scn_check_is_probe(&scn->checks[i]) && !strcmp(scn->checks[i].from.name, vm))
+		if (check_is_probe(&scn->checks[i]) && !strcmp(scn->checks[i].from.name, vm))
 			return 1;
 	return 0;
 }
@@ -146,7 +147,7 @@ int lab_gprobe_check(struct lab *lab, const struct plan *plan, const struct scn_
 						     "packets_seen", (json_int_t)rep.seen,
 						     "lost", (json_int_t)rep.lost,
 						     "xdp_redirects", (json_int_t)rep.xdp_redirects));
-	if (c->kind == SCN_CHECK_FORWARDING) {
+	if (c->kind == CHECK_FORWARDING) {
 		v = gprobe_judge_forwarding(&rep, c->expect == SCN_EXPECT_ALLOWED, c->allow_empty, ev,
 					    sizeof(ev), &detail);
 	} else {

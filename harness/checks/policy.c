@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* policy.c: judge the flows the recorder observed against a scenario's policy. */
 #include "checks/policy.h"
+#include "roles/role_schemas.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -156,8 +157,8 @@ static void policy_v6_by_mac(const struct plan *plan, const uint8_t mac[6], char
 /* Forwarders legitimately send other hosts' packets. */
 static int policy_forwards(const struct plan_vm *vm)
 {
-	return vm->role == SCN_ROLE_ROUTER ||
-	       (vm->role == SCN_ROLE_TOR_GATEWAY && vm->scn->gateway_mode == SCN_GATEWAY_LEAKY);
+	return vm->role == ROLE_ROUTER ||
+	       (vm->role == ROLE_TOR_GATEWAY && vm->scn->role_opt == GATEWAY_LEAKY);
 }
 
 enum policy_verdict policy_judge(const struct plan *plan, const struct flow_record *rec,

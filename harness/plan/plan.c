@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* plan.c: deterministic addresses, MACs, names and start order from a scenario. */
 #include "plan/plan.h"
+#include "roles/role_schemas.h"
+#include "services/service_schemas.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -100,14 +102,14 @@ static int plan_addresses(struct plan *plan, struct scn_diag *diag)
 		uint32_t host = 1, max_host = (1u << (32 - net->prefix)) - 2;
 
 		/* The fake internet's gateway (the "ISP") takes the last host. */
-		if (net->internet)
+		if (net->services & SERVICE_INTERNET)
 			max_host--;
 
 		for (pass = 0; pass < 2; pass++)
 			for (v = 0; v < plan->n_vms; v++) {
 				struct plan_vm *vm = &plan->vms[v];
 
-				if ((pass == 0) != (vm->role == SCN_ROLE_ROUTER))
+				if ((pass == 0) != (vm->role == ROLE_ROUTER))
 					continue;
 				for (k = 0; k < vm->n_nics; k++) {
 					if (vm->nics[k].net != ni)
@@ -146,14 +148,14 @@ static uint32_t plan_gateway_on(const struct plan *plan, const struct plan_vm *v
 	for (r = 0; r < plan->n_vms; r++) {
 		const struct plan_vm *tg = &plan->vms[r];
 
-		if (tg == vm || tg->role != SCN_ROLE_TOR_GATEWAY || !tg->n_nics)
+		if (tg == vm || tg->role != ROLE_TOR_GATEWAY || !tg->n_nics)
 			continue;
 		for (k = 1; k < tg->n_nics; k++)
 			if (tg->nics[k].net == net && tg->nics[k].net != tg->nics[0].net)
 				return tg->nics[k].addr;
 	}
 	for (r = 0; r < plan->n_vms; r++)
-		if (plan->vms[r].role == SCN_ROLE_ROUTER && (a = plan_addr_on(&plan->vms[r], net)))
+		if (plan->vms[r].role == ROLE_ROUTER && (a = plan_addr_on(&plan->vms[r], net)))
 			return a;
 	return 0;
 }
@@ -173,22 +175,22 @@ static void plan_gateways(struct plan *plan)
 
 		/* a filtering router starts forwarding once its filter is in
 		 * force (lab_role.c), so nothing crosses it unfiltered */
-		vm->forward = vm->role == SCN_ROLE_ROUTER && !vm->scn->has_filter;
-		if (vm->role == SCN_ROLE_ROUTER) {
+		vm->forward = vm->role == ROLE_ROUTER && !vm->scn->has_filter;
+		if (vm->role == ROLE_ROUTER) {
 			for (k = 0; k < vm->n_nics && !vm->gateway; k++) {
 				const struct scn_network *net = &scn->networks[vm->nics[k].net];
 
-				if (net->internet)
+				if (net->services & SERVICE_INTERNET)
 					vm->gateway = net->subnet + (1u << (32 - net->prefix)) - 2;
 			}
 			continue;
 		}
-		if (vm->role == SCN_ROLE_TOR_GATEWAY) {
+		if (vm->role == ROLE_TOR_GATEWAY) {
 			size_t r;
 
 			for (k = 0; k < vm->n_nics && !vm->gateway; k++)
 				for (r = 0; r < plan->n_vms && !vm->gateway; r++)
-					if (plan->vms[r].role == SCN_ROLE_ROUTER)
+					if (plan->vms[r].role == ROLE_ROUTER)
 						vm->gateway = plan_addr_on(&plan->vms[r], vm->nics[k].net);
 			continue;
 		}

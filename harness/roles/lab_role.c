@@ -12,6 +12,7 @@
 #include "roles/lab_role.h"
 #include "checks/lab_gprobe.h"
 #include "base/util.h"
+#include "services/service_schemas.h"
 
 #define LAB_ROLE_NFT "/usr/sbin/nft"
 #define LAB_ROLE_TOR_BOOTSTRAP_S 240
@@ -157,14 +158,14 @@ int lab_role_torrc(char *buf, size_t len, const char *client_torrc,
 	return ret;
 }
 
-int lab_role_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
+int lab_role_gateway_ruleset(char *buf, size_t len, enum gateway_mode mode,
 			     const struct lab_role_lan *lans, size_t n_lans, uint32_t tor_uid)
 {
 	char ip[16], net[16];
 	size_t off = 0, i;
 	int ret;
 
-	if (mode == SCN_GATEWAY_LEAKY) {
+	if (mode == GATEWAY_LEAKY) {
 		/* The mutation: DNS to the gateway still goes to Tor, everything
 		 * else is forwarded and NATed out of the uplink. */
 		ret = lab_role_cat(buf, len, &off, "table inet uvmlab_gw {\n"
@@ -233,7 +234,7 @@ int lab_role_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
 		ret = lab_role_cat(buf, len, &off, "\t\tip daddr %s/%u accept\n", net, lans[i].prefix);
 	}
 	/* open-output, the mutation: any user of the gateway may send, not only tor */
-	if (!ret && mode == SCN_GATEWAY_OPEN_OUTPUT)
+	if (!ret && mode == GATEWAY_OPEN_OUTPUT)
 		ret = lab_role_cat(buf, len, &off, "\t\taccept\n\t}\n}\n");
 	else if (!ret)
 		ret = lab_role_cat(buf, len, &off, "\t\tmeta skuid %u accept\n\t}\n}\n", tor_uid);
@@ -396,7 +397,7 @@ static int lab_role_tor_gateway(struct lab *lab, struct lab_vm *vm)
 
 	/* Without a private Tor network there is nothing for tor to join: the
 	 * image is still usable (smoke tests run tor --version), so leave it idle. */
-	if (!lab->plan->scn->fixture_tor) {
+	if (!(lab->plan->scn->services & SERVICE_TOR)) {
 		util_progress("vm %s: no tor-private-network fixture: tor not configured", pvm->name);
 		return 0;
 	}
@@ -412,9 +413,9 @@ static int lab_role_tor_gateway(struct lab *lab, struct lab_vm *vm)
 	}
 	ret = lab_role_clock(lab, pvm->name);
 	if (!ret)
-		ret = lab_role_sysctl_forward(lab, pvm->name, pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY);
+		ret = lab_role_sysctl_forward(lab, pvm->name, pvm->scn->role_opt == GATEWAY_LEAKY);
 	if (!ret)
-		ret = lab_role_gateway_ruleset(buf, cap, pvm->scn->gateway_mode, lans, n_lans,
+		ret = lab_role_gateway_ruleset(buf, cap, pvm->scn->role_opt, lans, n_lans,
 					       LAB_ROLE_TOR_UID);
 	if (!ret)
 		ret = lab_role_nft(lab, pvm->name, buf);
@@ -432,8 +433,8 @@ static int lab_role_tor_gateway(struct lab *lab, struct lab_vm *vm)
 				       NULL };
 
 		util_progress("vm %s: starting tor (%s gateway)", pvm->name,
-			      pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY ? "leaky" :
-			      pvm->scn->gateway_mode == SCN_GATEWAY_OPEN_OUTPUT ? "open-output" : "strict");
+			      pvm->scn->role_opt == GATEWAY_LEAKY ? "leaky" :
+			      pvm->scn->role_opt == GATEWAY_OPEN_OUTPUT ? "open-output" : "strict");
 		vm->t_tor_start = util_mono_ns();
 		ret = lab_role_exec(lab, pvm->name, argv);
 	}
@@ -452,10 +453,10 @@ static int lab_role_internet_router(const struct plan *plan, const struct plan_v
 {
 	size_t k;
 
-	if (vm->role != SCN_ROLE_ROUTER)
+	if (vm->role != ROLE_ROUTER)
 		return 0;
 	for (k = 0; k < vm->n_nics; k++)
-		if (plan->scn->networks[vm->nics[k].net].internet)
+		if (plan->scn->networks[vm->nics[k].net].services & SERVICE_INTERNET)
 			return 1;
 	return 0;
 }
@@ -475,7 +476,7 @@ static int lab_role_resolv(struct lab *lab, const struct plan_vm *pvm)
 		const struct plan_vm *gw = &plan->vms[v];
 		int inet = lab_role_internet_router(plan, gw);
 
-		if (gw->role != SCN_ROLE_TOR_GATEWAY && !inet)
+		if (gw->role != ROLE_TOR_GATEWAY && !inet)
 			continue;
 		for (k = 0; k < gw->n_nics; k++)
 			if (gw->nics[k].addr == pvm->gateway) {
@@ -578,21 +579,21 @@ static int lab_role_one(struct lab *lab, struct lab_vm *vm)
 	int ret = 0;
 
 	switch (pvm->role) {
-	case SCN_ROLE_ROUTER:
+	case ROLE_ROUTER:
 		/* in force already when VMs depended on it; else here */
 		ret = lab_role_filter(lab, vm);
 		for (k = 0; k < pvm->n_nics && !ret; k++)
-			if (scn->networks[pvm->nics[k].net].internet) {
+			if (scn->networks[pvm->nics[k].net].services & SERVICE_INTERNET) {
 				ret = lab_role_nat_ruleset(rules, sizeof(rules));
 				if (!ret)
 					ret = lab_role_nft(lab, pvm->name, rules);
 				break;
 			}
 		break;
-	case SCN_ROLE_TOR_GATEWAY:
+	case ROLE_TOR_GATEWAY:
 		ret = lab_role_tor_gateway(lab, vm);
 		break;
-	case SCN_ROLE_APP:
+	case ROLE_APP:
 		ret = lab_role_resolv(lab, pvm);
 		break;
 	}

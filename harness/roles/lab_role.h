@@ -13,6 +13,7 @@
 
 #include "plan/plan.h"
 #include "scenario/scenario.h"
+#include "roles/role_schemas.h"
 
 #define LAB_ROLE_TRANS_PORT 9040u
 #define LAB_ROLE_DNS_PORT 5300u
@@ -39,7 +40,7 @@ int lab_role_torrc(char *buf, size_t len, const char *client_torrc,
  * forward rejects; output accepts established, LAN and TOR_UID's traffic.
  * LEAKY (a mutation): DNS to the gateway still redirected, the LAN
  * masqueraded and (with ip_forward=1) forwarded. */
-int lab_role_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
+int lab_role_gateway_ruleset(char *buf, size_t len, enum gateway_mode mode,
 			     const struct lab_role_lan *lans, size_t n_lans, uint32_t tor_uid);
 
 /* nftables for the filter of ROUTER (a VM of PLAN with role router and a

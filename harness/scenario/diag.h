@@ -3,7 +3,7 @@
  *
  * scn_diag_set() and scn_diag_format() are declared in scenario.h, since
  * every caller of scenario_load() renders diagnostics; these helpers serve
- * whoever writes diagnostics: the parser, the validator and the schema
+ * whoever writes diagnostics: the parser, scenario_validate.c and the schema
  * tables contributed by roles, check kinds and services.
  */
 #ifndef UVMLAB_SCENARIO_DIAG_H
