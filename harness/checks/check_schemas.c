@@ -19,24 +19,28 @@
 
 /* ---- parsing -------------------------------------------------------------- */
 
+/* Positions in the reach table, which finish reads back from SEEN. */
+enum { CHECK_SCHEMAS_REACH_FROM, CHECK_SCHEMAS_REACH_TO, CHECK_SCHEMAS_REACH_PROTO,
+       CHECK_SCHEMAS_REACH_PORT, CHECK_SCHEMAS_REACH_NETWORK };
+
 static const struct scn_key check_schemas_reach_keys[] = {
-	{ .name = "from", .parse = scn_key_ref, .at = SCN_AT(struct scn_check, from),
+	[CHECK_SCHEMAS_REACH_FROM] = { .name = "from", .parse = scn_key_ref, .at = SCN_AT(struct scn_check, from),
 	  .what = "a vm name", .flags = SCN_KEY_REQUIRED },
-	{ .name = "to", .parse = scn_key_ref, .at = SCN_AT(struct scn_check, to),
-	  .what = "a vm name", .flags = SCN_KEY_REQUIRED },
-	{ .name = "proto", .parse = scn_key_enum, .at = SCN_AT(struct scn_check, proto),
+	[CHECK_SCHEMAS_REACH_TO] = { .name = "to", .parse = scn_key_ref,
+	  .at = SCN_AT(struct scn_check, to), .what = "a vm name", .flags = SCN_KEY_REQUIRED },
+	[CHECK_SCHEMAS_REACH_PROTO] = { .name = "proto", .parse = scn_key_enum, .at = SCN_AT(struct scn_check, proto),
 	  .loc_at = SCN_AT(struct scn_check, proto_loc), .names = &scn_names_proto },
-	{ .name = "port", .parse = scn_key_u16, .at = SCN_AT(struct scn_check, port),
-	  .min = 1, .max = 65535 },
-	{ .name = "network", .parse = scn_key_ref, .at = SCN_AT(struct scn_check, network),
-	  .what = "a network name" },
+	[CHECK_SCHEMAS_REACH_PORT] = { .name = "port", .parse = scn_key_u16,
+	  .at = SCN_AT(struct scn_check, port), .min = 1, .max = 65535 },
+	[CHECK_SCHEMAS_REACH_NETWORK] = { .name = "network", .parse = scn_key_ref,
+	  .at = SCN_AT(struct scn_check, network), .what = "a network name" },
 };
 
 static int check_schemas_reach_finish(struct scn_parse *p, struct scn_check *chk,
 				      const char *where, const struct scn_node *key,
 				      const struct scn_node *const *seen)
 {
-	const struct scn_node *port = seen[3];
+	const struct scn_node *port = seen[CHECK_SCHEMAS_REACH_PORT];
 	int rc;
 
 	if (chk->proto == SCN_PROTO_ANY)

@@ -18,16 +18,21 @@
 
 /* ---- router: filter: { default?, rules? } --------------------------------- */
 
+/* Positions in the rule table, read back from SEEN. */
+enum { ROLE_SCHEMAS_RULE_FROM, ROLE_SCHEMAS_RULE_TO, ROLE_SCHEMAS_RULE_PROTO,
+       ROLE_SCHEMAS_RULE_PORT, ROLE_SCHEMAS_RULE_ACTION };
+
 static const struct scn_key role_schemas_rule_keys[] = {
-	{ .name = "from", .parse = scn_key_ref, .at = SCN_AT(struct scn_filter_rule, from),
+	[ROLE_SCHEMAS_RULE_FROM] = { .name = "from", .parse = scn_key_ref, .at = SCN_AT(struct scn_filter_rule, from),
 	  .what = "a vm or network name" },
-	{ .name = "to", .parse = scn_key_ref, .at = SCN_AT(struct scn_filter_rule, to),
-	  .what = "a vm or network name" },
-	{ .name = "proto", .parse = scn_key_enum, .at = SCN_AT(struct scn_filter_rule, proto),
-	  .names = &scn_names_proto },
-	{ .name = "port", .parse = scn_key_u16, .at = SCN_AT(struct scn_filter_rule, port),
+	[ROLE_SCHEMAS_RULE_TO] = { .name = "to", .parse = scn_key_ref,
+	  .at = SCN_AT(struct scn_filter_rule, to), .what = "a vm or network name" },
+	[ROLE_SCHEMAS_RULE_PROTO] = { .name = "proto", .parse = scn_key_enum,
+	  .at = SCN_AT(struct scn_filter_rule, proto), .names = &scn_names_proto },
+	[ROLE_SCHEMAS_RULE_PORT] = { .name = "port", .parse = scn_key_u16,
+	  .at = SCN_AT(struct scn_filter_rule, port),
 	  .key_loc_at = SCN_AT(struct scn_filter_rule, port_loc), .min = 1, .max = 65535 },
-	{ .name = "action", .parse = scn_key_enum, .at = SCN_AT(struct scn_filter_rule, action),
+	[ROLE_SCHEMAS_RULE_ACTION] = { .name = "action", .parse = scn_key_enum, .at = SCN_AT(struct scn_filter_rule, action),
 	  .names = &scn_names_filter_action, .flags = SCN_KEY_REQUIRED },
 };
 
@@ -51,7 +56,7 @@ static int role_schemas_rule(struct scn_parse *p, struct scn_filter_rule *fr,
 	/* A port narrows tcp or udp; with icmp or any it would mean nothing. */
 	if (fr->port && fr->proto != SCN_PROTO_TCP && fr->proto != SCN_PROTO_UDP) {
 		rc = scn_diag_set(p->diag, fr->port_loc, "%s: port is only meaningful with proto "
-				  "tcp or udp%s", where, seen[2] ? "" : " (proto defaults to any)");
+				  "tcp or udp%s", where, seen[ROLE_SCHEMAS_RULE_PROTO] ? "" : " (proto defaults to any)");
 		snprintf(p->diag->hint, sizeof(p->diag->hint), "add proto: tcp");
 	}
 	return rc;

@@ -293,17 +293,19 @@ static int scenario_elements_kind(struct scn_parse *p, const struct scn_key *k, 
 static int scenario_elements_check(struct scn_parse *p, struct scn_check *chk, size_t idx,
 				const struct scn_node *n)
 {
+	/* the generic keys first; SEEN is read back by these positions */
+	enum { NAME, EXPECT, WHILE_STOPPED, N_GENERIC };
 	struct scn_key keys[SCN_MAX_KEYS] = {
-		{ .name = "name", .parse = scn_key_label, .at = SCN_AT(struct scn_check, name),
-		  .max = 64 },
-		{ .name = "expect", .parse = scn_key_enum, .at = SCN_AT(struct scn_check, expect),
-		  .names = &scn_names_expect },
-		{ .name = "while_stopped", .parse = scn_key_ref,
+		[NAME] = { .name = "name", .parse = scn_key_label,
+		  .at = SCN_AT(struct scn_check, name), .max = 64 },
+		[EXPECT] = { .name = "expect", .parse = scn_key_enum,
+		  .at = SCN_AT(struct scn_check, expect), .names = &scn_names_expect },
+		[WHILE_STOPPED] = { .name = "while_stopped", .parse = scn_key_ref,
 		  .at = SCN_AT(struct scn_check, while_stopped), .what = "a vm name" },
 	};
 	const struct scn_node *seen[SCN_MAX_KEYS] = { 0 };
 	const struct scn_check_schema *cs;
-	size_t n_keys = 3, i;
+	size_t n_keys = N_GENERIC, i;
 	char where[64];
 	int rc = 0;
 
@@ -326,11 +328,11 @@ static int scenario_elements_check(struct scn_parse *p, struct scn_check *chk, s
 	cs = scn_check_schemas[chk->kind];
 	if (cs->no_expect) {
 		/* the verdict is fixed by the kind: nothing to expect */
-		if (seen[1])
-			return scn_diag_set(p->diag, seen[1]->loc, "%s: %s %s check takes no expect",
+		if (seen[EXPECT])
+			return scn_diag_set(p->diag, seen[EXPECT]->loc, "%s: %s %s check takes no expect",
 					    where, strchr("aeiou", cs->key[0]) ? "an" : "a", cs->key);
 		chk->expect = SCN_EXPECT_ALLOWED;
-	} else if (!seen[1]) {
+	} else if (!seen[EXPECT]) {
 		return scn_diag_set(p->diag, n->loc, "missing required key \"expect\" in %s", where);
 	}
 	if (!chk->name && cs->name_from_only &&
