@@ -1,7 +1,13 @@
 # SPDX-License-Identifier: MIT
 # harness.mk: the uvmlab orchestrator. Explicit source lists per component.
 
-SCENARIO_SRCS := harness/scenario/scenario_parse.c harness/scenario/scenario_validate.c
+# The scenario format: parser and validator, plus the schema tables that
+# roles, check kinds and host services contribute (linked with the parser).
+SCENARIO_SRCS := harness/scenario/yaml.c harness/scenario/diag.c harness/scenario/names.c \
+                 harness/scenario/schema.c harness/scenario/scenario_parse.c harness/scenario/scenario_elements.c \
+                 harness/scenario/scenario_validate.c \
+                 harness/roles/role_schemas.c harness/checks/check_schemas.c \
+                 harness/services/service_schemas.c
 AGENT_SRCS    := harness/proto/agent_proto.c harness/lab/agent_client.c
 QMP_SRCS      := harness/qemu/qmp_client.c
 NETNS_SRCS    := harness/lab/netns_link.c
@@ -16,7 +22,8 @@ CLI_SRCS      := harness/cli/cli.c harness/cli/cli_run.c harness/cli/cli_ctl.c h
                  harness/cli/cli_plan.c
 FLOW_SRCS     := harness/probes/flow_probe.c harness/checks/policy.c harness/probes/lab_flows.c
 MAIN_SRCS     := harness/cli/main.c
-WHONIX_SRCS   := harness/services/lab_internet.c harness/roles/roles.c harness/roles/app.c harness/roles/router.c harness/roles/tor_gateway.c harness/checks/checks_net.c \
+ROLE_SRCS     := harness/roles/roles.c harness/roles/app.c harness/roles/router.c harness/roles/tor_gateway.c
+WHONIX_SRCS   := harness/services/lab_internet.c $(ROLE_SRCS) harness/checks/checks_net.c \
                  harness/checks/gprobe_report.c harness/checks/lab_gprobe.c
 
 LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS) $(WHONIX_SRCS) \

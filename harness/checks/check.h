@@ -3,7 +3,7 @@
  *
  * Each kind is one const struct check_ops, registered in check_table[]
  * (checks/check_kinds.c) at the index of its kind id: the number the
- * scenario parser stores in scn_check.kind (enum scn_check_kind). The
+ * scenario parser stores in scn_check.kind (enum check_kind). The
  * dispatcher (checks.c, checks_run()) and the lab core reach kinds only
  * through this table, so neither names a kind. Adding a kind is its run or
  * verdict code, one entry in check_table[] and its scenario keys.
@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "checks/check_schemas.h"
 #include "checks/checks.h"
 #include "plan/plan.h"
 

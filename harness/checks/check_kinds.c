@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* check_kinds.c: the check kinds: one check_ops per kind, in the registry indexed by kind id. */
+#include "checks/check_schemas.h"
 #include "checks/check.h"
 
 #include "checks/checks_net.h"
@@ -124,11 +125,11 @@ static const struct check_ops check_attribution = {
 
 /* Indexed by kind id: the value the scenario parser stores in scn_check.kind. */
 const struct check_ops *const check_table[] = {
-	[SCN_CHECK_REACH] = &check_reach,
-	[SCN_CHECK_VSOCK] = &check_vsock,
-	[SCN_CHECK_FETCH] = &check_fetch,
-	[SCN_CHECK_RESOLVE] = &check_resolve,
-	[SCN_CHECK_FORWARDING] = &check_forwarding,
-	[SCN_CHECK_ATTRIBUTION] = &check_attribution,
+	[CHECK_REACH] = &check_reach,
+	[CHECK_VSOCK] = &check_vsock,
+	[CHECK_FETCH] = &check_fetch,
+	[CHECK_RESOLVE] = &check_resolve,
+	[CHECK_FORWARDING] = &check_forwarding,
+	[CHECK_ATTRIBUTION] = &check_attribution,
 };
 const size_t check_table_len = sizeof(check_table) / sizeof(check_table[0]);

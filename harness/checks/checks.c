@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* checks.c: run a scenario's checks against a live lab and judge them. */
+#include "services/service_schemas.h"
 #include "checks/checks.h"
 
 #include <errno.h>
@@ -41,7 +42,7 @@ static int checks_need_vm(struct lab *lab, const char *name, json_t *row, struct
 {
 	int ret;
 
-	if (!name || !strcmp(name, SCN_HOST) || !strcmp(name, SCN_INTERNET))
+	if (!name || !strcmp(name, SCN_HOST) || !strcmp(name, SERVICE_INTERNET_REF))
 		return 0;
 	ret = lab_health_require(lab, name);
 	if (ret < 0)

@@ -12,6 +12,8 @@
 
 #include "lab/lab_internal.h"
 #include "base/util.h"
+#include "checks/check_schemas.h"
+#include "services/service_schemas.h"
 
 #define CHECKS_NET_WEB "203.0.113.80"
 #define CHECKS_NET_DNS "203.0.113.53"
@@ -67,8 +69,8 @@ void checks_net_scan(const char *buf, size_t len, const char *proto, const uint3
 
 int checks_net_handles(const struct scn_check *c)
 {
-	return c->kind == SCN_CHECK_FETCH || c->kind == SCN_CHECK_RESOLVE ||
-	       (c->kind == SCN_CHECK_REACH && c->to.name && !strcmp(c->to.name, SCN_INTERNET));
+	return c->kind == CHECK_FETCH || c->kind == CHECK_RESOLVE ||
+	       (c->kind == CHECK_REACH && c->to.name && !strcmp(c->to.name, SERVICE_INTERNET_REF));
 }
 
 static off_t checks_net_log_size(const struct lab *lab)
@@ -381,9 +383,9 @@ int checks_net_run(struct lab *lab, const struct plan *plan, const struct scn_ch
 		return checks_net_error(lab, row, sum, 0);
 	}
 	switch (c->kind) {
-	case SCN_CHECK_FETCH:
+	case CHECK_FETCH:
 		return checks_net_fetch(lab, c, row, sum);
-	case SCN_CHECK_RESOLVE:
+	case CHECK_RESOLVE:
 		return checks_net_resolve(lab, c, row, sum);
 	default:
 		return checks_net_reach(lab, c, row, sum);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* lab_gprobe.c: start the guest probe before role services, fetch and judge its findings. */
+#include "checks/check_schemas.h"
 #include "checks/lab_gprobe.h"
 
 #include <errno.h>
@@ -161,7 +162,7 @@ int lab_gprobe_check(struct lab *lab, const struct plan *plan, const struct scn_
 						     "packets_seen", (json_int_t)rep.seen,
 						     "lost", (json_int_t)rep.lost,
 						     "xdp_redirects", (json_int_t)rep.xdp_redirects));
-	if (c->kind == SCN_CHECK_FORWARDING) {
+	if (c->kind == CHECK_FORWARDING) {
 		v = gprobe_judge_forwarding(&rep, c->expect == SCN_EXPECT_ALLOWED, c->allow_empty, ev,
 					    sizeof(ev), &detail);
 	} else {

@@ -13,6 +13,7 @@
 #include "lab/lab_internal.h"
 #include "lab/run_state.h"
 #include "base/util.h"
+#include "scenario/names.h"
 
 void cli_usage(FILE *f)
 {
@@ -172,14 +173,12 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 	while ((c = getopt_long(argc, argv, strcmp(cmd, "exec") ? "fh" : "+fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ACCEL:
-			if (!strcmp(optarg, "auto"))
-				o->accel = SCN_ACCEL_AUTO;
-			else if (!strcmp(optarg, "kvm"))
-				o->accel = SCN_ACCEL_KVM;
-			else if (!strcmp(optarg, "tcg"))
-				o->accel = SCN_ACCEL_TCG;
-			else {
-				util_err("%s: --accel wants auto, kvm or tcg, not \"%s\"", cmd, optarg);
+			o->accel = scn_names_value(&scn_names_accel, optarg);
+			if (o->accel < 0) {
+				char names[64];
+
+				scn_names_list(&scn_names_accel, names, sizeof(names));
+				util_err("%s: --accel wants %s, not \"%s\"", cmd, names, optarg);
 				return CLI_EXIT_USAGE;
 			}
 			break;

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 
 #include "base/util.h"
+#include "roles/role_schemas.h"
+#include "services/service_schemas.h"
 
 /* The fake internet's gateway (the "ISP") on a network with internet: true:
  * its last host (plan.c keeps it free). 0 on other networks. */
 static uint32_t cli_plan_isp(const struct scn_network *net)
 {
-	return net->internet ? net->subnet + (1u << (32 - net->prefix)) - 2 : 0;
+	return (net->services & SERVICE_INTERNET) ? net->subnet + (1u << (32 - net->prefix)) - 2 : 0;
 }
 
 /* Whether VM's default route GW lies on network NET of the plan. */
@@ -24,9 +26,9 @@ static int cli_plan_gw_on(const struct plan *plan, uint32_t net, uint32_t gw)
 	return gw && (gw & mask) == n->subnet;
 }
 
-static const char *cli_plan_role(enum scn_role r)
+static const char *cli_plan_role(unsigned int r)
 {
-	return r == SCN_ROLE_ROUTER ? "router" : r == SCN_ROLE_TOR_GATEWAY ? "tor-gateway" : "app";
+	return r == ROLE_ROUTER ? "router" : r == ROLE_TOR_GATEWAY ? "tor-gateway" : "app";
 }
 
 static json_t *cli_plan_json(const char *path, const struct plan *plan)

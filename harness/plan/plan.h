@@ -28,7 +28,7 @@ struct plan_vm {
 	const struct scn_vm *scn;
 	const char *name;
 	uint32_t index;                /* declaration order */
-	enum scn_role role;
+	unsigned int role;
 	enum scn_machine machine;
 	uint32_t memory_mib;
 	uint32_t vcpus;

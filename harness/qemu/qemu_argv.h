@@ -29,8 +29,7 @@ int qemu_argv_find(const struct qemu_argv *a, const char *s);
 
 /* Machine type variant. */
 struct qemu_machine_ops {
-	enum scn_machine id;
-	const char *name;
+	enum scn_machine id;        /* its name: scn_machine_name(id) */
 	/* -machine value */
 	const char *machine_arg;
 	/* suffix of virtio devices: "device" (virtio-mmio) or "pci" */

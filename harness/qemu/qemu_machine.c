@@ -11,7 +11,6 @@
  * it (qemu_accel.c). */
 static const struct qemu_machine_ops qemu_machine_microvm = {
 	.id = SCN_MACHINE_MICROVM,
-	.name = "microvm",
 	.machine_arg = "microvm,rtc=on",
 	.virtio_bus = "device",
 	.cmdline = "",
@@ -19,7 +18,6 @@ static const struct qemu_machine_ops qemu_machine_microvm = {
 
 static const struct qemu_machine_ops qemu_machine_q35 = {
 	.id = SCN_MACHINE_Q35,
-	.name = "q35",
 	.machine_arg = "q35",
 	.virtio_bus = "pci",
 	.cmdline = "",
@@ -27,7 +25,6 @@ static const struct qemu_machine_ops qemu_machine_q35 = {
 
 static const struct qemu_machine_ops qemu_machine_pc = {
 	.id = SCN_MACHINE_PC,
-	.name = "pc",
 	.machine_arg = "pc",
 	.virtio_bus = "pci",
 	.cmdline = "",

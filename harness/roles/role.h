@@ -4,7 +4,7 @@
  * Each role is one const struct role_ops in its own file (roles/app.c,
  * roles/router.c, roles/tor_gateway.c), registered in role_table[]
  * (roles/roles.c) at the index of its role id: the number the scenario
- * parser stores in scn_vm.role (enum scn_role). The planner (plan/), the
+ * parser stores in scn_vm.role (unsigned int). The planner (plan/), the
  * flow judge (checks/policy.c) and the lab core (lab/lab.c) reach roles only
  * through this table and the roles_*() drivers below, so none of them names
  * a role. Adding a role is one new file, one line in role_table[], its image

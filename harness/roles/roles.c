@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* roles.c: the role registry, the drivers the lab calls, and helpers shared by roles. */
+#include "roles/role_schemas.h"
 #include "roles/role.h"
 
 #include <errno.h>
@@ -15,9 +16,9 @@ extern const struct role_ops role_app, role_router, role_tor_gateway;
 
 /* Indexed by role id: the value the scenario parser stores in scn_vm.role. */
 const struct role_ops *const role_table[] = {
-	[SCN_ROLE_APP] = &role_app,
-	[SCN_ROLE_ROUTER] = &role_router,
-	[SCN_ROLE_TOR_GATEWAY] = &role_tor_gateway,
+	[ROLE_APP] = &role_app,
+	[ROLE_ROUTER] = &role_router,
+	[ROLE_TOR_GATEWAY] = &role_tor_gateway,
 };
 const size_t role_table_len = sizeof(role_table) / sizeof(role_table[0]);
 

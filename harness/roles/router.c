@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* router.c: the router role: addresses first, forwards, the uplink to the fake internet, NAT and the filter. */
+#include "services/service_schemas.h"
 #include "roles/router.h"
 
 #include <errno.h>
@@ -113,7 +114,7 @@ int router_filter_ruleset(char *buf, size_t len, const struct plan *plan,
  * with internet: true. */
 static uint32_t router_reserved_top(const struct scn_network *net)
 {
-	return net->internet ? 1 : 0;
+	return (net->services & SERVICE_INTERNET) ? 1 : 0;
 }
 
 /* A filtering router starts forwarding once its filter is in force
@@ -149,7 +150,7 @@ static uint32_t router_default_route(const struct plan *plan, const struct plan_
 	for (k = 0; k < vm->n_nics; k++) {
 		const struct scn_network *net = plan->nets[vm->nics[k].net].scn;
 
-		if (net->internet)
+		if (net->services & SERVICE_INTERNET)
 			return net->subnet + (1u << (32 - net->prefix)) - 2;
 	}
 	return 0;

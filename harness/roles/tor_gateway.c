@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tor_gateway.c: the tor-gateway role: a Whonix-style transparent proxy for its LANs, and its mutations. */
+#include "services/service_schemas.h"
+#include "roles/role_schemas.h"
 #include "roles/tor_gateway.h"
 
 #include <errno.h>
@@ -42,14 +44,14 @@ int tor_gateway_torrc(char *buf, size_t len, const char *client_torrc,
 	return ret;
 }
 
-int tor_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
+int tor_gateway_ruleset(char *buf, size_t len, enum gateway_mode mode,
 			const struct tor_gateway_lan *lans, size_t n_lans, uint32_t tor_uid)
 {
 	char ip[16], net[16];
 	size_t off = 0, i;
 	int ret;
 
-	if (mode == SCN_GATEWAY_LEAKY) {
+	if (mode == GATEWAY_LEAKY) {
 		/* The mutation: DNS to the gateway still goes to Tor, everything
 		 * else is forwarded and NATed out of the uplink. */
 		ret = roles_cat(buf, len, &off, "table inet uvmlab_gw {\n"
@@ -118,7 +120,7 @@ int tor_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
 		ret = roles_cat(buf, len, &off, "\t\tip daddr %s/%u accept\n", net, lans[i].prefix);
 	}
 	/* open-output, the mutation: any user of the gateway may send, not only tor */
-	if (!ret && mode == SCN_GATEWAY_OPEN_OUTPUT)
+	if (!ret && mode == GATEWAY_OPEN_OUTPUT)
 		ret = roles_cat(buf, len, &off, "\t\taccept\n\t}\n}\n");
 	else if (!ret)
 		ret = roles_cat(buf, len, &off, "\t\tmeta skuid %u accept\n\t}\n}\n", tor_uid);
@@ -245,7 +247,7 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 
 	/* Without a private Tor network there is nothing for tor to join: the
 	 * image is still usable (smoke tests run tor --version), so leave it idle. */
-	if (!lab->plan->scn->fixture_tor) {
+	if (!(lab->plan->scn->services & SERVICE_TOR)) {
 		util_progress("vm %s: no tor-private-network fixture: tor not configured", pvm->name);
 		return 0;
 	}
@@ -261,9 +263,9 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 	}
 	ret = tor_gateway_clock(lab, pvm->name);
 	if (!ret)
-		ret = roles_sysctl_forward(lab, pvm->name, pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY);
+		ret = roles_sysctl_forward(lab, pvm->name, pvm->scn->role_opt == GATEWAY_LEAKY);
 	if (!ret)
-		ret = tor_gateway_ruleset(buf, cap, pvm->scn->gateway_mode, lans, n_lans,
+		ret = tor_gateway_ruleset(buf, cap, pvm->scn->role_opt, lans, n_lans,
 					  TOR_GATEWAY_TOR_UID);
 	if (!ret)
 		ret = roles_nft(lab, pvm->name, buf);
@@ -281,8 +283,8 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 				       NULL };
 
 		util_progress("vm %s: starting tor (%s gateway)", pvm->name,
-			      pvm->scn->gateway_mode == SCN_GATEWAY_LEAKY ? "leaky" :
-			      pvm->scn->gateway_mode == SCN_GATEWAY_OPEN_OUTPUT ? "open-output" : "strict");
+			      pvm->scn->role_opt == GATEWAY_LEAKY ? "leaky" :
+			      pvm->scn->role_opt == GATEWAY_OPEN_OUTPUT ? "open-output" : "strict");
 		vm->t_tor_start = util_mono_ns();
 		ret = roles_exec(lab, pvm->name, argv);
 	}
@@ -323,7 +325,7 @@ static int tor_gateway_offer_dns(const struct plan *plan, const struct plan_vm *
 /* Only the leaky mutation forwards (and NATs) its LAN. */
 static int tor_gateway_forwards(const struct plan_vm *vm)
 {
-	return vm->scn->gateway_mode == SCN_GATEWAY_LEAKY;
+	return vm->scn->role_opt == GATEWAY_LEAKY;
 }
 
 /* Never boots forwarding and has no default route of its own: it takes a

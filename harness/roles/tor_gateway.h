@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "roles/role_schemas.h"
 #include "scenario/scenario.h"
 
 #define TOR_GATEWAY_TRANS_PORT 9040u
@@ -35,7 +36,7 @@ int tor_gateway_torrc(char *buf, size_t len, const char *client_torrc,
  * LEAKY (a mutation): DNS to the gateway still redirected, the LAN
  * masqueraded and (with ip_forward=1) forwarded. OPEN_OUTPUT (a mutation):
  * strict, but any user of the gateway may send. */
-int tor_gateway_ruleset(char *buf, size_t len, enum scn_gateway_mode mode,
+int tor_gateway_ruleset(char *buf, size_t len, enum gateway_mode mode,
 			const struct tor_gateway_lan *lans, size_t n_lans, uint32_t tor_uid);
 
 /* The last "Bootstrapped N%" in tor's LOG: N, or -1 if none. SUMMARY (may be

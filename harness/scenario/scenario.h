@@ -11,6 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How many elements a scenario may have: they keep every loop over names
+ * quadratic-but-tiny and bound what a hostile file can make us allocate. */
+#define SCN_MAX_VMS          64u
+#define SCN_MAX_NETWORKS     64u
+#define SCN_MAX_CHECKS       256u
+#define SCN_MAX_NICS         8u
+
 /* A position in the scenario file, 1-based. line == 0 means "no position". */
 struct scn_loc {
 	uint32_t line;
@@ -28,18 +35,11 @@ struct scn_diag {
 
 enum scn_accel { SCN_ACCEL_AUTO = 0, SCN_ACCEL_KVM, SCN_ACCEL_TCG };
 enum scn_machine { SCN_MACHINE_MICROVM = 0, SCN_MACHINE_Q35, SCN_MACHINE_PC };
-enum scn_role { SCN_ROLE_APP = 0, SCN_ROLE_ROUTER, SCN_ROLE_TOR_GATEWAY };
 enum scn_expect { SCN_EXPECT_ALLOWED = 0, SCN_EXPECT_BLOCKED };
 enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP, SCN_PROTO_UDP, SCN_PROTO_ANY };
 enum scn_kernel { SCN_KERNEL_STOCK = 0, SCN_KERNEL_LAB };     /* Debian's kernel / our lab kernel */
 enum scn_boot { SCN_BOOT_BZIMAGE = 0, SCN_BOOT_PVH };         /* compressed bzImage / vmlinux via PVH */
 enum scn_console { SCN_CONSOLE_ON = 0, SCN_CONSOLE_OFF };
-/* tor-gateway behaviour: strict = Whonix-style (transparent proxy only, no
- * forwarding, only the tor user may send); leaky = a deliberately broken
- * gateway that forwards and NATs its LAN; open-output = strict toward the LAN
- * but its own output is not limited to the tor user. The last two are the
- * mutations that the leak checks and the guest probe must catch. */
-enum scn_gateway_mode { SCN_GATEWAY_STRICT = 0, SCN_GATEWAY_LEAKY, SCN_GATEWAY_OPEN_OUTPUT };
 
 /* A name referring to another element, with where the reference was written. */
 struct scn_ref {
@@ -47,18 +47,18 @@ struct scn_ref {
 	struct scn_loc loc;
 };
 
-/* networks: NAME: { subnet: A.B.C.D/P } */
+/* networks: NAME: { subnet: A.B.C.D/P, SERVICE-KEY: true } */
 struct scn_network {
 	char *name;
 	struct scn_loc loc;         /* of the key NAME */
 	uint32_t subnet;            /* network address, host byte order, host bits zero */
 	uint8_t prefix;             /* 16..30 */
 	struct scn_loc subnet_loc;  /* of the subnet value */
-	int internet;               /* internet: true: the fake internet is reachable on it
-	                             * (its gateway takes the last host address) */
+	uint32_t services;          /* bit N: host service N (scenario/schema.h) is
+	                             * attached to this network by its network key */
 };
 
-/* filter: on a router VM, what it forwards (nftables, hook forward):
+/* filter: on a VM whose role forwards, what it forwards (nftables, hook forward):
  *   filter: { default: accept|drop, rules: [ { from?, to?, proto?, port?, action } ] }
  * Stateful: replies and related traffic of an accepted connection always pass
  * (ct state established,related accept comes first); the rules, in order,
@@ -67,12 +67,12 @@ struct scn_network {
  * from/to name a VM of the scenario (every address the plan gives it, one per
  * NIC) or a network (its subnet); absent means any source / destination.
  * proto any (default) | icmp | tcp | udp; port (destination, 1..65535) only
- * with tcp or udp. The router's own traffic is not forwarded and is not
+ * with tcp or udp. The VM's own traffic is not forwarded and is not
  * filtered. scenarios/FORMAT.md is the user-facing copy. */
 enum scn_filter_action { SCN_FILTER_ACCEPT = 0, SCN_FILTER_DROP };
 
 /* One rule. A from/to ref with name NULL means "any"; which of VM or network
- * it names is settled by scenario_validate() (a name may not be both). */
+ * it names is settled when the scenario is validated (a name may not be both). */
 struct scn_filter_rule {
 	struct scn_loc loc;         /* of the list item */
 	struct scn_ref from, to;
@@ -89,11 +89,11 @@ struct scn_filter {
 	size_t n_rules;
 };
 
-/* vms: NAME: { role, nics, depends_on, machine, memory, vcpus, ..., filter } */
+/* vms: NAME: { role, nics, depends_on, machine, memory, vcpus, ..., role keys } */
 struct scn_vm {
 	char *name;
 	struct scn_loc loc;
-	enum scn_role role;              /* default app */
+	unsigned int role;               /* index in scn_role_schemas[], default 0 */
 	struct scn_ref *nics;            /* network names, in NIC order (eth0, eth1...) */
 	size_t n_nics;
 	struct scn_ref *depends_on;      /* VM names that must be ready first */
@@ -109,63 +109,44 @@ struct scn_vm {
 	struct scn_loc boot_loc;         /* of the boot value */
 	enum scn_console console;        /* default on */
 	uint32_t initramfs_pad_mib;      /* extra incompressible MiB appended to the initramfs */
-	enum scn_gateway_mode gateway_mode; /* tor-gateway only */
-	int has_filter;                  /* router only: filter: given */
+	unsigned int role_opt;           /* a role's option key, e.g. a mode (0: default) */
+	int has_filter;                  /* filter: given (a role key) */
 	struct scn_filter filter;
 };
 
-enum scn_check_kind { SCN_CHECK_REACH = 0, SCN_CHECK_VSOCK, SCN_CHECK_FETCH, SCN_CHECK_RESOLVE,
-		      SCN_CHECK_FORWARDING, SCN_CHECK_ATTRIBUTION };
-
-/* checks: - { name?, reach: { from, to, proto?, port?, network? }, expect }
- *         - { name?, vsock: { from, to, port, bytes? }, expect }
- *         - { name?, fetch: { from, url }, expect }      HTTP GET from a VM (fake internet)
- *         - { name?, resolve: { from, host }, expect }   DNS lookup from a VM
- *         - { name?, forwarding: { vm, allow_empty? }, expect }  guest probe: did
- *           VM send any packet it had received (allowed = forwarding seen,
- *           blocked = none)
- *         - { name?, attribution: { vm, network?, users?, processes?, allow_empty? } }
- *           guest probe: every packet VM sent on network (default: its first
- *           NIC) belongs to a socket of a listed user or process (no expect)
- * Probe checks are judged at the end of the run, over everything the VM sent
- * since its role services started; `from` holds their vm. A probe that saw
- * nothing but link-layer control is inconclusive unless allow_empty.
- * Any check may add while_stopped: VM (that VM is paused during the check).
- * A vsock check's from/to may be "host" (SCN_HOST) instead of a VM; a reach
- * check's to may be "internet" (SCN_INTERNET: the fake internet's web server). */
-#define SCN_INTERNET "internet"
+/* checks: - { name?, KIND: { ... }, expect?, while_stopped? }
+ * KIND is the key of one of the check kinds (scn_check_schemas[], defined
+ * in checks/check_schemas.c, whose header documents each kind's keys).
+ * Any check may add while_stopped: VM (that VM is paused during the check),
+ * unless its kind judges the whole run. "host" (SCN_HOST) and the names host
+ * services provide (scenario/schema.h) may stand where a kind allows it. */
 #define SCN_HOST "host"
 struct scn_check {
-	enum scn_check_kind kind;
-	char *name;                 /* user's name, or generated "reach-FROM-TO" */
+	unsigned int kind;          /* index in scn_check_schemas[] */
+	char *name;                 /* user's name, or generated "KIND-FROM-TO" */
 	struct scn_loc loc;         /* of the list item */
 	struct scn_ref from;        /* a VM */
-	struct scn_ref to;          /* a VM */
+	struct scn_ref to;          /* a VM, or what the kind targets */
 	struct scn_ref network;     /* optional (name NULL): which of to's addresses */
 	enum scn_proto proto;       /* default icmp */
+	struct scn_loc proto_loc;   /* of the proto value, when given */
 	uint16_t port;              /* tcp and vsock, 1..65535 */
 	uint32_t bytes;             /* vsock: bytes to move (default 1 MiB) */
-	char *target;               /* fetch: URL; resolve: host name */
+	char *target;               /* a URL or host name, for kinds that take one */
 	struct scn_ref while_stopped;/* optional VM paused while the check runs */
 	enum scn_expect expect;
-	char **users;               /* attribution: allowed owners (user names) */
+	char **users;               /* allowed owners of traffic (user names) */
 	size_t n_users;
-	char **procs;               /* attribution: allowed owners (process names, comm) */
+	char **procs;               /* allowed owners of traffic (process names, comm) */
 	size_t n_procs;
-	int allow_empty;            /* probe checks: silence is a pass, not inconclusive */
+	int allow_empty;            /* kinds judged over the run: silence is a pass */
 };
-
-/* Checks answered by the guest probe (uvmlab-gprobe) rather than by traffic. */
-static inline int scn_check_is_probe(const struct scn_check *c)
-{
-	return c->kind == SCN_CHECK_FORWARDING || c->kind == SCN_CHECK_ATTRIBUTION;
-}
 
 /* policy: { allow: [ { from, to, proto? } ] } : IP flows delivered between VMs
  * that the flow recorder may observe; everything else is a violation. */
 struct scn_policy_rule {
 	struct scn_loc loc;
-	struct scn_ref from, to;    /* VM names, or "internet" */
+	struct scn_ref from, to;    /* VM names, or a name a host service provides */
 	enum scn_proto proto;       /* any (default), icmp, tcp, udp */
 };
 
@@ -193,15 +174,14 @@ struct scenario {
 	struct scn_check *checks;
 	size_t n_checks;
 
-	/* vsock: present means every VM gets a vsock device (uvmlab-vsockd) */
+	/* vsock: present means every VM gets a vsock device */
 	int has_vsock;
 	struct scn_vsock_pair *vsock_allow;
 	size_t n_vsock_allow;
 
-	/* fixtures: [fake-internet, tor-private-network] */
-	int fixture_internet;
-	int fixture_tor;
-	struct scn_loc fixtures_loc;
+	/* fixtures: [SERVICE, ...]: bit N asks for host service N (scenario/schema.h) */
+	uint32_t services;
+	struct scn_loc services_loc;
 
 	/* policy: present means observed flows are judged against the rules */
 	int has_policy;
@@ -222,7 +202,7 @@ struct scenario {
 int scenario_load(const char *path, struct scenario **out, struct scn_diag *diag);
 
 /* Same as scenario_load() on an in-memory buffer; NAME is used in diagnostics
- * and stored as path. Used by tests and the fuzzer. */
+ * and kept as path. Used by tests and the fuzzer. */
 int scenario_parse(const char *name, const char *buf, size_t len,
 		   struct scenario **out, struct scn_diag *diag);
 
@@ -244,7 +224,8 @@ const struct scn_network *scenario_find_network(const struct scenario *scn,
 
 const char *scn_machine_name(enum scn_machine m);
 const char *scn_accel_name(enum scn_accel a);
-const char *scn_role_name(enum scn_role r);
+/* The name of role ID (scn_role_schemas[]), or "?". */
+const char *scn_role_name(unsigned int id);
 const char *scn_kernel_name(enum scn_kernel k);
 const char *scn_boot_name(enum scn_boot b);
 const char *scn_proto_name(enum scn_proto p);

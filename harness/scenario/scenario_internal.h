@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* scenario_internal.h: what scenario_parse.c and scenario_validate.c share.
+/* scenario_internal.h: what the files of the scenario subsystem share.
  *
  * Not for callers outside the scenario subsystem: they include scenario.h.
  */
@@ -10,18 +10,11 @@
 #include <stdint.h>
 
 #include "scenario/scenario.h"
+#include "scenario/schema.h"
 
 /* Limits. They keep every loop over names quadratic-but-tiny and bound the
  * memory a hostile file can make us allocate. */
 #define SCN_MAX_FILE_BYTES   (1024u * 1024u)
-#define SCN_MAX_VMS          64u
-#define SCN_MAX_NETWORKS     64u
-#define SCN_MAX_CHECKS       256u
-#define SCN_MAX_OWNERS       16u   /* users or processes of one attribution check */
-#define SCN_MAX_NICS         8u
-#define SCN_MAX_FILTER_RULES 256u  /* rules of one router's filter */
-#define SCN_MAX_DEPTH        32u      /* YAML collection nesting */
-#define SCN_MAX_NODES        100000u  /* YAML nodes in the whole document */
 #define SCN_MAX_DESCRIPTION  4096u
 
 /* The lab range (RFC 2544 benchmarking): 198.18.0.0/15. */
@@ -30,23 +23,35 @@
 #define SCN_MIN_PREFIX       16u
 #define SCN_MAX_PREFIX       30u
 
+/* The parse of one scenario: the shared state plus the role names the
+ * role: key accepts, gathered from the role schemas. */
+struct scenario_parse_ctx {
+	struct scn_parse p;
+	const char *role_names[SCN_MAX_KEYS];
+	struct scn_names roles;
+	const char *service_names[SCN_MAX_KEYS];
+	struct scn_names services;
+};
+
+#define SCN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline struct scenario_parse_ctx *scenario_parse_ctx_of(struct scn_parse *p)
+{
+	return (struct scenario_parse_ctx *)((char *)p - offsetof(struct scenario_parse_ctx, p));
+}
+
+/* The key parsers of the top-level networks:, vms: and checks: sections
+ * (struct scn_key.parse), in scenario_elements.c. */
+int scenario_elements_networks(struct scn_parse *p, const struct scn_key *k, const char *where,
+			       const struct scn_node *key, const struct scn_node *n, void *obj);
+int scenario_elements_vms(struct scn_parse *p, const struct scn_key *k, const char *where,
+			  const struct scn_node *key, const struct scn_node *n, void *obj);
+int scenario_elements_checks(struct scn_parse *p, const struct scn_key *k, const char *where,
+			     const struct scn_node *key, const struct scn_node *n, void *obj);
+
 /* Semantic checks on a fully typed scenario: cross references, duplicate
  * NICs and dependencies, subnet ranges and overlaps, check targets.
  * Returns 0 or -EINVAL with DIAG filled (first error only). */
 int scenario_validate(const struct scenario *scn, struct scn_diag *diag);
-
-/* Levenshtein distance between A and B, saturating at 255; strings longer
- * than 64 bytes count as "far" (255) since no hint would help there. */
-uint32_t scenario_parse_distance(const char *a, const char *b);
-
-/* If WORD is within edit distance 2 of one of CANDS (and the edit is smaller
- * than WORD itself), set DIAG's hint to `did you mean "CAND"?`. Call after
- * scn_diag_set(), which clears the hint. Returns -EINVAL for chaining. */
-int scenario_parse_suggest(struct scn_diag *diag, const char *word,
-			   const char *const *cands, size_t n_cands);
-
-/* Render user text S (LEN bytes, may hold any byte) as a double-quoted,
- * printable, length-capped string into OUT, so that diagnostics stay one line. */
-void scenario_parse_quote(const char *s, size_t len, char *out, size_t out_len);
 
 #endif

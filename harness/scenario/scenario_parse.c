@@ -9,14 +9,15 @@
  *     accel: auto|kvm|tcg       default auto
  *     machine: microvm|q35|pc   default microvm
  *     boot_timeout: 120         seconds, 5..3600
- *   networks:                   optional mapping NAME -> { subnet }
+ *   networks:                   optional mapping NAME -> { subnet, SERVICE-KEY? }
  *     lan: { subnet: 198.18.1.0/24 }   NAME [a-z][a-z0-9-]{0,11}; subnet required,
  *                               prefix 16..30, inside 198.18.0.0/15, host bits
- *                               zero, no two networks overlapping
+ *                               zero, no two networks overlapping; a host
+ *                               service may add a boolean key attaching it
  *   vms:                        required mapping NAME -> vm, at least one
  *     a:                        NAME [a-z][a-z0-9-]{0,14}; an empty value means
  *                               all defaults
- *       role: app|router|tor-gateway  default app
+ *       role: ROLE              default: the first role schema
  *       nics: [lan, wan]        network names, each at most once, at most 8
  *       depends_on: [b]         VM names, not itself, each at most once
  *       machine: microvm|q35|pc default: lab.machine
@@ -26,26 +27,20 @@
  *       boot: bzimage|pvh       default bzimage for stock, pvh for lab; pvh needs lab
  *       console: on|off         default on (off: no serial console output)
  *       initramfs_pad: 0        MiB of incompressible padding appended to the initramfs
- *       filter:                 role router only: what it forwards (scenario.h)
- *         default: accept|drop  default accept
- *         rules: [ { from: vm|network, to: vm|network, proto: any|icmp|tcp|udp,
- *                    port: 1..65535 (tcp/udp only), action: accept|drop } ]
+ *       ROLE-KEY: ...           the keys role schemas add (roles/role_schemas.h)
  *   checks:                     optional sequence, at most 256
  *     - name: a-to-b            optional, [a-z0-9-]{1,64}, unique; default
- *                               "reach-FROM-TO"
- *       reach: { from: a, to: b, proto: icmp|tcp, port: 80, network: lan }
- *                               from, to: VMs (distinct); proto default icmp;
- *                               port 1..65535, required with tcp, refused with
- *                               icmp; network: one of to's NICs
- *       expect: allowed|blocked required (not with attribution)
- *     - forwarding: { vm: gw }  guest probe: expect blocked = the VM never sent
- *                               a packet it had received; allowed = it did
- *     - attribution: { vm: gw, network: wan, users: [debian-tor], processes: [tor] }
- *                               guest probe: every packet gw sent on network
- *                               (default its first NIC) came from a socket of
- *                               a listed user or process; one list at least,
- *                               names [A-Za-z0-9_.-], users <= 32, processes <= 15
+ *                               "KIND-FROM-TO" (or "KIND-FROM")
+ *       KIND: { ... }           exactly one check kind (checks/check_schemas.h)
+ *       expect: allowed|blocked required, unless the kind refuses it
+ *       while_stopped: vm       optional
+ *   vsock: { allow: [[a, b]] }  every VM gets a vsock device
+ *   fixtures: [SERVICE, ...]    host services (services/service_schemas.h)
+ *   policy: { allow: [ { from, to, proto? } ] }
  *   measure: { boot: { repeat: 5 } }   repeat 1..1000
+ *
+ * Every mapping is a table of keys walked by schema.c; roles, check kinds
+ * and host services contribute theirs through the schema tables.
  *
  * Strictness, so that a typo never silently changes a lab: unknown keys are
  * errors (with a did-you-mean hint within Levenshtein distance 2), duplicate
@@ -57,16 +52,15 @@
  *
  * Errors: the first one wins, at the most precise node (1-based line:col from
  * libyaml's 0-based marks), rendered by scn_diag_format() as
- * "FILE:LINE:COL: MESSAGE (hint: HINT)". Limits are in scenario_internal.h.
+ * "FILE:LINE:COL: MESSAGE (hint: HINT)". Limits are in scenario_internal.h
+ * and yaml.h.
  *
- * We build our own small node tree from libyaml's event stream instead of
- * using yaml_parser_load(): the loader resolves aliases silently (losing the
- * alias's position) and offers no nesting limit.
+ * The node tree comes from yaml.c, diagnostics helpers from diag.c.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,1759 +68,265 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
-#include <yaml.h>
 
 #include "scenario/scenario_internal.h"
+#include "scenario/schema.h"
 
-enum scn_node_kind { SCN_NODE_SCALAR, SCN_NODE_MAP, SCN_NODE_SEQ };
+/* ---- lab, measure, description ------------------------------------------- */
 
-/* One YAML node. A mapping keeps its pairs flat: key, value, key, value. */
-struct scn_node {
-	enum scn_node_kind kind;
-	struct scn_loc loc;
-	int plain;                  /* plain scalar: may read as null or integer */
-	char *str;                  /* scalar bytes + NUL (may hold NULs itself) */
-	size_t len;
-	struct scn_node **kids;
-	size_t n_kids;
-	size_t cap_kids;
+static const struct scn_key scenario_parse_lab_keys[] = {
+	{ .name = "accel", .parse = scn_key_enum, .at = SCN_AT(struct scenario, accel),
+	  .names = &scn_names_accel },
+	{ .name = "machine", .parse = scn_key_enum, .at = SCN_AT(struct scenario, machine),
+	  .names = &scn_names_machine },
+	{ .name = "boot_timeout", .parse = scn_key_u32, .at = SCN_AT(struct scenario, boot_timeout_s),
+	  .min = 5, .max = 3600, .what = "seconds" },
 };
 
-struct scenario_parse_ctx {
-	struct scn_diag *diag;
-	struct scenario *scn;
-	const char *buf;
-	size_t len;
-	size_t n_nodes;
-};
-
-static const char *const scenario_parse_machines[] = {
-	[SCN_MACHINE_MICROVM] = "microvm",
-	[SCN_MACHINE_Q35] = "q35",
-	[SCN_MACHINE_PC] = "pc",
-};
-static const char *const scenario_parse_accels[] = {
-	[SCN_ACCEL_AUTO] = "auto",
-	[SCN_ACCEL_KVM] = "kvm",
-	[SCN_ACCEL_TCG] = "tcg",
-};
-static const char *const scenario_parse_roles[] = {
-	[SCN_ROLE_APP] = "app",
-	[SCN_ROLE_ROUTER] = "router",
-	[SCN_ROLE_TOR_GATEWAY] = "tor-gateway",
-};
-static const char *const scenario_parse_kernels[] = {
-	[SCN_KERNEL_STOCK] = "stock",
-	[SCN_KERNEL_LAB] = "lab",
-};
-static const char *const scenario_parse_boots[] = {
-	[SCN_BOOT_BZIMAGE] = "bzimage",
-	[SCN_BOOT_PVH] = "pvh",
-};
-static const char *const scenario_parse_consoles[] = {
-	[SCN_CONSOLE_ON] = "on",
-	[SCN_CONSOLE_OFF] = "off",
-};
-static const char *const scenario_parse_expects[] = {
-	[SCN_EXPECT_ALLOWED] = "allowed",
-	[SCN_EXPECT_BLOCKED] = "blocked",
-};
-static const char *const scenario_parse_protos[] = {
-	[SCN_PROTO_ICMP] = "icmp",
-	[SCN_PROTO_TCP] = "tcp",
-	[SCN_PROTO_UDP] = "udp",
-	[SCN_PROTO_ANY] = "any",
-};
-static const char *const scenario_parse_bools[] = { "false", "true" };
-static const char *const scenario_parse_gateway_modes[] = {
-	[SCN_GATEWAY_STRICT] = "strict",
-	[SCN_GATEWAY_LEAKY] = "leaky",
-	[SCN_GATEWAY_OPEN_OUTPUT] = "open-output",
-};
-static const char *const scenario_parse_filter_actions[] = {
-	[SCN_FILTER_ACCEPT] = "accept",
-	[SCN_FILTER_DROP] = "drop",
-};
-static const char *const scenario_parse_fixtures[] = { "fake-internet", "tor-private-network" };
-
-#define SCN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- diagnostics ---------------------------------------------------------- */
-
-int scn_diag_set(struct scn_diag *diag, struct scn_loc loc, const char *fmt, ...)
+static int scenario_parse_lab(struct scn_parse *p, const struct scn_key *k, const char *where,
+			      const struct scn_node *key, const struct scn_node *val, void *obj)
 {
-	va_list ap;
+	int rc = scn_schema_map(p, val, where, k->name, 1);
 
-	if (!diag)
-		return -EINVAL;
-	diag->loc = loc;
-	diag->hint[0] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(diag->msg, sizeof(diag->msg), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-void scn_diag_format(const struct scn_diag *diag, char *buf, size_t len)
-{
-	const char *hl, *hr;
-
-	if (!buf || len == 0)
-		return;
-	if (!diag) {
-		buf[0] = '\0';
-		return;
-	}
-	/* Precisions guard against a caller-built diag that is not terminated. */
-	hl = diag->hint[0] ? " (hint: " : "";
-	hr = diag->hint[0] ? ")" : "";
-	if (diag->loc.line)
-		snprintf(buf, len, "%.511s:%" PRIu32 ":%" PRIu32 ": %.511s%s%.255s%s",
-			 diag->file, diag->loc.line, diag->loc.col, diag->msg,
-			 hl, diag->hint, hr);
-	else
-		snprintf(buf, len, "%.511s: %.511s%s%.255s%s", diag->file, diag->msg,
-			 hl, diag->hint, hr);
-}
-
-void scenario_parse_quote(const char *s, size_t len, char *out, size_t out_len)
-{
-	/* Long enough to recognise the text, short enough to keep one line. */
-	const size_t max_shown = 48;
-	size_t o = 0;
-	size_t i;
-
-	if (!out || out_len < 8) {
-		if (out && out_len)
-			out[0] = '\0';
-		return;
-	}
-	out[o++] = '"';
-	for (i = 0; i < len && i < max_shown; i++) {
-		uint8_t c = (uint8_t)s[i];
-		char tmp[5];
-		size_t n;
-
-		if (c == '"' || c == '\\')
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", c);
-		else if (c >= 0x20 && c < 0x7f)
-			n = (size_t)snprintf(tmp, sizeof(tmp), "%c", c);
-		else
-			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
-		if (o + n + 5 > out_len)    /* room for `..."` and NUL */
-			break;
-		memcpy(out + o, tmp, n);
-		o += n;
-	}
-	if (i < len) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o++] = '"';
-	out[o] = '\0';
-}
-
-uint32_t scenario_parse_distance(const char *a, const char *b)
-{
-	uint32_t row[65];
-	size_t la = strlen(a), lb = strlen(b);
-	size_t i, j;
-
-	if (la > 64 || lb > 64)
-		return 255;
-	for (j = 0; j <= lb; j++)
-		row[j] = (uint32_t)j;
-	for (i = 1; i <= la; i++) {
-		uint32_t diag = row[0];    /* row[i-1][j-1] */
-
-		row[0] = (uint32_t)i;
-		for (j = 1; j <= lb; j++) {
-			uint32_t up = row[j];
-			uint32_t best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb] > 255 ? 255 : row[lb];
-}
-
-int scenario_parse_suggest(struct scn_diag *diag, const char *word,
-			   const char *const *cands, size_t n_cands)
-{
-	const char *best = NULL;
-	uint32_t best_d = 3;
-	size_t i;
-
-	for (i = 0; i < n_cands; i++) {
-		uint32_t d = scenario_parse_distance(word, cands[i]);
-
-		/* d < strlen(word): "x" is one edit from every one-letter name,
-		 * which is no evidence of a typo. */
-		if (d < best_d && d < strlen(word)) {
-			best = cands[i];
-			best_d = d;
-		}
-	}
-	if (best && diag)
-		snprintf(diag->hint, sizeof(diag->hint), "did you mean \"%s\"?", best);
-	return -EINVAL;
-}
-
-static int scenario_parse_oom(struct scenario_parse_ctx *ctx)
-{
-	scn_diag_set(ctx->diag, (struct scn_loc){ 0, 0 }, "out of memory");
-	return -ENOMEM;
-}
-
-/* ---- YAML events -> node tree ------------------------------------------- */
-
-static struct scn_loc scenario_parse_mark(yaml_mark_t m)
-{
-	struct scn_loc loc = { .line = (uint32_t)m.line + 1, .col = (uint32_t)m.column + 1 };
-
-	return loc;
-}
-
-/* libyaml reports reader errors (bad UTF-8, control characters) as a byte
- * offset only; count lines and characters the way its marks do. */
-static struct scn_loc scenario_parse_offset_loc(const char *buf, size_t len, size_t off)
-{
-	struct scn_loc loc = { 1, 1 };
-	size_t i;
-
-	for (i = 0; i < off && i < len; i++) {
-		uint8_t c = (uint8_t)buf[i];
-
-		if (c == '\n' || (c == '\r' && !(i + 1 < len && buf[i + 1] == '\n'))) {
-			loc.line++;
-			loc.col = 1;
-		} else if ((c & 0xc0) != 0x80 && c != '\r') {
-			loc.col++;
-		}
-	}
-	return loc;
-}
-
-static void scenario_parse_node_free(struct scn_node *n)
-{
-	size_t i;
-
-	/* Recursion is bounded by SCN_MAX_DEPTH, enforced while building. */
-	if (!n)
-		return;
-	for (i = 0; i < n->n_kids; i++)
-		scenario_parse_node_free(n->kids[i]);
-	free(n->kids);
-	free(n->str);
-	free(n);
-}
-
-static int scenario_parse_yaml_error(struct scenario_parse_ctx *ctx, const yaml_parser_t *p)
-{
-	struct scn_loc loc;
-	const char *problem = p->problem ? p->problem : "malformed input";
-
-	if (p->error == YAML_MEMORY_ERROR)
-		return scenario_parse_oom(ctx);
-	if (p->error == YAML_READER_ERROR) {
-		loc = scenario_parse_offset_loc(ctx->buf, ctx->len, p->problem_offset);
-		if (p->problem_value >= 0)
-			return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s (0x%x)",
-					    problem, (unsigned int)p->problem_value);
-		return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s", problem);
-	}
-	loc = scenario_parse_mark(p->problem_mark);
-	/* The context is worth a mention only when it points somewhere else. */
-	if (p->context && (p->context_mark.line != p->problem_mark.line ||
-			   p->context_mark.column != p->problem_mark.column)) {
-		struct scn_loc cloc = scenario_parse_mark(p->context_mark);
-
-		return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s (%s at %" PRIu32
-				    ":%" PRIu32 ")", problem, p->context, cloc.line, cloc.col);
-	}
-	return scn_diag_set(ctx->diag, loc, "YAML syntax error: %s", problem);
-}
-
-/* Create a node and hang it under PARENT (or make it the root), so that
- * freeing the root always frees everything built so far. */
-static int scenario_parse_node_add(struct scenario_parse_ctx *ctx, struct scn_node **root,
-				   struct scn_node *parent, enum scn_node_kind kind,
-				   struct scn_loc loc, struct scn_node **out)
-{
-	struct scn_node *n;
-
-	if (++ctx->n_nodes > SCN_MAX_NODES)
-		return scn_diag_set(ctx->diag, loc, "too many YAML nodes (max %u)",
-				    SCN_MAX_NODES);
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return scenario_parse_oom(ctx);
-	n->kind = kind;
-	n->loc = loc;
-	if (!parent) {
-		*root = n;
-	} else {
-		if (parent->n_kids == parent->cap_kids) {
-			size_t cap = parent->cap_kids ? parent->cap_kids * 2 : 8;
-			struct scn_node **k = realloc(parent->kids, cap * sizeof(*k));
-
-			if (!k) {
-				free(n);
-				return scenario_parse_oom(ctx);
-			}
-			parent->kids = k;
-			parent->cap_kids = cap;
-		}
-		parent->kids[parent->n_kids++] = n;
-	}
-	*out = n;
-	return 0;
-}
-
-static int scenario_parse_no_tag(struct scenario_parse_ctx *ctx, const yaml_char_t *tag,
-				 struct scn_loc loc)
-{
-	char q[256];
-
-	if (!tag)
-		return 0;
-	scenario_parse_quote((const char *)tag, strlen((const char *)tag), q, sizeof(q));
-	return scn_diag_set(ctx->diag, loc, "YAML tags are not supported (found %s)", q);
-}
-
-/* Handle one content event: scalar, mapping start or sequence start. */
-static int scenario_parse_event_node(struct scenario_parse_ctx *ctx, const yaml_event_t *ev,
-				     struct scn_node **root, struct scn_node **stack,
-				     size_t *depth)
-{
-	struct scn_loc loc = scenario_parse_mark(ev->start_mark);
-	struct scn_node *parent = *depth ? stack[*depth - 1] : NULL;
-	struct scn_node *n = NULL;
-	int rc;
-
-	if (ev->type == YAML_SCALAR_EVENT) {
-		rc = scenario_parse_no_tag(ctx, ev->data.scalar.tag, loc);
-		if (rc)
-			return rc;
-		rc = scenario_parse_node_add(ctx, root, parent, SCN_NODE_SCALAR, loc, &n);
-		if (rc)
-			return rc;
-		n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-		n->len = ev->data.scalar.length;
-		n->str = malloc(n->len + 1);
-		if (!n->str)
-			return scenario_parse_oom(ctx);
-		memcpy(n->str, ev->data.scalar.value, n->len);
-		n->str[n->len] = '\0';
-		return 0;
-	}
-
-	rc = scenario_parse_no_tag(ctx, ev->type == YAML_MAPPING_START_EVENT ?
-				   ev->data.mapping_start.tag : ev->data.sequence_start.tag, loc);
-	if (rc)
+	if (rc <= 0)
 		return rc;
-	if (*depth == SCN_MAX_DEPTH)
-		return scn_diag_set(ctx->diag, loc, "YAML nested more than %u levels deep",
-				    SCN_MAX_DEPTH);
-	rc = scenario_parse_node_add(ctx, root, parent, ev->type == YAML_MAPPING_START_EVENT ?
-				     SCN_NODE_MAP : SCN_NODE_SEQ, loc, &n);
-	if (rc)
-		return rc;
-	stack[(*depth)++] = n;
-	return 0;
+	return scn_schema_walk(p, val, scenario_parse_lab_keys, SCN_COUNT(scenario_parse_lab_keys),
+			       "lab", obj, NULL, val->loc);
 }
 
-static int scenario_parse_tree(struct scenario_parse_ctx *ctx, struct scn_node **out)
+static const struct scn_key scenario_parse_boot_keys[] = {
+	{ .name = "repeat", .parse = scn_key_u32, .at = SCN_AT(struct scenario, boot_repeat),
+	  .min = 1, .max = 1000 },
+};
+
+static int scenario_parse_measure_boot(struct scn_parse *p, const struct scn_key *k,
+				       const char *where, const struct scn_node *key,
+				       const struct scn_node *val, void *obj)
 {
-	yaml_parser_t parser;
-	yaml_event_t ev;
-	struct scn_node *root = NULL;
-	struct scn_node *stack[SCN_MAX_DEPTH];
-	size_t depth = 0;
-	uint32_t n_docs = 0;
-	int done = 0;
-	int rc = 0;
+	int rc = scn_schema_map(p, val, where, k->name, 1);
 
-	if (!yaml_parser_initialize(&parser))
-		return scenario_parse_oom(ctx);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)ctx->buf, ctx->len);
-	while (!done && rc == 0) {
-		char q[256];
+	if (rc <= 0)
+		return rc;
+	return scn_schema_walk(p, val, scenario_parse_boot_keys, SCN_COUNT(scenario_parse_boot_keys),
+			       "measure.boot", obj, NULL, val->loc);
+}
 
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = scenario_parse_yaml_error(ctx, &parser);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (n_docs++)
-				rc = scn_diag_set(ctx->diag, scenario_parse_mark(ev.start_mark),
-						  "a second YAML document; a scenario file holds exactly one");
-			break;
-		case YAML_ALIAS_EVENT:
-			scenario_parse_quote((const char *)ev.data.alias.anchor,
-					     strlen((const char *)ev.data.alias.anchor), q, sizeof(q));
-			rc = scn_diag_set(ctx->diag, scenario_parse_mark(ev.start_mark),
-					  "YAML aliases are not supported (found alias %s); write the value out",
-					  q);
-			break;
-		case YAML_SCALAR_EVENT:
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			rc = scenario_parse_event_node(ctx, &ev, &root, stack, &depth);
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			if (depth)
-				depth--;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&parser);
-	if (rc == 0 && !root)
-		rc = scn_diag_set(ctx->diag, (struct scn_loc){ 1, 1 },
-				  "empty scenario file: no YAML document");
-	if (rc) {
-		scenario_parse_node_free(root);
-		root = NULL;
-	}
-	*out = root;
+static const struct scn_key scenario_parse_measure_keys[] = {
+	{ .name = "boot", .parse = scenario_parse_measure_boot },
+};
+
+static int scenario_parse_measure(struct scn_parse *p, const struct scn_key *k, const char *where,
+				  const struct scn_node *key, const struct scn_node *val, void *obj)
+{
+	int rc = scn_schema_map(p, val, where, k->name, 1);
+
+	if (rc <= 0)
+		return rc;
+	return scn_schema_walk(p, val, scenario_parse_measure_keys,
+			       SCN_COUNT(scenario_parse_measure_keys), "measure", obj, NULL, val->loc);
+}
+
+static int scenario_parse_description(struct scn_parse *p, const struct scn_key *k,
+				      const char *where, const struct scn_node *key,
+				      const struct scn_node *val, void *obj)
+{
+	int rc = scn_key_str(p, k, where, key, val, obj);
+
+	if (rc == 0 && val->len > SCN_MAX_DESCRIPTION)
+		rc = scn_diag_set(p->diag, val->loc, "scenario: description: longer than %u bytes",
+				  SCN_MAX_DESCRIPTION);
 	return rc;
 }
 
-/* ---- node helpers --------------------------------------------------------- */
-
-static int scenario_parse_is_null(const struct scn_node *n)
-{
-	return n->kind == SCN_NODE_SCALAR && n->plain &&
-	       (n->len == 0 || !strcmp(n->str, "~") || !strcmp(n->str, "null") ||
-		!strcmp(n->str, "Null") || !strcmp(n->str, "NULL"));
-}
-
-static int scenario_parse_is_int(const struct scn_node *n)
-{
-	size_t i = (n->len && n->str[0] == '-') ? 1 : 0;
-
-	if (n->kind != SCN_NODE_SCALAR || !n->plain || i == n->len)
-		return 0;
-	for (; i < n->len; i++)
-		if (n->str[i] < '0' || n->str[i] > '9')
-			return 0;
-	return 1;
-}
-
-/* "a string "lan"", "a sequence"...: what the user actually wrote. */
-static void scenario_parse_found(const struct scn_node *n, char *out, size_t len)
-{
-	char q[256];
-
-	if (n->kind == SCN_NODE_MAP) {
-		snprintf(out, len, "a mapping");
-	} else if (n->kind == SCN_NODE_SEQ) {
-		snprintf(out, len, "a sequence");
-	} else if (scenario_parse_is_null(n)) {
-		snprintf(out, len, "null");
-	} else {
-		scenario_parse_quote(n->str, n->len, q, sizeof(q));
-		snprintf(out, len, "%s %s", scenario_parse_is_int(n) ? "an integer" : "a string", q);
-	}
-}
-
-static int scenario_parse_type_error(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-				     const char *where, const char *key, const char *expected)
-{
-	char found[300];
-
-	scenario_parse_found(n, found, sizeof(found));
-	if (!key)
-		return scn_diag_set(ctx->diag, n->loc, "%s: expected %s, found %s", where,
-				    expected, found);
-	return scn_diag_set(ctx->diag, n->loc, "%s: %s: expected %s, found %s", where, key,
-			    expected, found);
-}
-
-/* Mapping keys must be non-null scalars; everything keyed by name relies on it. */
-static int scenario_parse_key_node(struct scenario_parse_ctx *ctx, const struct scn_node *k,
-				   const char *where)
-{
-	char found[300];
-
-	if (k->kind == SCN_NODE_SCALAR && !scenario_parse_is_null(k))
-		return 0;
-	scenario_parse_found(k, found, sizeof(found));
-	return scn_diag_set(ctx->diag, k->loc, "%s: expected a key name, found %s", where, found);
-}
-
-static int scenario_parse_same(const struct scn_node *a, const struct scn_node *b)
-{
-	return a->len == b->len && !memcmp(a->str, b->str, a->len);
-}
-
-/* The earlier key equal to MAP's key at pair index I, or NULL. */
-static const struct scn_node *scenario_parse_earlier(const struct scn_node *map, size_t i)
-{
-	size_t j;
-
-	for (j = 0; j < i; j += 2)
-		if (scenario_parse_same(map->kids[j], map->kids[i]))
-			return map->kids[j];
-	return NULL;
-}
-
-/* Resolve the key of the pair at MAP->kids[I] against KEYS. Unknown keys and
- * keys given twice are errors; the first duplicate stops us, so the quadratic
- * duplicate scan never sees more pairs than KEYS has entries. */
-static int scenario_parse_key(struct scenario_parse_ctx *ctx, const struct scn_node *map, size_t i,
-			      const char *const *keys, size_t n_keys, const char *where,
-			      size_t *idx)
-{
-	const struct scn_node *k = map->kids[i];
-	const struct scn_node *first;
-	char q[256];
-	size_t j;
-	int rc;
-
-	rc = scenario_parse_key_node(ctx, k, where);
-	if (rc)
-		return rc;
-	scenario_parse_quote(k->str, k->len, q, sizeof(q));
-	first = scenario_parse_earlier(map, i);
-	if (first)
-		return scn_diag_set(ctx->diag, k->loc, "duplicate key %s in %s (first at %" PRIu32
-				    ":%" PRIu32 ")", q, where, first->loc.line, first->loc.col);
-	for (j = 0; j < n_keys; j++) {
-		if (strlen(keys[j]) == k->len && !memcmp(keys[j], k->str, k->len)) {
-			*idx = j;
-			return 0;
-		}
-	}
-	rc = scn_diag_set(ctx->diag, k->loc, "unknown key %s in %s", q, where);
-	if (strlen(k->str) == k->len)
-		scenario_parse_suggest(ctx->diag, k->str, keys, n_keys);
-	return rc;
-}
-
-/* A name keying a mapping (VM or network): [a-z][a-z0-9-]{0,MAX-1}, unique. */
-static int scenario_parse_name_key(struct scenario_parse_ctx *ctx, const struct scn_node *map,
-				   size_t i, const char *what, size_t max, char **out)
-{
-	const struct scn_node *k = map->kids[i];
-	const struct scn_node *first;
-	char q[256];
-	size_t j;
-	int ok;
-	int rc;
-
-	rc = scenario_parse_key_node(ctx, k, what);
-	if (rc)
-		return rc;
-	scenario_parse_quote(k->str, k->len, q, sizeof(q));
-	ok = k->len >= 1 && k->len <= max && k->str[0] >= 'a' && k->str[0] <= 'z';
-	for (j = 0; ok && j < k->len; j++) {
-		char c = k->str[j];
-
-		ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-	}
-	if (!ok)
-		return scn_diag_set(ctx->diag, k->loc, "invalid %s name %s: use 1..%zu characters "
-				    "a-z, 0-9 or '-', starting with a letter", what, q, max);
-	/* "host" and "internet" stand for the host and the fake internet in checks
-	 * (SCN_HOST, SCN_INTERNET): a VM or network so named would be ambiguous. */
-	if (!strcmp(k->str, SCN_HOST) || !strcmp(k->str, SCN_INTERNET))
-		return scn_diag_set(ctx->diag, k->loc, "%s name %s is reserved (\"%s\" and \"%s\" "
-				    "name the host and the fake internet in checks)", what, q,
-				    SCN_HOST, SCN_INTERNET);
-	first = scenario_parse_earlier(map, i);
-	if (first)
-		return scn_diag_set(ctx->diag, k->loc, "duplicate %s %s (first defined at %" PRIu32
-				    ":%" PRIu32 ")", what, q, first->loc.line, first->loc.col);
-	*out = strdup(k->str);
-	return *out ? 0 : scenario_parse_oom(ctx);
-}
-
-static int scenario_parse_str(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-			      const char *where, const char *key, const char *expected,
-			      char **out)
-{
-	if (n->kind != SCN_NODE_SCALAR || scenario_parse_is_null(n))
-		return scenario_parse_type_error(ctx, n, where, key, expected);
-	if (strlen(n->str) != n->len)
-		return scn_diag_set(ctx->diag, n->loc, "%s: %s: text contains a NUL character",
-				    where, key);
-	*out = strdup(n->str);
-	return *out ? 0 : scenario_parse_oom(ctx);
-}
-
-/* An element name that is not a mapping key: scenario and check names. */
-static int scenario_parse_label(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-				const char *where, const char *key, size_t max, char **out)
-{
-	char q[256];
-	size_t j;
-	int rc;
-
-	rc = scenario_parse_str(ctx, n, where, key, "a name", out);
-	if (rc)
-		return rc;
-	for (j = 0; j < n->len; j++) {
-		char c = n->str[j];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-			break;
-	}
-	if (n->len == 0 || n->len > max || j < n->len) {
-		scenario_parse_quote(n->str, n->len, q, sizeof(q));
-		return scn_diag_set(ctx->diag, n->loc, "%s: %s: invalid name %s: use 1..%zu "
-				    "characters a-z, 0-9 or '-'", where, key, q, max);
-	}
-	return 0;
-}
-
-/* An unsigned decimal integer in MIN..MAX; ZERO_OK also admits 0 ("default"). */
-static int scenario_parse_u32(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-			      const char *where, const char *key, uint32_t min, uint32_t max,
-			      int zero_ok, const char *unit, uint32_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-	int neg;
-
-	if (!scenario_parse_is_int(n))
-		return scenario_parse_type_error(ctx, n, where, key, "an integer");
-	neg = n->str[0] == '-';
-	for (i = neg ? 1 : 0; i < n->len && v <= UINT32_MAX; i++)
-		v = v * 10 + (uint64_t)(n->str[i] - '0');
-	if (neg || v > max || (v < min && !(zero_ok && v == 0))) {
-		char q[256];
-
-		scenario_parse_quote(n->str, n->len, q, sizeof(q));
-		return scn_diag_set(ctx->diag, n->loc, "%s: %s: %.*s is out of range (%" PRIu32
-				    "..%" PRIu32 "%s%s%s)", where, key, (int)(strlen(q) - 2), q + 1,
-				    min, max, unit[0] ? " " : "", unit,
-				    zero_ok ? ", or 0 for the default" : "");
-	}
-	*out = (uint32_t)v;
-	return 0;
-}
-
-static int scenario_parse_enum(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-			       const char *where, const char *key, const char *what,
-			       const char *const *names, size_t n_names, int *out)
-{
-	char q[256];
-	char choices[128] = "";
-	size_t i;
-	int rc;
-
-	if (n->kind != SCN_NODE_SCALAR || scenario_parse_is_null(n))
-		return scenario_parse_type_error(ctx, n, where, key, what);
-	for (i = 0; i < n_names; i++) {
-		if (!strcmp(n->str, names[i]) && strlen(n->str) == n->len) {
-			*out = (int)i;
-			return 0;
-		}
-	}
-	for (i = 0; i < n_names; i++) {
-		size_t l = strlen(choices);
-
-		snprintf(choices + l, sizeof(choices) - l, "%s%s", names[i],
-			 i + 2 < n_names ? ", " : i + 2 == n_names ? " or " : "");
-	}
-	scenario_parse_quote(n->str, n->len, q, sizeof(q));
-	rc = scn_diag_set(ctx->diag, n->loc, "%s: %s: unknown %s %s (expected %s)", where, key,
-			  what, q, choices);
-	if (strlen(n->str) == n->len)
-		scenario_parse_suggest(ctx->diag, n->str, names, n_names);
-	return rc;
-}
-
-/* A sequence of names (nics, depends_on); null reads as empty. */
-static int scenario_parse_refs(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-			       const char *where, const char *key, const char *what, size_t max,
-			       struct scn_ref **out, size_t *n_out)
-{
-	char item[64];
-	size_t i;
-	int rc;
-
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_SEQ)
-		return scenario_parse_type_error(ctx, n, where, key, "a sequence");
-	if (n->n_kids > max)
-		return scn_diag_set(ctx->diag, n->kids[max]->loc, "%s: %s: more than %zu entries",
-				    where, key, max);
-	if (n->n_kids == 0)
-		return 0;
-	*out = calloc(n->n_kids, sizeof(**out));
-	if (!*out)
-		return scenario_parse_oom(ctx);
-	for (i = 0; i < n->n_kids; i++) {
-		snprintf(item, sizeof(item), "%s entry %zu", key, i + 1);
-		rc = scenario_parse_str(ctx, n->kids[i], where, item, what, &(*out)[i].name);
-		if (rc)
-			return rc;
-		(*out)[i].loc = n->kids[i]->loc;
-		(*n_out)++;
-	}
-	return 0;
-}
-
-/* ---- the schema ----------------------------------------------------------- */
-
-static int scenario_parse_lab(struct scenario_parse_ctx *ctx, const struct scn_node *n)
-{
-	static const char *const keys[] = { "accel", "machine", "boot_timeout" };
-	struct scenario *scn = ctx->scn;
-	size_t i, k;
-	int v;
-	int rc = 0;
-
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, "scenario", "lab", "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "lab", &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_enum(ctx, val, "lab", "accel", "accelerator",
-						 scenario_parse_accels,
-						 SCN_COUNT(scenario_parse_accels), &v);
-			scn->accel = (enum scn_accel)v;
-			break;
-		case 1:
-			rc = scenario_parse_enum(ctx, val, "lab", "machine", "machine type",
-						 scenario_parse_machines,
-						 SCN_COUNT(scenario_parse_machines), &v);
-			scn->machine = (enum scn_machine)v;
-			break;
-		default:
-			rc = scenario_parse_u32(ctx, val, "lab", "boot_timeout", 5, 3600, 0,
-						"seconds", &scn->boot_timeout_s);
-			break;
-		}
-	}
-	return rc;
-}
-
-static int scenario_parse_measure(struct scenario_parse_ctx *ctx, const struct scn_node *n)
-{
-	static const char *const keys[] = { "boot" };
-	static const char *const boot_keys[] = { "repeat" };
-	size_t i, k;
-	int rc = 0;
-
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, "scenario", "measure", "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *boot = n->kids[i + 1];
-		size_t j;
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "measure", &k);
-		if (rc)
-			break;
-		if (scenario_parse_is_null(boot))
-			continue;
-		if (boot->kind != SCN_NODE_MAP)
-			return scenario_parse_type_error(ctx, boot, "measure", "boot", "a mapping");
-		for (j = 0; rc == 0 && j < boot->n_kids; j += 2) {
-			rc = scenario_parse_key(ctx, boot, j, boot_keys, SCN_COUNT(boot_keys),
-						"measure.boot", &k);
-			if (rc == 0)
-				rc = scenario_parse_u32(ctx, boot->kids[j + 1], "measure.boot",
-							"repeat", 1, 1000, 0, "",
-							&ctx->scn->boot_repeat);
-		}
-	}
-	return rc;
-}
-
-static int scenario_parse_network(struct scenario_parse_ctx *ctx, struct scn_network *net,
-				  const struct scn_node *n)
-{
-	static const char *const keys[] = { "subnet", "internet" };
-	char where[64];
-	char q[256];
-	const struct scn_node *sub = NULL;
-	int v;
-	uint32_t addr = 0;
-	uint32_t octet = 0, digits = 0, dots = 0, prefix = 0;
-	size_t i, k;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "network \"%s\"", net->name);
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
-	for (i = 0; !scenario_parse_is_null(n) && i < n->n_kids; i += 2) {
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			return rc;
-		if (k == 1) {
-			rc = scenario_parse_enum(ctx, n->kids[i + 1], where, "internet", "boolean",
-						 scenario_parse_bools, SCN_COUNT(scenario_parse_bools), &v);
-			if (rc)
-				return rc;
-			net->internet = v;
-			continue;
-		}
-		sub = n->kids[i + 1];
-	}
-	if (!sub)
-		return scn_diag_set(ctx->diag, net->loc, "missing required key \"subnet\" in %s",
-				    where);
-	if (sub->kind != SCN_NODE_SCALAR || scenario_parse_is_null(sub))
-		return scenario_parse_type_error(ctx, sub, where, "subnet", "an IPv4 prefix");
-	net->subnet_loc = sub->loc;
-
-	/* Strict dotted quad: four 1..3 digit octets without leading zeros (which
-	 * some parsers read as octal), then "/" and a decimal prefix. Range checks
-	 * on the prefix are semantic and live in scenario_validate.c. */
-	for (i = 0; i < sub->len && rc == 0; i++) {
-		char c = sub->str[i];
-
-		if (c >= '0' && c <= '9' && dots <= 3) {
-			if (digits == 1 && octet == 0)
-				rc = -EINVAL;
-			octet = octet * 10 + (uint32_t)(c - '0');
-			if (++digits > 3 || octet > 255)
-				rc = -EINVAL;
-		} else if (c == '.' && dots < 3 && digits) {
-			addr = addr << 8 | octet;
-			octet = digits = 0;
-			dots++;
-		} else if (c == '/' && dots == 3 && digits) {
-			addr = addr << 8 | octet;
-			octet = digits = 0;
-			dots++;
-		} else if (c >= '0' && c <= '9') {
-			break;
-		} else {
-			rc = -EINVAL;
-		}
-	}
-	/* After the slash: up to 3 digits, no leading zeros either. */
-	for (; rc == 0 && i < sub->len; i++) {
-		char c = sub->str[i];
-
-		if (c < '0' || c > '9' || digits == 3 || (digits == 1 && prefix == 0))
-			rc = -EINVAL;
-		prefix = prefix * 10 + (uint32_t)(c - '0');
-		digits++;
-	}
-	if (rc || dots != 4 || digits == 0 || prefix > 255) {
-		scenario_parse_quote(sub->str, sub->len, q, sizeof(q));
-		return scn_diag_set(ctx->diag, sub->loc, "%s: subnet %s is not an IPv4 prefix "
-				    "(expected A.B.C.D/P, e.g. 198.18.1.0/24)", where, q);
-	}
-	net->subnet = addr;
-	net->prefix = (uint8_t)prefix;
-	return 0;
-}
-
-static int scenario_parse_networks(struct scenario_parse_ctx *ctx, const struct scn_node *n)
-{
-	struct scenario *scn = ctx->scn;
-	size_t i, count;
-	int rc;
-
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, "scenario", "networks", "a mapping");
-	count = n->n_kids / 2;
-	if (count > SCN_MAX_NETWORKS)
-		return scn_diag_set(ctx->diag, n->kids[2 * SCN_MAX_NETWORKS]->loc,
-				    "too many networks (max %u)", SCN_MAX_NETWORKS);
-	if (count == 0)
-		return 0;
-	scn->networks = calloc(count, sizeof(*scn->networks));
-	if (!scn->networks)
-		return scenario_parse_oom(ctx);
-	for (i = 0; i < n->n_kids; i += 2) {
-		struct scn_network *net = &scn->networks[scn->n_networks];
-
-		rc = scenario_parse_name_key(ctx, n, i, "network", 12, &net->name);
-		if (rc)
-			return rc;
-		scn->n_networks++;
-		net->loc = n->kids[i]->loc;
-		rc = scenario_parse_network(ctx, net, n->kids[i + 1]);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* One rule of a filter: { from?, to?, proto?, port?, action }. */
-static int scenario_parse_filter_rule(struct scenario_parse_ctx *ctx, struct scn_filter_rule *fr,
-				      const char *vm_where, size_t idx, const struct scn_node *n)
-{
-	static const char *const keys[] = { "from", "to", "proto", "port", "action" };
-	const struct scn_node *proto = NULL;
-	char where[112];
-	uint32_t v32 = 0;
-	int have_action = 0, v;
-	size_t i, k;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "%s filter rule #%zu", vm_where, idx + 1);
-	fr->loc = n->loc;
-	fr->proto = SCN_PROTO_ANY;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_str(ctx, val, where, "from", "a vm or network name",
-						&fr->from.name);
-			fr->from.loc = val->loc;
-			break;
-		case 1:
-			rc = scenario_parse_str(ctx, val, where, "to", "a vm or network name",
-						&fr->to.name);
-			fr->to.loc = val->loc;
-			break;
-		case 2:
-			rc = scenario_parse_enum(ctx, val, where, "proto", "protocol",
-						 scenario_parse_protos,
-						 SCN_COUNT(scenario_parse_protos), &v);
-			fr->proto = (enum scn_proto)v;
-			proto = val;
-			break;
-		case 3:
-			rc = scenario_parse_u32(ctx, val, where, "port", 1, 65535, 0, "", &v32);
-			fr->port = (uint16_t)v32;
-			fr->port_loc = n->kids[i]->loc;
-			break;
-		default:
-			rc = scenario_parse_enum(ctx, val, where, "action", "action",
-						 scenario_parse_filter_actions,
-						 SCN_COUNT(scenario_parse_filter_actions), &v);
-			fr->action = (enum scn_filter_action)v;
-			have_action = 1;
-			break;
-		}
-	}
-	if (rc)
-		return rc;
-	if (!have_action)
-		return scn_diag_set(ctx->diag, n->loc, "missing required key \"action\" in %s", where);
-	/* A port narrows tcp or udp; with icmp or any it would mean nothing. */
-	if (fr->port && fr->proto != SCN_PROTO_TCP && fr->proto != SCN_PROTO_UDP) {
-		rc = scn_diag_set(ctx->diag, fr->port_loc, "%s: port is only meaningful with proto "
-				  "tcp or udp%s", where, proto ? "" : " (proto defaults to any)");
-		snprintf(ctx->diag->hint, sizeof(ctx->diag->hint), "add proto: tcp");
-	}
-	return rc;
-}
-
-/* filter: { default?, rules? } on a VM; role router is checked by the validator
- * (the role may be written after the filter). */
-static int scenario_parse_filter(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
-				 const char *vm_where, const struct scn_node *key,
-				 const struct scn_node *n)
-{
-	static const char *const keys[] = { "default", "rules" };
-	struct scn_filter *f = &vm->filter;
-	char where[80];
-	size_t i, k, r;
-	int v, rc = 0;
-
-	snprintf(where, sizeof(where), "%s filter", vm_where);
-	vm->has_filter = 1;
-	f->loc = key->loc;
-	f->dflt = SCN_FILTER_ACCEPT;
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, vm_where, "filter", "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		if (k == 0) {
-			rc = scenario_parse_enum(ctx, val, where, "default", "action",
-						 scenario_parse_filter_actions,
-						 SCN_COUNT(scenario_parse_filter_actions), &v);
-			f->dflt = (enum scn_filter_action)v;
-			continue;
-		}
-		if (scenario_parse_is_null(val))
-			continue;
-		if (val->kind != SCN_NODE_SEQ)
-			return scenario_parse_type_error(ctx, val, where, "rules", "a sequence");
-		if (val->n_kids > SCN_MAX_FILTER_RULES)
-			return scn_diag_set(ctx->diag, val->kids[SCN_MAX_FILTER_RULES]->loc,
-					    "%s: too many rules (max %u)", where, SCN_MAX_FILTER_RULES);
-		if (val->n_kids == 0)
-			continue;
-		f->rules = calloc(val->n_kids, sizeof(*f->rules));
-		if (!f->rules)
-			return scenario_parse_oom(ctx);
-		for (r = 0; rc == 0 && r < val->n_kids; r++)
-			/* Count it first: a half-filled rule still owns strings to free. */
-			rc = scenario_parse_filter_rule(ctx, &f->rules[f->n_rules++], vm_where, r,
-							val->kids[r]);
-	}
-	return rc;
-}
-
-static int scenario_parse_vm(struct scenario_parse_ctx *ctx, struct scn_vm *vm,
-			     const struct scn_node *n)
-{
-	static const char *const keys[] = {
-		"role", "nics", "depends_on", "machine", "memory", "vcpus",
-		"kernel", "boot", "console", "initramfs_pad", "gateway", "filter",
-	};
-	char where[64];
-	size_t i, k;
-	int v;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "vm \"%s\"", vm->name);
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_enum(ctx, val, where, "role", "role",
-						 scenario_parse_roles,
-						 SCN_COUNT(scenario_parse_roles), &v);
-			vm->role = (enum scn_role)v;
-			break;
-		case 1:
-			rc = scenario_parse_refs(ctx, val, where, "nics", "a network name",
-						 SCN_MAX_NICS, &vm->nics, &vm->n_nics);
-			break;
-		case 2:
-			rc = scenario_parse_refs(ctx, val, where, "depends_on", "a vm name",
-						 SCN_MAX_VMS, &vm->depends_on, &vm->n_depends_on);
-			break;
-		case 3:
-			rc = scenario_parse_enum(ctx, val, where, "machine", "machine type",
-						 scenario_parse_machines,
-						 SCN_COUNT(scenario_parse_machines), &v);
-			vm->machine = (enum scn_machine)v;
-			vm->has_machine = 1;
-			break;
-		case 4:
-			rc = scenario_parse_u32(ctx, val, where, "memory", 64, 16384, 1, "MiB",
-						&vm->memory_mib);
-			break;
-		case 5:
-			rc = scenario_parse_u32(ctx, val, where, "vcpus", 1, 16, 0, "",
-						&vm->vcpus);
-			break;
-		case 6:
-			rc = scenario_parse_enum(ctx, val, where, "kernel", "kernel",
-						 scenario_parse_kernels,
-						 SCN_COUNT(scenario_parse_kernels), &v);
-			vm->kernel = (enum scn_kernel)v;
-			break;
-		case 7:
-			rc = scenario_parse_enum(ctx, val, where, "boot", "boot protocol",
-						 scenario_parse_boots,
-						 SCN_COUNT(scenario_parse_boots), &v);
-			vm->boot = (enum scn_boot)v;
-			vm->has_boot = 1;
-			vm->boot_loc = val->loc;
-			break;
-		case 8:
-			rc = scenario_parse_enum(ctx, val, where, "console", "console setting",
-						 scenario_parse_consoles,
-						 SCN_COUNT(scenario_parse_consoles), &v);
-			vm->console = (enum scn_console)v;
-			break;
-		case 9:
-			rc = scenario_parse_u32(ctx, val, where, "initramfs_pad", 0, 1024, 0, "MiB",
-						&vm->initramfs_pad_mib);
-			break;
-		case 10:
-			rc = scenario_parse_enum(ctx, val, where, "gateway", "gateway mode",
-						 scenario_parse_gateway_modes,
-						 SCN_COUNT(scenario_parse_gateway_modes), &v);
-			vm->gateway_mode = (enum scn_gateway_mode)v;
-			break;
-		default:
-			rc = scenario_parse_filter(ctx, vm, where, n->kids[i], val);
-			break;
-		}
-	}
-	return rc;
-}
-
-static int scenario_parse_vms(struct scenario_parse_ctx *ctx, const struct scn_node *key,
-			      const struct scn_node *n)
-{
-	struct scenario *scn = ctx->scn;
-	size_t i, count;
-	int rc;
-
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, "scenario", "vms", "a mapping");
-	count = scenario_parse_is_null(n) ? 0 : n->n_kids / 2;
-	if (count == 0)
-		return scn_diag_set(ctx->diag, key->loc, "scenario: vms: at least one vm is required");
-	if (count > SCN_MAX_VMS)
-		return scn_diag_set(ctx->diag, n->kids[2 * SCN_MAX_VMS]->loc,
-				    "too many vms (max %u)", SCN_MAX_VMS);
-	scn->vms = calloc(count, sizeof(*scn->vms));
-	if (!scn->vms)
-		return scenario_parse_oom(ctx);
-	for (i = 0; i < n->n_kids; i += 2) {
-		struct scn_vm *vm = &scn->vms[scn->n_vms];
-
-		rc = scenario_parse_name_key(ctx, n, i, "vm", 15, &vm->name);
-		if (rc)
-			return rc;
-		scn->n_vms++;
-		vm->loc = n->kids[i]->loc;
-		rc = scenario_parse_vm(ctx, vm, n->kids[i + 1]);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-static int scenario_parse_reach(struct scenario_parse_ctx *ctx, struct scn_check *chk,
-				const char *check_where, const struct scn_node *key,
-				const struct scn_node *n)
-{
-	static const char *const keys[] = { "from", "to", "proto", "port", "network" };
-	const struct scn_node *proto = NULL, *port = NULL;
-	char where[96];
-	uint32_t v32 = 0;
-	size_t i, k;
-	int v;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "%s reach", check_where);
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, check_where, "reach", "a mapping");
-	for (i = 0; rc == 0 && !scenario_parse_is_null(n) && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_str(ctx, val, where, "from", "a vm name", &chk->from.name);
-			chk->from.loc = val->loc;
-			break;
-		case 1:
-			rc = scenario_parse_str(ctx, val, where, "to", "a vm name", &chk->to.name);
-			chk->to.loc = val->loc;
-			break;
-		case 2:
-			rc = scenario_parse_enum(ctx, val, where, "proto", "protocol",
-						 scenario_parse_protos,
-						 SCN_COUNT(scenario_parse_protos), &v);
-			chk->proto = (enum scn_proto)v;
-			proto = val;
-			break;
-		case 3:
-			rc = scenario_parse_u32(ctx, val, where, "port", 1, 65535, 0, "", &v32);
-			chk->port = (uint16_t)v32;
-			port = n->kids[i];
-			break;
-		default:
-			rc = scenario_parse_str(ctx, val, where, "network", "a network name",
-						&chk->network.name);
-			chk->network.loc = val->loc;
-			break;
-		}
-	}
-	if (rc)
-		return rc;
-	if (!chk->from.name)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"from\" in %s", where);
-	if (!chk->to.name)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"to\" in %s", where);
-	if (chk->proto == SCN_PROTO_ANY)
-		return scn_diag_set(ctx->diag, proto->loc, "%s: proto: give icmp, tcp or udp", where);
-	if ((chk->proto == SCN_PROTO_TCP || chk->proto == SCN_PROTO_UDP) && !port)
-		return scn_diag_set(ctx->diag, proto->loc, "%s: proto %s needs a port", where,
-				    scenario_parse_protos[chk->proto]);
-	if (chk->proto == SCN_PROTO_ICMP && port) {
-		rc = scn_diag_set(ctx->diag, port->loc, "%s: port is only meaningful with proto tcp or udp",
-				  where);
-		snprintf(ctx->diag->hint, sizeof(ctx->diag->hint), "add proto: tcp");
-	}
-	return rc;
-}
-
-static int scenario_parse_vsock_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
-				      const char *check_where, const struct scn_node *key,
-				      const struct scn_node *n)
-{
-	static const char *const keys[] = { "from", "to", "port", "bytes" };
-	char where[96];
-	uint32_t v32 = 0;
-	size_t i, k;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "%s vsock", check_where);
-	chk->kind = SCN_CHECK_VSOCK;
-	chk->bytes = 1u << 20;
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, check_where, "vsock", "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_str(ctx, val, where, "from", "a vm name or host", &chk->from.name);
-			chk->from.loc = val->loc;
-			break;
-		case 1:
-			rc = scenario_parse_str(ctx, val, where, "to", "a vm name or host", &chk->to.name);
-			chk->to.loc = val->loc;
-			break;
-		case 2:
-			rc = scenario_parse_u32(ctx, val, where, "port", 1, 65535, 0, "", &v32);
-			chk->port = (uint16_t)v32;
-			break;
-		default:
-			rc = scenario_parse_u32(ctx, val, where, "bytes", 1, 1u << 30, 0, "", &chk->bytes);
-			break;
-		}
-	}
-	if (rc)
-		return rc;
-	if (!chk->from.name)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"from\" in %s", where);
-	if (!chk->to.name)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"to\" in %s", where);
-	if (!chk->port)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"port\" in %s", where);
-	return 0;
-}
-
-/* fetch: { from, url } and resolve: { from, host } */
-static int scenario_parse_from_target(struct scenario_parse_ctx *ctx, struct scn_check *chk,
-				      const char *check_where, const struct scn_node *key,
-				      const struct scn_node *n, enum scn_check_kind kind)
-{
-	const char *kname = kind == SCN_CHECK_FETCH ? "fetch" : "resolve";
-	const char *tname = kind == SCN_CHECK_FETCH ? "url" : "host";
-	const char *keys[] = { "from", tname };
-	char where[96];
-	size_t i, k;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "%s %s", check_where, kname);
-	chk->kind = kind;
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, check_where, kname, "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, 2, where, &k);
-		if (rc)
-			break;
-		if (k == 0) {
-			rc = scenario_parse_str(ctx, val, where, "from", "a vm name", &chk->from.name);
-			chk->from.loc = val->loc;
-		} else {
-			rc = scenario_parse_str(ctx, val, where, tname, kind == SCN_CHECK_FETCH ?
-						"an http:// URL" : "a host name", &chk->target);
-			if (!rc && kind == SCN_CHECK_FETCH && strncmp(chk->target, "http://", 7))
-				rc = scn_diag_set(ctx->diag, val->loc, "%s: url: only http:// URLs", where);
-			if (!rc && strlen(chk->target) > 200)
-				rc = scn_diag_set(ctx->diag, val->loc, "%s: %s: longer than 200 bytes",
-						  where, tname);
-			/* the target ends up on a guest command line: keep it plain */
-			for (size_t c = 0; !rc && chk->target[c]; c++)
-				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					    "0123456789-._~:/?#[]@!$&()*+,;=%", chk->target[c]) ||
-				    chk->target[c] == '\'' )
-					rc = scn_diag_set(ctx->diag, val->loc, "%s: %s: unexpected "
-							  "character", where, tname);
-		}
-	}
-	if (rc)
-		return rc;
-	if (!chk->from.name)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"from\" in %s", where);
-	if (!chk->target)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"%s\" in %s", tname, where);
-	chk->to.name = strdup(kname);
-	return chk->to.name ? 0 : scenario_parse_oom(ctx);
-}
-
-/* users: / processes: of an attribution check, a sequence of owner names.
- * Process names are compared with the kernel's comm (15 bytes). */
-static int scenario_parse_owner_names(struct scenario_parse_ctx *ctx, const struct scn_node *n,
-				      const char *where, const char *key, size_t max_len,
-				      char ***out, size_t *n_out)
-{
-	char q[256];
-	size_t i, j;
-	int rc;
-
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_SEQ)
-		return scenario_parse_type_error(ctx, n, where, key, "a sequence of names");
-	if (n->n_kids > SCN_MAX_OWNERS)
-		return scn_diag_set(ctx->diag, n->kids[SCN_MAX_OWNERS]->loc, "%s: %s: more than %u "
-				    "entries", where, key, SCN_MAX_OWNERS);
-	if (n->n_kids == 0)
-		return scn_diag_set(ctx->diag, n->loc, "%s: %s: empty list", where, key);
-	*out = calloc(n->n_kids, sizeof(**out));
-	if (!*out)
-		return scenario_parse_oom(ctx);
-	for (i = 0; i < n->n_kids; i++) {
-		const struct scn_node *e = n->kids[i];
-
-		rc = scenario_parse_str(ctx, e, where, key, "a name", &(*out)[i]);
-		if (rc)
-			return rc;
-		(*n_out)++;
-		for (j = 0; j < e->len && (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-						  "0123456789_.-", e->str[j]) && e->str[j]); j++)
-			;
-		if (e->len == 0 || e->len > max_len || j < e->len) {
-			scenario_parse_quote(e->str, e->len, q, sizeof(q));
-			return scn_diag_set(ctx->diag, e->loc, "%s: %s: invalid name %s: use 1..%zu "
-					    "characters A-Z, a-z, 0-9, '_', '.' or '-'", where, key, q,
-					    max_len);
-		}
-	}
-	return 0;
-}
-
-/* forwarding: { vm, allow_empty? } and
- * attribution: { vm, network?, users?, processes?, allow_empty? }.
- * Keys are dispatched by their index in the attribution list; forwarding's
- * own list maps onto it through fwd_index. */
-static int scenario_parse_probe_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
-				      const char *check_where, const struct scn_node *key,
-				      const struct scn_node *n, enum scn_check_kind kind)
-{
-	static const char *const keys[] = { "vm", "network", "users", "processes", "allow_empty" };
-	static const char *const fwd_keys[] = { "vm", "allow_empty" };
-	static const size_t fwd_index[] = { 0, 4 };
-	const char *kname = kind == SCN_CHECK_FORWARDING ? "forwarding" : "attribution";
-	int fwd = kind == SCN_CHECK_FORWARDING;
-	char where[96];
-	size_t i, k;
-	int rc = 0, v;
-
-	snprintf(where, sizeof(where), "%s %s", check_where, kname);
-	chk->kind = kind;
-	if (scenario_parse_is_null(n) || n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, check_where, kname, "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, fwd ? fwd_keys : keys,
-					fwd ? SCN_COUNT(fwd_keys) : SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		if (fwd)
-			k = fwd_index[k];
-		switch (k) {
-		case 0:
-			rc = scenario_parse_str(ctx, val, where, "vm", "a vm name", &chk->from.name);
-			chk->from.loc = val->loc;
-			break;
-		case 1:
-			rc = scenario_parse_str(ctx, val, where, "network", "a network name",
-						&chk->network.name);
-			chk->network.loc = val->loc;
-			break;
-		case 2:
-			rc = scenario_parse_owner_names(ctx, val, where, "users", 32, &chk->users,
-							&chk->n_users);
-			break;
-		case 3:
-			rc = scenario_parse_owner_names(ctx, val, where, "processes", 15, &chk->procs,
-							&chk->n_procs);
-			break;
-		default:
-			rc = scenario_parse_enum(ctx, val, where, "allow_empty", "boolean",
-						 scenario_parse_bools, SCN_COUNT(scenario_parse_bools), &v);
-			chk->allow_empty = v;
-			break;
-		}
-	}
-	if (rc)
-		return rc;
-	if (!chk->from.name)
-		return scn_diag_set(ctx->diag, key->loc, "missing required key \"vm\" in %s", where);
-	if (kind == SCN_CHECK_ATTRIBUTION && !chk->n_users && !chk->n_procs) {
-		rc = scn_diag_set(ctx->diag, key->loc, "%s: name the allowed owners (users or "
-				  "processes)", where);
-		snprintf(ctx->diag->hint, sizeof(ctx->diag->hint), "add users: [debian-tor]");
-	}
-	return rc;
-}
-
-static int scenario_parse_check(struct scenario_parse_ctx *ctx, struct scn_check *chk,
-				size_t idx, const struct scn_node *n)
-{
-	static const char *const keys[] = { "name", "reach", "expect", "vsock", "fetch", "resolve",
-					    "while_stopped", "forwarding", "attribution" };
-	const struct scn_node *expect_key = NULL;
-	char where[64];
-	int have_reach = 0, have_expect = 0;
-	size_t i, k;
-	int v;
-	int rc = 0;
-
-	snprintf(where, sizeof(where), "check #%zu", idx + 1);
-	chk->loc = n->loc;
-	if (!scenario_parse_is_null(n) && n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, where, NULL, "a mapping");
-	for (i = 0; rc == 0 && !scenario_parse_is_null(n) && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), where, &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_label(ctx, val, where, "name", 64, &chk->name);
-			break;
-		case 1:
-		case 3:
-		case 4:
-		case 5:
-		case 7:
-		case 8:
-			if (have_reach) {
-				rc = scn_diag_set(ctx->diag, n->kids[i]->loc, "%s: give one of reach, "
-						  "vsock, fetch, resolve, forwarding or attribution, "
-						  "not several", where);
-				break;
-			}
-			rc = k == 1 ? scenario_parse_reach(ctx, chk, where, n->kids[i], val) :
-			     k == 3 ? scenario_parse_vsock_check(ctx, chk, where, n->kids[i], val) :
-			     k >= 7 ? scenario_parse_probe_check(ctx, chk, where, n->kids[i], val,
-								 k == 7 ? SCN_CHECK_FORWARDING :
-								 SCN_CHECK_ATTRIBUTION) :
-			     scenario_parse_from_target(ctx, chk, where, n->kids[i], val,
-							k == 4 ? SCN_CHECK_FETCH : SCN_CHECK_RESOLVE);
-			have_reach = 1;
-			break;
-		case 6:
-			rc = scenario_parse_str(ctx, val, where, "while_stopped", "a vm name",
-						&chk->while_stopped.name);
-			chk->while_stopped.loc = val->loc;
-			break;
-		case 2:
-			rc = scenario_parse_enum(ctx, val, where, "expect", "expect value",
-						 scenario_parse_expects,
-						 SCN_COUNT(scenario_parse_expects), &v);
-			chk->expect = (enum scn_expect)v;
-			have_expect = 1;
-			expect_key = n->kids[i];
-			break;
-		}
-	}
-	if (rc)
-		return rc;
-	if (!have_reach)
-		return scn_diag_set(ctx->diag, n->loc, "missing required key \"reach\" (or \"vsock\") in %s",
-				    where);
-	if (chk->kind == SCN_CHECK_ATTRIBUTION) {
-		/* the verdict is "every packet had an allowed owner": nothing to expect */
-		if (have_expect)
-			return scn_diag_set(ctx->diag, expect_key->loc, "%s: an attribution check "
-					    "takes no expect", where);
-		chk->expect = SCN_EXPECT_ALLOWED;
-	} else if (!have_expect) {
-		return scn_diag_set(ctx->diag, n->loc, "missing required key \"expect\" in %s", where);
-	}
-	if (!chk->name && scn_check_is_probe(chk) &&
-	    asprintf(&chk->name, "%s-%s", chk->kind == SCN_CHECK_FORWARDING ? "forwarding" :
-		     "attribution", chk->from.name) < 0) {
-		chk->name = NULL;
-		return scenario_parse_oom(ctx);
-	}
-	if (!chk->name && asprintf(&chk->name, "%s-%s-%s", chk->kind == SCN_CHECK_VSOCK ? "vsock" :
-				   chk->kind == SCN_CHECK_FETCH ? "fetch" : chk->kind == SCN_CHECK_RESOLVE ?
-				   "resolve" : "reach", chk->from.name, chk->to.name) < 0) {
-		chk->name = NULL;
-		return scenario_parse_oom(ctx);
-	}
-	return 0;
-}
-
-static int scenario_parse_checks(struct scenario_parse_ctx *ctx, const struct scn_node *n)
-{
-	struct scenario *scn = ctx->scn;
-	size_t i;
-	int rc;
-
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_SEQ)
-		return scenario_parse_type_error(ctx, n, "scenario", "checks", "a sequence");
-	if (n->n_kids > SCN_MAX_CHECKS)
-		return scn_diag_set(ctx->diag, n->kids[SCN_MAX_CHECKS]->loc,
-				    "too many checks (max %u)", SCN_MAX_CHECKS);
-	if (n->n_kids == 0)
-		return 0;
-	scn->checks = calloc(n->n_kids, sizeof(*scn->checks));
-	if (!scn->checks)
-		return scenario_parse_oom(ctx);
-	for (i = 0; i < n->n_kids; i++) {
-		/* Count it first: a half-filled check still owns strings to free. */
-		rc = scenario_parse_check(ctx, &scn->checks[scn->n_checks++], i, n->kids[i]);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
+/* ---- vsock, fixtures, policy ---------------------------------------------- */
 
 /* vsock: { allow: [[a, b], ...] } */
-static int scenario_parse_vsock(struct scenario_parse_ctx *ctx, const struct scn_node *n)
+static int scenario_parse_vsock_allow(struct scn_parse *p, const struct scn_key *k,
+				      const char *where, const struct scn_node *key,
+				      const struct scn_node *val, void *obj)
 {
-	static const char *const keys[] = { "allow" };
-	struct scenario *scn = ctx->scn;
-	size_t i, k, p;
-	int rc = 0;
-
-	scn->has_vsock = 1;
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, "scenario", "vsock", "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "vsock", &k);
-		if (rc)
-			break;
-		if (scenario_parse_is_null(val))
-			continue;
-		if (val->kind != SCN_NODE_SEQ)
-			return scenario_parse_type_error(ctx, val, "vsock", "allow", "a sequence");
-		if (val->n_kids > SCN_MAX_CHECKS)
-			return scn_diag_set(ctx->diag, val->loc, "vsock: allow: too many pairs (max %u)",
-					    SCN_MAX_CHECKS);
-		free(scn->vsock_allow);
-		scn->n_vsock_allow = 0;
-		scn->vsock_allow = calloc(val->n_kids + 1, sizeof(*scn->vsock_allow));
-		if (!scn->vsock_allow)
-			return scenario_parse_oom(ctx);
-		for (p = 0; p < val->n_kids; p++) {
-			const struct scn_node *pair = val->kids[p];
-			struct scn_vsock_pair *vp = &scn->vsock_allow[scn->n_vsock_allow++];
-
-			if (pair->kind != SCN_NODE_SEQ || pair->n_kids != 2)
-				return scn_diag_set(ctx->diag, pair->loc,
-						    "vsock: allow: each entry is a pair [vm, vm]");
-			rc = scenario_parse_str(ctx, pair->kids[0], "vsock allow", "vm", "a vm name",
-						&vp->a.name);
-			vp->a.loc = pair->kids[0]->loc;
-			if (!rc)
-				rc = scenario_parse_str(ctx, pair->kids[1], "vsock allow", "vm",
-							"a vm name", &vp->b.name);
-			vp->b.loc = pair->kids[1]->loc;
-			if (rc)
-				return rc;
-		}
-	}
-	return rc;
-}
-
-static int scenario_parse_fixture_list(struct scenario_parse_ctx *ctx, const struct scn_node *n)
-{
-	struct scenario *scn = ctx->scn;
+	static const struct scn_key a = { .name = "vm", .parse = scn_key_ref,
+					  .at = SCN_AT(struct scn_vsock_pair, a), .what = "a vm name" };
+	static const struct scn_key b = { .name = "vm", .parse = scn_key_ref,
+					  .at = SCN_AT(struct scn_vsock_pair, b), .what = "a vm name" };
+	struct scenario *scn = p->scn;
 	size_t i;
-	int v, rc;
+	int rc;
 
-	scn->fixtures_loc = n->loc;
-	if (scenario_parse_is_null(n))
+	if (scn_yaml_is_null(val))
 		return 0;
-	if (n->kind != SCN_NODE_SEQ)
-		return scenario_parse_type_error(ctx, n, "scenario", "fixtures", "a sequence");
-	for (i = 0; i < n->n_kids; i++) {
-		rc = scenario_parse_enum(ctx, n->kids[i], "scenario", "fixtures", "fixture",
-					 scenario_parse_fixtures, SCN_COUNT(scenario_parse_fixtures), &v);
+	if (val->kind != SCN_NODE_SEQ)
+		return scn_schema_type_error(p, val, "vsock", "allow", "a sequence");
+	if (val->n_kids > SCN_MAX_CHECKS)
+		return scn_diag_set(p->diag, val->loc, "vsock: allow: too many pairs (max %u)",
+				    SCN_MAX_CHECKS);
+	scn->vsock_allow = calloc(val->n_kids + 1, sizeof(*scn->vsock_allow));
+	if (!scn->vsock_allow)
+		return scn_schema_oom(p);
+	for (i = 0; i < val->n_kids; i++) {
+		const struct scn_node *pair = val->kids[i];
+		struct scn_vsock_pair *vp = &scn->vsock_allow[scn->n_vsock_allow++];
+
+		if (pair->kind != SCN_NODE_SEQ || pair->n_kids != 2)
+			return scn_diag_set(p->diag, pair->loc,
+					    "vsock: allow: each entry is a pair [vm, vm]");
+		rc = scn_key_ref(p, &a, "vsock allow", NULL, pair->kids[0], vp);
+		if (!rc)
+			rc = scn_key_ref(p, &b, "vsock allow", NULL, pair->kids[1], vp);
+		vp->b.loc = pair->kids[1]->loc;
 		if (rc)
 			return rc;
-		if (v == 0)
-			scn->fixture_internet = 1;
-		else
-			scn->fixture_tor = 1;
 	}
 	return 0;
 }
 
-static int scenario_parse_policy(struct scenario_parse_ctx *ctx, const struct scn_node *n)
+static const struct scn_key scenario_parse_vsock_keys[] = {
+	{ .name = "allow", .parse = scenario_parse_vsock_allow },
+};
+
+static int scenario_parse_vsock(struct scn_parse *p, const struct scn_key *k, const char *where,
+				const struct scn_node *key, const struct scn_node *val, void *obj)
 {
-	static const char *const keys[] = { "allow" };
-	static const char *const rule_keys[] = { "from", "to", "proto" };
-	struct scenario *scn = ctx->scn;
-	size_t i, k, r, j;
-	int v, rc = 0;
+	int rc;
 
-	scn->has_policy = 1;
-	if (scenario_parse_is_null(n))
-		return 0;
-	if (n->kind != SCN_NODE_MAP)
-		return scenario_parse_type_error(ctx, n, "scenario", "policy", "a mapping");
-	for (i = 0; rc == 0 && i < n->n_kids; i += 2) {
-		const struct scn_node *val = n->kids[i + 1];
-
-		rc = scenario_parse_key(ctx, n, i, keys, SCN_COUNT(keys), "policy", &k);
-		if (rc || scenario_parse_is_null(val))
-			break;
-		if (val->kind != SCN_NODE_SEQ)
-			return scenario_parse_type_error(ctx, val, "policy", "allow", "a sequence");
-		if (val->n_kids > SCN_MAX_CHECKS)
-			return scn_diag_set(ctx->diag, val->loc, "policy: allow: too many rules (max %u)",
-					    SCN_MAX_CHECKS);
-		scn->policy = calloc(val->n_kids + 1, sizeof(*scn->policy));
-		if (!scn->policy)
-			return scenario_parse_oom(ctx);
-		for (r = 0; r < val->n_kids; r++) {
-			const struct scn_node *rule = val->kids[r];
-			struct scn_policy_rule *pr = &scn->policy[scn->n_policy++];
-
-			pr->loc = rule->loc;
-			pr->proto = SCN_PROTO_ANY;
-			if (rule->kind != SCN_NODE_MAP)
-				return scenario_parse_type_error(ctx, rule, "policy", "allow", "a mapping");
-			for (j = 0; j < rule->n_kids; j += 2) {
-				const struct scn_node *rv = rule->kids[j + 1];
-
-				rc = scenario_parse_key(ctx, rule, j, rule_keys, SCN_COUNT(rule_keys),
-							"policy rule", &k);
-				if (rc)
-					return rc;
-				if (k == 0) {
-					rc = scenario_parse_str(ctx, rv, "policy rule", "from", "a vm name",
-								&pr->from.name);
-					pr->from.loc = rv->loc;
-				} else if (k == 1) {
-					rc = scenario_parse_str(ctx, rv, "policy rule", "to", "a vm name",
-								&pr->to.name);
-					pr->to.loc = rv->loc;
-				} else {
-					rc = scenario_parse_enum(ctx, rv, "policy rule", "proto", "protocol",
-								 scenario_parse_protos,
-								 SCN_COUNT(scenario_parse_protos), &v);
-					pr->proto = (enum scn_proto)v;
-				}
-				if (rc)
-					return rc;
-			}
-			if (!pr->from.name || !pr->to.name)
-				return scn_diag_set(ctx->diag, rule->loc,
-						    "policy rule: needs both \"from\" and \"to\"");
-		}
-	}
-	return rc;
+	p->scn->has_vsock = 1;
+	rc = scn_schema_map(p, val, where, k->name, 1);
+	if (rc <= 0)
+		return rc;
+	return scn_schema_walk(p, val, scenario_parse_vsock_keys,
+			       SCN_COUNT(scenario_parse_vsock_keys), "vsock", obj, NULL, val->loc);
 }
 
-static int scenario_parse_top(struct scenario_parse_ctx *ctx, const struct scn_node *root)
+static int scenario_parse_fixtures(struct scn_parse *p, const struct scn_key *k, const char *where,
+				   const struct scn_node *key, const struct scn_node *n, void *obj)
 {
-	static const char *const keys[] = {
-		"name", "description", "lab", "networks", "vms", "checks", "measure", "vsock",
-		"fixtures", "policy",
-	};
-	struct scenario *scn = ctx->scn;
-	int have_vms = 0;
-	size_t i, k;
-	int rc = 0;
+	struct scn_key e = { .name = "fixtures", .at = SCN_AT_OBJ,
+			     .names = &scenario_parse_ctx_of(p)->services };
+	struct scenario *scn = p->scn;
+	size_t i;
+	int rc;
 
+	scn->services_loc = n->loc;
+	if (scn_yaml_is_null(n))
+		return 0;
+	if (n->kind != SCN_NODE_SEQ)
+		return scn_schema_type_error(p, n, "scenario", "fixtures", "a sequence");
+	for (i = 0; i < n->n_kids; i++) {
+		unsigned int id = 0;
+
+		rc = scn_key_enum(p, &e, "scenario", key, n->kids[i], &id);
+		if (rc)
+			return rc;
+		scn->services |= 1u << id;
+	}
+	return 0;
+}
+
+static const struct scn_key scenario_parse_policy_rule_keys[] = {
+	{ .name = "from", .parse = scn_key_ref, .at = SCN_AT(struct scn_policy_rule, from),
+	  .what = "a vm name" },
+	{ .name = "to", .parse = scn_key_ref, .at = SCN_AT(struct scn_policy_rule, to),
+	  .what = "a vm name" },
+	{ .name = "proto", .parse = scn_key_enum, .at = SCN_AT(struct scn_policy_rule, proto),
+	  .names = &scn_names_proto },
+};
+
+static int scenario_parse_policy_allow(struct scn_parse *p, const struct scn_key *k,
+				       const char *where, const struct scn_node *key,
+				       const struct scn_node *val, void *obj)
+{
+	struct scenario *scn = p->scn;
+	size_t r;
+	int rc;
+
+	if (scn_yaml_is_null(val))
+		return 0;
+	if (val->kind != SCN_NODE_SEQ)
+		return scn_schema_type_error(p, val, "policy", "allow", "a sequence");
+	if (val->n_kids > SCN_MAX_CHECKS)
+		return scn_diag_set(p->diag, val->loc, "policy: allow: too many rules (max %u)",
+				    SCN_MAX_CHECKS);
+	scn->policy = calloc(val->n_kids + 1, sizeof(*scn->policy));
+	if (!scn->policy)
+		return scn_schema_oom(p);
+	for (r = 0; r < val->n_kids; r++) {
+		const struct scn_node *rule = val->kids[r];
+		struct scn_policy_rule *pr = &scn->policy[scn->n_policy++];
+
+		pr->loc = rule->loc;
+		pr->proto = SCN_PROTO_ANY;
+		if (rule->kind != SCN_NODE_MAP)
+			return scn_schema_type_error(p, rule, "policy", "allow", "a mapping");
+		rc = scn_schema_walk(p, rule, scenario_parse_policy_rule_keys,
+				     SCN_COUNT(scenario_parse_policy_rule_keys), "policy rule", pr,
+				     NULL, rule->loc);
+		if (rc)
+			return rc;
+		if (!pr->from.name || !pr->to.name)
+			return scn_diag_set(p->diag, rule->loc,
+					    "policy rule: needs both \"from\" and \"to\"");
+	}
+	return 0;
+}
+
+static const struct scn_key scenario_parse_policy_keys[] = {
+	{ .name = "allow", .parse = scenario_parse_policy_allow },
+};
+
+static int scenario_parse_policy(struct scn_parse *p, const struct scn_key *k, const char *where,
+				 const struct scn_node *key, const struct scn_node *val, void *obj)
+{
+	int rc;
+
+	p->scn->has_policy = 1;
+	rc = scn_schema_map(p, val, where, k->name, 1);
+	if (rc <= 0)
+		return rc;
+	return scn_schema_walk(p, val, scenario_parse_policy_keys,
+			       SCN_COUNT(scenario_parse_policy_keys), "policy", obj, NULL, val->loc);
+}
+
+/* ---- the top level -------------------------------------------------------- */
+
+static const struct scn_key scenario_parse_top_keys[] = {
+	{ .name = "name", .parse = scn_key_label, .at = SCN_AT(struct scenario, name), .max = 32,
+	  .flags = SCN_KEY_REQUIRED },
+	{ .name = "description", .parse = scenario_parse_description,
+	  .at = SCN_AT(struct scenario, description), .what = "a string" },
+	{ .name = "lab", .parse = scenario_parse_lab },
+	{ .name = "networks", .parse = scenario_elements_networks },
+	{ .name = "vms", .parse = scenario_elements_vms, .flags = SCN_KEY_REQUIRED },
+	{ .name = "checks", .parse = scenario_elements_checks },
+	{ .name = "measure", .parse = scenario_parse_measure },
+	{ .name = "vsock", .parse = scenario_parse_vsock },
+	{ .name = "fixtures", .parse = scenario_parse_fixtures },
+	{ .name = "policy", .parse = scenario_parse_policy },
+};
+
+static int scenario_parse_top(struct scn_parse *p, const struct scn_node *root)
+{
 	if (root->kind != SCN_NODE_MAP) {
 		char found[300];
 
-		scenario_parse_found(root, found, sizeof(found));
-		return scn_diag_set(ctx->diag, root->loc,
+		scn_yaml_found(root, found, sizeof(found));
+		return scn_diag_set(p->diag, root->loc,
 				    "a scenario must be a mapping at the top level, found %s", found);
 	}
-	for (i = 0; rc == 0 && i < root->n_kids; i += 2) {
-		const struct scn_node *val = root->kids[i + 1];
+	return scn_schema_walk(p, root, scenario_parse_top_keys, SCN_COUNT(scenario_parse_top_keys),
+			       "scenario", p->scn, NULL, root->loc);
+}
 
-		rc = scenario_parse_key(ctx, root, i, keys, SCN_COUNT(keys), "scenario", &k);
-		if (rc)
-			break;
-		switch (k) {
-		case 0:
-			rc = scenario_parse_label(ctx, val, "scenario", "name", 32, &scn->name);
-			break;
-		case 1:
-			rc = scenario_parse_str(ctx, val, "scenario", "description", "a string",
-						&scn->description);
-			if (rc == 0 && val->len > SCN_MAX_DESCRIPTION)
-				rc = scn_diag_set(ctx->diag, val->loc, "scenario: description: "
-						  "longer than %u bytes", SCN_MAX_DESCRIPTION);
-			break;
-		case 2:
-			rc = scenario_parse_lab(ctx, val);
-			break;
-		case 3:
-			rc = scenario_parse_networks(ctx, val);
-			break;
-		case 4:
-			rc = scenario_parse_vms(ctx, root->kids[i], val);
-			have_vms = 1;
-			break;
-		case 5:
-			rc = scenario_parse_checks(ctx, val);
-			break;
-		case 6:
-			rc = scenario_parse_measure(ctx, val);
-			break;
-		case 7:
-			rc = scenario_parse_vsock(ctx, val);
-			break;
-		case 8:
-			rc = scenario_parse_fixture_list(ctx, val);
-			break;
-		default:
-			rc = scenario_parse_policy(ctx, val);
-			break;
-		}
-	}
-	if (rc)
-		return rc;
-	if (!scn->name)
-		return scn_diag_set(ctx->diag, root->loc, "missing required key \"name\" in scenario");
-	if (!have_vms)
-		return scn_diag_set(ctx->diag, root->loc, "missing required key \"vms\" in scenario");
-	return 0;
+/* The names role: and fixtures: accept, from the schema tables. */
+static void scenario_parse_ctx_init(struct scenario_parse_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < scn_n_role_schemas && i < SCN_MAX_KEYS; i++)
+		ctx->role_names[i] = scn_role_schemas[i]->name;
+	ctx->roles = (struct scn_names){ .what = "role", .names = ctx->role_names, .n = i };
+	for (i = 0; i < scn_n_service_schemas && i < SCN_MAX_KEYS; i++)
+		ctx->service_names[i] = scn_service_schemas[i]->name;
+	ctx->services = (struct scn_names){ .what = "fixture", .names = ctx->service_names, .n = i };
 }
 
 /* ---- public entry points -------------------------------------------------- */
@@ -1835,7 +335,7 @@ int scenario_parse(const char *name, const char *buf, size_t len,
 		   struct scenario **out, struct scn_diag *diag)
 {
 	struct scn_diag local;
-	struct scenario_parse_ctx ctx = { 0 };
+	struct scenario_parse_ctx ctx;
 	struct scn_node *root = NULL;
 	struct scenario *scn = NULL;
 	unsigned int md_len = 0;
@@ -1844,10 +344,12 @@ int scenario_parse(const char *name, const char *buf, size_t len,
 	if (!diag)
 		diag = &local;
 	memset(diag, 0, sizeof(*diag));
+	memset(&ctx, 0, sizeof(ctx));
 	if (!name)
 		name = "<scenario>";
 	snprintf(diag->file, sizeof(diag->file), "%s", name);
-	ctx.diag = diag;
+	ctx.p.diag = diag;
+	scenario_parse_ctx_init(&ctx);
 	if (!out || (!buf && len)) {
 		rc = scn_diag_set(diag, (struct scn_loc){ 0, 0 }, "invalid arguments");
 		goto cleanup;
@@ -1860,31 +362,31 @@ int scenario_parse(const char *name, const char *buf, size_t len,
 	}
 	scn = calloc(1, sizeof(*scn));
 	if (!scn || !(scn->path = strdup(name))) {
-		rc = scenario_parse_oom(&ctx);
+		rc = scn_schema_oom(&ctx.p);
 		goto cleanup;
 	}
-	ctx.scn = scn;
-	ctx.buf = buf ? buf : "";
-	ctx.len = len;
+	ctx.p.scn = scn;
+	if (!buf)
+		buf = "";
 
-	rc = scenario_parse_tree(&ctx, &root);
+	rc = scn_yaml_load(buf, len, diag, &root);
 	if (rc)
 		goto cleanup;
-	rc = scenario_parse_top(&ctx, root);
+	rc = scenario_parse_top(&ctx.p, root);
 	if (rc)
 		goto cleanup;
 	rc = scenario_validate(scn, diag);
 	if (rc)
 		goto cleanup;
-	if (!EVP_Digest(ctx.buf, len, scn->sha256, &md_len, EVP_sha256(), NULL) ||
+	if (!EVP_Digest(buf, len, scn->sha256, &md_len, EVP_sha256(), NULL) ||
 	    md_len != sizeof(scn->sha256)) {
-		rc = scenario_parse_oom(&ctx);
+		rc = scn_schema_oom(&ctx.p);
 		goto cleanup;
 	}
 	*out = scn;
 	scn = NULL;
 cleanup:
-	scenario_parse_node_free(root);
+	scn_yaml_free(root);
 	scenario_free(scn);
 	return rc;
 }
@@ -2050,38 +552,9 @@ const struct scn_network *scenario_find_network(const struct scenario *scn, cons
 	return NULL;
 }
 
-const char *scn_machine_name(enum scn_machine m)
+const char *scn_role_name(unsigned int id)
 {
-	return (size_t)m < SCN_COUNT(scenario_parse_machines) ? scenario_parse_machines[m] : "?";
-}
+	const struct scn_role_schema *r = scn_schema_role(id);
 
-const char *scn_accel_name(enum scn_accel a)
-{
-	return (size_t)a < SCN_COUNT(scenario_parse_accels) ? scenario_parse_accels[a] : "?";
-}
-
-const char *scn_kernel_name(enum scn_kernel k)
-{
-	return (size_t)k < SCN_COUNT(scenario_parse_kernels) ? scenario_parse_kernels[k] : "?";
-}
-
-const char *scn_boot_name(enum scn_boot b)
-{
-	return (size_t)b < SCN_COUNT(scenario_parse_boots) ? scenario_parse_boots[b] : "?";
-}
-
-const char *scn_proto_name(enum scn_proto p)
-{
-	return (size_t)p < SCN_COUNT(scenario_parse_protos) ? scenario_parse_protos[p] : "?";
-}
-
-const char *scn_filter_action_name(enum scn_filter_action a)
-{
-	return (size_t)a < SCN_COUNT(scenario_parse_filter_actions) ?
-	       scenario_parse_filter_actions[a] : "?";
-}
-
-const char *scn_role_name(enum scn_role r)
-{
-	return (size_t)r < SCN_COUNT(scenario_parse_roles) ? scenario_parse_roles[r] : "?";
+	return r ? r->name : "?";
 }

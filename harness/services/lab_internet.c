@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "services/service_schemas.h"
 
 /* TEST-NET addresses inside the internet's namespace (fixtures/README.md). */
 #define LAB_INET_WEB  0xcb007150u  /* 203.0.113.80: web */
@@ -240,11 +241,11 @@ int lab_internet_start(struct lab *lab)
 	size_t i;
 	int ret;
 
-	if (!scn->fixture_internet && !scn->fixture_tor)
+	if (!(scn->services & SERVICE_INTERNET) && !(scn->services & SERVICE_TOR))
 		return 0;
 	lab_internet_fixtures_dir(&lab->inet);
 	for (i = 0; i < lab->plan->n_nets && !net; i++)
-		if (lab->plan->nets[i].scn->internet) {
+		if (lab->plan->nets[i].scn->services & SERVICE_INTERNET) {
 			pnet = &lab->plan->nets[i];
 			net = pnet->scn;
 		}
@@ -273,7 +274,7 @@ int lab_internet_start(struct lab *lab)
 		lab_set_err(lab, "fake internet: addresses in its namespace: %s", strerror(-ret));
 		return ret;
 	}
-	if (scn->fixture_internet) {
+	if (scn->services & SERVICE_INTERNET) {
 		snprintf(script, sizeof(script), "%s/internet/fake_internet.py", lab->inet.fixtures_dir);
 		snprintf(out, sizeof(out), "%s/fake-internet.out", lab->results_dir);
 		snprintf(lab->inet.log, sizeof(lab->inet.log), "%s/internet.log", lab->results_dir);
@@ -292,7 +293,7 @@ int lab_internet_start(struct lab *lab)
 			return ret;
 		}
 	}
-	if (scn->fixture_tor)
+	if (scn->services & SERVICE_TOR)
 		ret = lab_internet_tor(lab);
 	return ret;
 }

@@ -16,7 +16,7 @@ def test_help_documents_commands_and_exit_codes():
 def test_help_names_every_option():
     """Every long option the parser accepts, and those of bench and report, is in --help."""
     out = uvmlab("--help", check_code=0).out
-    src = (REPO / "harness" / "src" / "cli.c").read_text()
+    src = (REPO / "harness" / "cli" / "cli.c").read_text()
     table = src[src.index("longopts[] = {"):src.index("{ 0 },")]
     accepted = re.findall(r'\{ "([a-z-]+)",', table)
     assert "since-last" in accepted and "json" in accepted

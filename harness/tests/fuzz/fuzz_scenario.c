@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scenario/scenario.h"
+#include "roles/role_schemas.h"
 
 static void fuzz_scenario_invariants(const struct scenario *scn)
 {
@@ -49,7 +50,7 @@ static void fuzz_scenario_invariants(const struct scenario *scn)
 	for (i = 0; i < scn->n_vms; i++) {
 		const struct scn_vm *vm = &scn->vms[i];
 
-		if (vm->has_filter && vm->role != SCN_ROLE_ROUTER)
+		if (vm->has_filter && vm->role != ROLE_ROUTER)
 			abort();
 		for (j = 0; j < vm->filter.n_rules; j++) {
 			const struct scn_filter_rule *r = &vm->filter.rules[j];

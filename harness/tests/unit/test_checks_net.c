@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include "checks/checks_net.c"
+#include "checks/check_schemas.h"
+#include "services/service_schemas.h"
 
 /* The live lab is not exercised here: these fakes only satisfy the linker. */
 int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,
@@ -93,17 +95,17 @@ static void test_handles(void **state)
 	struct scn_check c = { 0 };
 
 	(void)state;
-	c.kind = SCN_CHECK_FETCH;
+	c.kind = CHECK_FETCH;
 	assert_true(checks_net_handles(&c));
-	c.kind = SCN_CHECK_RESOLVE;
+	c.kind = CHECK_RESOLVE;
 	assert_true(checks_net_handles(&c));
-	c.kind = SCN_CHECK_REACH;
+	c.kind = CHECK_REACH;
 	assert_false(checks_net_handles(&c));
 	c.to.name = "bob";
 	assert_false(checks_net_handles(&c));
-	c.to.name = SCN_INTERNET;
+	c.to.name = SERVICE_INTERNET_REF;
 	assert_true(checks_net_handles(&c));
-	c.kind = SCN_CHECK_VSOCK;
+	c.kind = CHECK_VSOCK;
 	assert_false(checks_net_handles(&c));
 }
 

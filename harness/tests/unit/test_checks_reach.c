@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "checks/checks_reach.c"
+#include "checks/check_schemas.h"
 
 /* A string literal and its length without the terminating NUL (inner NULs count). */
 #define STR_LEN(s) (s), (sizeof(s) - 1)
@@ -183,7 +184,7 @@ static json_t *fake_run(enum fake_mode mode, enum scn_proto proto, enum scn_expe
 	memset(f, 0, sizeof(*f));
 	memset(sum, 0, sizeof(*sum));
 	f->mode = mode;
-	c.kind = SCN_CHECK_REACH;
+	c.kind = CHECK_REACH;
 	c.from.name = "a";
 	c.to.name = "b";
 	c.proto = proto;

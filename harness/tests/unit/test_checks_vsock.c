@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "checks/checks_vsock.c"
+#include "checks/check_schemas.h"
 
 /* A fake lab: the carrier's health and the transfer's outcome are scripted. */
 static int fake_health[2];      /* lab_vsock_health() results, before and after */
@@ -118,7 +119,7 @@ static void test_judge_dead_carrier(void **state)
 
 static json_t *run_one(enum scn_expect expect, struct checks_summary *sum, int *ret)
 {
-	struct scn_check c = { .kind = SCN_CHECK_VSOCK, .name = "c-to-a-denied", .from = { "c" },
+	struct scn_check c = { .kind = CHECK_VSOCK, .name = "c-to-a-denied", .from = { "c" },
 			       .to = { "a" }, .port = 5004, .bytes = 65536, .expect = expect };
 	json_t *row = json_object();
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "roles/role_schemas.h"
 #include "roles/router.c"
 #include "roles/tor_gateway.c"
 
@@ -75,7 +76,7 @@ static void test_gateway_strict(void **state)
 	char buf[8192];
 
 	(void)state;
-	assert_int_equal(tor_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(buf, sizeof(buf), GATEWAY_STRICT, &lan, 1, 101), 0);
 	assert_non_null(strstr(buf, "table inet uvmlab_gw"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 udp dport 53 redirect to :5300"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 tcp flags & (fin|syn|rst|ack) == syn redirect to :9040"));
@@ -93,7 +94,7 @@ static void test_gateway_leaky(void **state)
 	char buf[8192];
 
 	(void)state;
-	assert_int_equal(tor_gateway_ruleset(buf, sizeof(buf), SCN_GATEWAY_LEAKY, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(buf, sizeof(buf), GATEWAY_LEAKY, &lan, 1, 101), 0);
 	assert_non_null(strstr(buf, "ip daddr 198.18.3.1 udp dport 53 redirect to :5300"));
 	assert_non_null(strstr(buf, "ip saddr 198.18.3.0/24 ip daddr != 198.18.3.0/24 masquerade"));
 	assert_null(strstr(buf, "policy drop"));
@@ -106,8 +107,8 @@ static void test_gateway_open_output(void **state)
 	char strict[8192], open[8192];
 
 	(void)state;
-	assert_int_equal(tor_gateway_ruleset(strict, sizeof(strict), SCN_GATEWAY_STRICT, &lan, 1, 101), 0);
-	assert_int_equal(tor_gateway_ruleset(open, sizeof(open), SCN_GATEWAY_OPEN_OUTPUT, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(strict, sizeof(strict), GATEWAY_STRICT, &lan, 1, 101), 0);
+	assert_int_equal(tor_gateway_ruleset(open, sizeof(open), GATEWAY_OPEN_OUTPUT, &lan, 1, 101), 0);
 	assert_null(strstr(open, "meta skuid"));
 	assert_non_null(strstr(open, "ip daddr 198.18.3.0/24 accept\n\t\taccept\n\t}\n}\n"));
 	assert_non_null(strstr(open, "hook forward priority filter; policy drop;"));

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "checks/check_schemas.h"
+#include "roles/role_schemas.h"
 #include "checks/check.h"
 #include "checks/policy.h"
 #include "lab/lab_internal.h"
@@ -76,7 +78,7 @@ static const struct role_ops fake_forwarder = {
 
 /* This test's registry: the scenario's "app" and the fake. */
 const struct role_ops *const role_table[] = {
-	[SCN_ROLE_APP] = &fake_plain,
+	[ROLE_APP] = &fake_plain,
 	[FAKE_ROLE] = &fake_forwarder,
 };
 const size_t role_table_len = sizeof(role_table) / sizeof(role_table[0]);
@@ -186,7 +188,7 @@ static void test_fake_role_plans(void **state)
 	struct plan *plan;
 
 	(void)state;
-	scn->vms[1].role = (enum scn_role)FAKE_ROLE;
+	scn->vms[1].role = (unsigned int)FAKE_ROLE;
 	assert_int_equal(plan_build(scn, &plan, &diag), 0);
 	client = plan_find_vm(plan, "client");
 	fwd = plan_find_vm(plan, "fwd");
@@ -206,7 +208,7 @@ static void test_fake_role_plans(void **state)
 	plan_free(plan);
 
 	/* with the standard role instead, declaration order and no routes */
-	scn->vms[1].role = SCN_ROLE_APP;
+	scn->vms[1].role = ROLE_APP;
 	assert_int_equal(plan_build(scn, &plan, &diag), 0);
 	assert_int_equal(plan_find_vm(plan, "client")->nics[0].addr, 0xc6121e01u);
 	assert_int_equal(plan_find_vm(plan, "client")->default_route, 0);
@@ -266,7 +268,7 @@ static void test_fake_role_forwards(void **state)
 	struct plan *plan;
 
 	(void)state;
-	scn->vms[1].role = (enum scn_role)FAKE_ROLE;
+	scn->vms[1].role = (unsigned int)FAKE_ROLE;
 	assert_int_equal(plan_build(scn, &plan, &diag), 0);
 	client = plan_find_vm(plan, "client");
 	fwd = plan_find_vm(plan, "fwd");
@@ -292,8 +294,8 @@ static void test_fake_checks_dispatch(void **state)
 	json_t *rows = NULL, *r0, *r1;
 
 	(void)state;
-	scn->checks[0].kind = (enum scn_check_kind)FAKE_CHECK_ACTIVE;
-	scn->checks[1].kind = (enum scn_check_kind)FAKE_CHECK_DEFERRED;
+	scn->checks[0].kind = (enum check_kind)FAKE_CHECK_ACTIVE;
+	scn->checks[1].kind = (enum check_kind)FAKE_CHECK_DEFERRED;
 	assert_int_equal(plan_build(scn, &plan, &diag), 0);
 	memset(&lab, 0, sizeof(lab));
 	lab.plan = plan;

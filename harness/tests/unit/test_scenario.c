@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "scenario/scenario_parse.c"
+#include "checks/check_schemas.h"
+#include "roles/role_schemas.h"
 
 /* Tests run from the repository root (make's working directory). */
 #define GOOD_DIR "fixtures/good-scenarios"
@@ -67,7 +69,7 @@ static void test_minimal(void **state)
 	assert_int_equal(scn->n_vms, 1);
 	assert_string_equal(scn->vms[0].name, "solo");
 	assert_loc(scn->vms[0].loc, 4, 3);
-	assert_int_equal(scn->vms[0].role, SCN_ROLE_APP);
+	assert_int_equal(scn->vms[0].role, ROLE_APP);
 	assert_int_equal(scn->vms[0].n_nics, 0);
 	assert_int_equal(scn->vms[0].n_depends_on, 0);
 	assert_int_equal(scn->vms[0].has_machine, 0);
@@ -117,7 +119,7 @@ static void test_full(void **state)
 	assert_ptr_equal(client, &scn->vms[2]);
 	assert_null(scenario_find_vm(scn, "lan"));
 	assert_loc(gw->loc, 14, 3);
-	assert_int_equal(gw->role, SCN_ROLE_ROUTER);
+	assert_int_equal(gw->role, ROLE_ROUTER);
 	assert_int_equal(gw->n_nics, 2);
 	assert_string_equal(gw->nics[0].name, "wan");
 	assert_string_equal(gw->nics[1].name, "lan");
@@ -128,7 +130,7 @@ static void test_full(void **state)
 	assert_int_equal(gw->memory_mib, 512);
 	assert_int_equal(gw->vcpus, 2);
 
-	assert_int_equal(web->role, SCN_ROLE_APP);
+	assert_int_equal(web->role, ROLE_APP);
 	assert_int_equal(web->n_nics, 2);
 	assert_string_equal(web->nics[1].name, "mgmt");
 	assert_loc(web->nics[1].loc, 24, 9);
@@ -183,21 +185,21 @@ static void test_routed_like(void **state)
 	assert_int_equal(scn->networks[1].subnet, 0xc6121400u);
 	router = scenario_find_vm(scn, "router");
 	assert_non_null(router);
-	assert_int_equal(router->role, SCN_ROLE_ROUTER);
+	assert_int_equal(router->role, ROLE_ROUTER);
 	assert_int_equal(router->memory_mib, 128);
 	assert_int_equal(scenario_find_vm(scn, "bob")->n_depends_on, 1);
 	assert_int_equal(scn->n_checks, 4);
 	assert_string_equal(scn->checks[0].name, "alice-to-bob");
 	assert_string_equal(scn->checks[1].name, "reach-bob-alice");
 	assert_int_equal(scn->checks[1].port, 22);
-	assert_false(scn_check_is_probe(&scn->checks[1]));
+	assert_false(check_is_probe(&scn->checks[1]));
 	/* guest probe checks: the vm sits in from, a default name is generated */
-	assert_int_equal(scn->checks[2].kind, SCN_CHECK_FORWARDING);
-	assert_true(scn_check_is_probe(&scn->checks[2]));
+	assert_int_equal(scn->checks[2].kind, CHECK_FORWARDING);
+	assert_true(check_is_probe(&scn->checks[2]));
 	assert_string_equal(scn->checks[2].name, "forwarding-router");
 	assert_string_equal(scn->checks[2].from.name, "router");
 	assert_int_equal(scn->checks[2].expect, SCN_EXPECT_ALLOWED);
-	assert_int_equal(scn->checks[3].kind, SCN_CHECK_ATTRIBUTION);
+	assert_int_equal(scn->checks[3].kind, CHECK_ATTRIBUTION);
 	assert_string_equal(scn->checks[3].name, "router-own-traffic");
 	assert_string_equal(scn->checks[3].network.name, "right");
 	assert_int_equal(scn->checks[3].n_users, 2);
@@ -344,8 +346,8 @@ static void test_free_null_and_names(void **state)
 	assert_string_equal(scn_accel_name(SCN_ACCEL_AUTO), "auto");
 	assert_string_equal(scn_accel_name(SCN_ACCEL_KVM), "kvm");
 	assert_string_equal(scn_accel_name(SCN_ACCEL_TCG), "tcg");
-	assert_string_equal(scn_role_name(SCN_ROLE_APP), "app");
-	assert_string_equal(scn_role_name(SCN_ROLE_ROUTER), "router");
+	assert_string_equal(scn_role_name(ROLE_APP), "app");
+	assert_string_equal(scn_role_name(ROLE_ROUTER), "router");
 }
 
 static void test_sha256_and_nulls(void **state)
@@ -589,16 +591,16 @@ static void test_distance_and_quote(void **state)
 	char q[32];
 
 	(void)state;
-	assert_int_equal(scenario_parse_distance("", ""), 0);
-	assert_int_equal(scenario_parse_distance("memory", "memory"), 0);
-	assert_int_equal(scenario_parse_distance("memroy", "memory"), 2);
-	assert_int_equal(scenario_parse_distance("vm", "vms"), 1);
-	assert_int_equal(scenario_parse_distance("kitten", "sitting"), 3);
-	assert_int_equal(scenario_parse_distance("", "abc"), 3);
+	assert_int_equal(scn_diag_distance("", ""), 0);
+	assert_int_equal(scn_diag_distance("memory", "memory"), 0);
+	assert_int_equal(scn_diag_distance("memroy", "memory"), 2);
+	assert_int_equal(scn_diag_distance("vm", "vms"), 1);
+	assert_int_equal(scn_diag_distance("kitten", "sitting"), 3);
+	assert_int_equal(scn_diag_distance("", "abc"), 3);
 
-	scenario_parse_quote("a\"b\\c\nd", 7, q, sizeof(q));
+	scn_diag_quote("a\"b\\c\nd", 7, q, sizeof(q));
 	assert_string_equal(q, "\"a\\\"b\\\\c\\x0ad\"");
-	scenario_parse_quote("0123456789012345678901234567890123456789", 40, q, sizeof(q));
+	scn_diag_quote("0123456789012345678901234567890123456789", 40, q, sizeof(q));
 	assert_true(strlen(q) < sizeof(q));
 	assert_non_null(strstr(q, "...\""));
 }
