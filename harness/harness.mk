@@ -8,7 +8,9 @@ NETNS_SRCS    := harness/lab/netns_link.c
 CORE_SRCS     := harness/base/util.c harness/plan/plan.c \
                  harness/qemu/qemu_argv.c harness/qemu/qemu_machine.c harness/qemu/qemu_accel.c \
                  harness/qemu/accel_probe.c harness/lab/run_state.c harness/record/result.c \
-                 harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c harness/checks/checks.c \
+                 harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c \
+                 harness/lab/lab_plugin.c harness/lab/lab_service.c harness/lab/lab_spawn.c \
+                 harness/services/services.c harness/checks/checks.c \
                  harness/checks/checks_vsock.c harness/checks/checks_reach.c harness/checks/reach_judge.c \
                  harness/qemu/initrd_pad.c harness/bench/stats.c harness/bench/bench_boot.c \
                  harness/services/lab_vsock.c harness/checks/lab_xfer.c harness/bench/bench_vsock.c
@@ -17,7 +19,7 @@ CLI_SRCS      := harness/cli/cli.c harness/cli/cli_run.c harness/cli/cli_ctl.c h
 FLOW_SRCS     := harness/probes/flow_probe.c harness/checks/policy.c harness/probes/lab_flows.c
 MAIN_SRCS     := harness/cli/main.c
 WHONIX_SRCS   := harness/services/lab_internet.c harness/roles/lab_role.c harness/checks/checks_net.c \
-                 harness/checks/gprobe_report.c harness/checks/lab_gprobe.c
+                 harness/checks/gprobe_report.c harness/checks/lab_gprobe.c harness/services/lab_tor.c
 
 LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS) $(WHONIX_SRCS) \
             $(FLOW_SRCS)

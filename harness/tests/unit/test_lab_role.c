@@ -28,7 +28,15 @@ int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **d
 	return -ENOSYS;
 }
 int lab_poll(struct lab *lab, int timeout_ms) { (void)lab; (void)timeout_ms; return 0; }
-int lab_internet_wait_tor(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
+int lab_tor_wait(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
+const char *lab_tor_dir(const struct lab *lab) { (void)lab; return ""; }
+int lab_plugin_vm_mark(struct lab_vm *vm, const char *phase, const char *span_key)
+{
+	(void)vm; (void)phase; (void)span_key;
+	return 0;
+}
+int lab_plugin_vm_probe_started(const struct lab_vm *vm) { (void)vm; return 0; }
+void lab_plugin_vm_set_probe_started(struct lab_vm *vm) { (void)vm; }
 int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm) { (void)lab; (void)pvm; return 0; }
 void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
 void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
