@@ -74,6 +74,17 @@ int lab_prepare(struct lab *lab);
  * lab_error() set. On failure the caller still calls lab_down(). */
 int lab_up(struct lab *lab);
 
+/* Benchmarks, after lab_prepare(): boot VM number I (plan order) afresh
+ * and return its timeline as a new sample object in *SAMPLE; the VM is
+ * stopped and reset after. BARE=0: a managed boot ({"mode": "uvmlab",
+ * "phases_ms": {...}, guest times, QEMU CPU}); *PARAMS, while still NULL,
+ * gets the parameters that shaped it (machine, kernel and initramfs with
+ * hashes, argv, ...). BARE=1: the baseline, QEMU under /bin/sh with console
+ * and marker to files, timed through the marker file ({"mode": "bare"});
+ * PARAMS is unused (may be NULL). 0, -EINTR on a stop signal, or negative
+ * errno with lab_error() set. */
+int lab_sample_boot(struct lab *lab, size_t i, int bare, json_t **sample, json_t **params);
+
 /* A request on the run's control socket (LAB_CONTROL_SOCK in the run dir),
  * e.g. from `uvmlab check`: FD is the connected client. While it runs the
  * VMs' agent connections are open (lab_exec() works); it must return promptly
