@@ -58,10 +58,15 @@ int lab_plugin_vm_probe_started(const struct lab_vm *vm) { return vm->probe_star
 void lab_plugin_vm_set_probe_started(struct lab_vm *vm) { vm->probe_started = 1; }
 int lab_plugin_vm_filter_applied(const struct lab_vm *vm) { return vm->filter_applied; }
 
-void lab_plugin_vm_set_filter(struct lab_vm *vm, char *ruleset)
+void lab_plugin_vm_set_filter_ruleset(struct lab_vm *vm, char *ruleset)
 {
-	free(vm->filter_ruleset);
+	if (vm->filter_ruleset != ruleset)
+		free(vm->filter_ruleset);
 	vm->filter_ruleset = ruleset;
+}
+
+void lab_plugin_vm_set_filter_applied(struct lab_vm *vm)
+{
 	vm->filter_applied = 1;
 	vm->t_filter = util_mono_ns();
 }

@@ -114,12 +114,15 @@ int lab_plugin_vm_mark(struct lab_vm *vm, const char *phase, const char *span_ke
 /* The guest probe is loaded in VM (set once, cleared when the VM restarts). */
 int lab_plugin_vm_probe_started(const struct lab_vm *vm);
 void lab_plugin_vm_set_probe_started(struct lab_vm *vm);
-/* A router's filter: in force (and forwarding on) since when, and what the
- * router's kernel read back. lab_plugin_vm_set_filter() takes RULESET
- * (malloc'd, may be NULL), stamps the time and marks the filter applied;
- * the VM frees RULESET when it restarts or the lab is destroyed. */
+/* A router's filter. lab_plugin_vm_set_filter_ruleset() takes RULESET
+ * (malloc'd, may be NULL: what the router's kernel read back, reported in
+ * result.json) and frees the one before; lab_plugin_vm_set_filter_applied()
+ * says the filter is in force (and forwarding on) from now: dependents of
+ * the router may start. The VM frees the ruleset when it restarts or the lab
+ * is destroyed. */
 int lab_plugin_vm_filter_applied(const struct lab_vm *vm);
-void lab_plugin_vm_set_filter(struct lab_vm *vm, char *ruleset);
+void lab_plugin_vm_set_filter_ruleset(struct lab_vm *vm, char *ruleset);
+void lab_plugin_vm_set_filter_applied(struct lab_vm *vm);
 
 /* One pointer per VM for its role's own state (NULL until set). FREE_FN,
  * when not NULL, frees it when the VM restarts or the lab is destroyed. */

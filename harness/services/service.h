@@ -26,6 +26,14 @@
  * service's own state block; they return 0 or a negative errno with
  * lab_error() set (lab_set_err()), with the service named in the message.
  * stop() must be safe after a failed or missing start().
+ *
+ * To add a service: services/lab_NAME.c defining
+ * `const struct service_ops lab_NAME_service` (its state struct private to
+ * that file, reached through lab_service_state()); its extern and whatever
+ * roles or checks may ask of it in lab_services.h; one entry in services.c
+ * (mind the start order); the file in harness/harness.mk. Nothing in lab/
+ * or qemu/ changes: a backend daemon adds its QEMU device in vm_argv()
+ * (qemu_argv_spec_vhost_user()).
  */
 #ifndef UVMLAB_SERVICE_H
 #define UVMLAB_SERVICE_H
