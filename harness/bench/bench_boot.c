@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lab/lab_plugin.h"
 #include "bench/stats.h"
@@ -21,6 +22,34 @@ static const struct {
 	{ "kernel", "console_first_byte", "init_start" },    /* kernel to the first user instruction */
 	{ "agent", "init_start", "agent_ready" },            /* modules, network, port, hello */
 };
+
+/* The parameters that shaped a VM's boot samples. */
+static json_t *bench_boot_params(const struct lab_boot_info *b)
+{
+	const struct scn_vm *sv = b->vm->scn;
+	char ksum[65] = "", isum[65] = "";
+	struct stat st;
+	int pvh = sv->has_boot ? sv->boot == SCN_BOOT_PVH : sv->kernel == SCN_KERNEL_LAB;
+	json_t *argv = json_array();
+	size_t i;
+
+	util_sha256_file(b->kernel, ksum);
+	util_sha256_file(b->initrd, isum);
+	for (i = 0; i < b->argc; i++)
+		json_array_append_new(argv, json_string(b->argv[i]));
+	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:i,s:b,s:i,s:i,s:s,s:s,s:I,s:s,s:o}",
+		"machine", scn_machine_name(b->vm->machine),
+		"kernel", scn_kernel_name(sv->kernel), "kernel_path", b->kernel, "kernel_sha256", ksum,
+		"boot_protocol", pvh ? "pvh" : "bzimage",
+		"initramfs_bytes", (json_int_t)(stat(b->initrd, &st) == 0 ? st.st_size : 0) +
+			(json_int_t)sv->initramfs_pad_mib * (1 << 20),
+		"initramfs_sha256", isum, "initramfs_pad_mib", (int)sv->initramfs_pad_mib,
+		"console", sv->console == SCN_CONSOLE_ON,
+		"memory_mib", (int)b->vm->memory_mib, "vcpus", (int)b->vm->vcpus,
+		"accelerator", b->accel, "cmdline", b->cmdline,
+		"tsc_khz", (json_int_t)b->tsc_khz, "role", scn_role_name(b->vm->role),
+		"argv", argv);
+}
 
 /* Median, CI and CV per phase over the measured (non-warmup) samples. */
 static json_t *bench_boot_summary(json_t *samples)
@@ -99,7 +128,7 @@ int bench_boot_run(struct lab *lab, const struct bench_boot_opts *o, json_t **me
 
 			util_progress("round %zu/%zu%s: %s", r + 1, rounds, r < o->warmup ? " (warmup)" : "",
 				      name);
-			ret = lab_sample_boot(lab, v, 0, &smp, &params[v]);
+			ret = lab_sample_boot(lab, v, 0, &smp, bench_boot_params, &params[v]);
 			if (!ret) {
 				json_object_set_new(smp, "round", json_integer((json_int_t)r));
 				json_object_set_new(smp, "warmup", json_boolean(r < o->warmup));
@@ -107,7 +136,7 @@ int bench_boot_run(struct lab *lab, const struct bench_boot_opts *o, json_t **me
 			}
 			if (!ret && o->bare) {
 				smp = NULL;
-				ret = lab_sample_boot(lab, v, 1, &smp, NULL);
+				ret = lab_sample_boot(lab, v, 1, &smp, NULL, NULL);
 				if (!ret) {
 					json_object_set_new(smp, "round", json_integer((json_int_t)r));
 					json_object_set_new(smp, "warmup", json_boolean(r < o->warmup));

@@ -74,16 +74,31 @@ int lab_prepare(struct lab *lab);
  * lab_error() set. On failure the caller still calls lab_down(). */
 int lab_up(struct lab *lab);
 
+/* What a VM's start was given (valid during the callback only). */
+struct lab_boot_info {
+	const struct plan_vm *vm;
+	const char *kernel;        /* the kernel file booted */
+	const char *initrd;        /* the role's image, before any padding */
+	const char *cmdline;       /* the kernel command line */
+	char *const *argv;         /* QEMU's argv, ARGC entries */
+	size_t argc;
+	const char *accel;         /* the accel's name ("tcg", "kvm") */
+	uint64_t tsc_khz;
+};
+/* Turns a boot's inputs into the caller's parameter record (new reference). */
+typedef json_t *(*lab_sample_params_fn)(const struct lab_boot_info *info);
+
 /* Benchmarks, after lab_prepare(): boot VM number I (plan order) afresh
  * and return its timeline as a new sample object in *SAMPLE; the VM is
  * stopped and reset after. BARE=0: a managed boot ({"mode": "uvmlab",
- * "phases_ms": {...}, guest times, QEMU CPU}); *PARAMS, while still NULL,
- * gets the parameters that shaped it (machine, kernel and initramfs with
- * hashes, argv, ...). BARE=1: the baseline, QEMU under /bin/sh with console
- * and marker to files, timed through the marker file ({"mode": "bare"});
- * PARAMS is unused (may be NULL). 0, -EINTR on a stop signal, or negative
- * errno with lab_error() set. */
-int lab_sample_boot(struct lab *lab, size_t i, int bare, json_t **sample, json_t **params);
+ * "phases_ms": {...}, guest times, QEMU CPU}); while *PARAMS is still NULL
+ * it gets PARAMS_FN's record of what the start was given. BARE=1: the
+ * baseline, QEMU under /bin/sh with console and marker to files, timed
+ * through the marker file ({"mode": "bare"}); PARAMS_FN and PARAMS are
+ * unused (may be NULL). 0, -EINTR on a stop signal, or negative errno with
+ * lab_error() set. */
+int lab_sample_boot(struct lab *lab, size_t i, int bare, json_t **sample,
+		    lab_sample_params_fn params_fn, json_t **params);
 
 /* A request on the run's control socket (LAB_CONTROL_SOCK in the run dir),
  * e.g. from `uvmlab check`: FD is the connected client. While it runs the

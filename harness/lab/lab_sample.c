@@ -20,36 +20,22 @@ static double lab_sample_ms(uint64_t t, uint64_t t0)
 	return t && t0 ? (double)(t - t0) / 1e6 : -1.0;
 }
 
-static json_t *lab_sample_params(const struct lab_vm *vm)
+/* What the VM's start was given, for the caller's parameter record. */
+static json_t *lab_sample_params(const struct lab_vm *vm, lab_sample_params_fn fn)
 {
-	const struct scn_vm *sv = vm->pvm->scn;
-	char kernel[1200], initrd[1200], ksum[65] = "", isum[65] = "";
-	struct stat st;
-	int pvh = sv->has_boot ? sv->boot == SCN_BOOT_PVH : sv->kernel == SCN_KERNEL_LAB;
-	json_t *argv = json_array();
-	size_t i;
+	char kernel[1200], initrd[1200];
+	struct lab_boot_info info;
 
 	lab_vm_kernel_path(vm, kernel, sizeof(kernel));
 	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", vm->lab->images_dir, scn_role_name(vm->pvm->role));
-	util_sha256_file(kernel, ksum);
-	util_sha256_file(initrd, isum);
-	for (i = 0; i < vm->argv.n; i++)
-		json_array_append_new(argv, json_string(vm->argv.v[i]));
-	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s,s:i,s:b,s:i,s:i,s:s,s:s,s:I,s:s,s:o}",
-		"machine", scn_machine_name(vm->pvm->machine),
-		"kernel", scn_kernel_name(sv->kernel), "kernel_path", kernel, "kernel_sha256", ksum,
-		"boot_protocol", pvh ? "pvh" : "bzimage",
-		"initramfs_bytes", (json_int_t)(stat(initrd, &st) == 0 ? st.st_size : 0) +
-			(json_int_t)sv->initramfs_pad_mib * (1 << 20),
-		"initramfs_sha256", isum, "initramfs_pad_mib", (int)sv->initramfs_pad_mib,
-		"console", sv->console == SCN_CONSOLE_ON,
-		"memory_mib", (int)vm->pvm->memory_mib, "vcpus", (int)vm->pvm->vcpus,
-		"accelerator", vm->lab->accel_ops->name, "cmdline", vm->cmdline,
-		"tsc_khz", (json_int_t)vm->lab->tsc_khz, "role", scn_role_name(vm->pvm->role),
-		"argv", argv);
+	info = (struct lab_boot_info){ .vm = vm->pvm, .kernel = kernel, .initrd = initrd,
+		.cmdline = vm->cmdline, .argv = vm->argv.v, .argc = vm->argv.n,
+		.accel = vm->lab->accel_ops->name, .tsc_khz = vm->lab->tsc_khz };
+	return fn(&info);
 }
 
-static int lab_sample_managed(struct lab *lab, struct lab_vm *vm, json_t **out, json_t **params)
+static int lab_sample_managed(struct lab *lab, struct lab_vm *vm, json_t **out,
+			      lab_sample_params_fn params_fn, json_t **params)
 {
 	uint64_t t0;
 	json_t *ph;
@@ -82,8 +68,8 @@ static int lab_sample_managed(struct lab *lab, struct lab_vm *vm, json_t **out, 
 		"guest_init_ms", (double)vm->hello.boottime_init_ns / 1e6,
 		"guest_ready_ms", (double)vm->hello.boottime_ready_ns / 1e6,
 		"qemu_cpu_ms", "user", (json_int_t)vm->cpu_user_ms, "sys", (json_int_t)vm->cpu_sys_ms);
-	if (!*params)
-		*params = lab_sample_params(vm); /* while the argv of a real start exists */
+	if (params_fn && params && !*params)
+		*params = lab_sample_params(vm, params_fn); /* while the argv of a real start exists */
 	lab_vm_reset(vm);
 	return 0;
 }
@@ -157,10 +143,11 @@ static int lab_sample_bare(struct lab *lab, struct lab_vm *vm, json_t **out)
 	return ret;
 }
 
-int lab_sample_boot(struct lab *lab, size_t i, int bare, json_t **sample, json_t **params)
+int lab_sample_boot(struct lab *lab, size_t i, int bare, json_t **sample,
+		    lab_sample_params_fn params_fn, json_t **params)
 {
 	if (i >= lab->n_vms)
 		return -ENOENT;
 	return bare ? lab_sample_bare(lab, &lab->vms[i], sample) :
-		      lab_sample_managed(lab, &lab->vms[i], sample, params);
+		      lab_sample_managed(lab, &lab->vms[i], sample, params_fn, params);
 }
