@@ -14,7 +14,10 @@ NETNS_SRCS    := harness/lab/netns_link.c
 CORE_SRCS     := harness/base/util.c harness/plan/plan.c \
                  harness/qemu/qemu_argv.c harness/qemu/qemu_machine.c harness/qemu/qemu_accel.c \
                  harness/qemu/accel_probe.c harness/lab/run_state.c harness/record/result.c \
-                 harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c harness/checks/checks.c harness/checks/check_kinds.c \
+                 harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c \
+                 harness/lab/lab_plugin.c harness/lab/lab_service.c harness/lab/lab_spawn.c \
+                 harness/lab/lab_sample.c \
+                 harness/services/services.c harness/checks/checks.c harness/checks/check_kinds.c \
                  harness/checks/checks_vsock.c harness/checks/checks_reach.c harness/checks/reach_judge.c \
                  harness/qemu/initrd_pad.c harness/bench/stats.c harness/bench/bench_boot.c \
                  harness/services/lab_vsock.c harness/checks/lab_xfer.c harness/bench/bench_vsock.c
@@ -24,7 +27,7 @@ FLOW_SRCS     := harness/probes/flow_probe.c harness/checks/policy.c harness/pro
 MAIN_SRCS     := harness/cli/main.c
 ROLE_SRCS     := harness/roles/roles.c harness/roles/app.c harness/roles/router.c harness/roles/tor_gateway.c
 WHONIX_SRCS   := harness/services/lab_internet.c $(ROLE_SRCS) harness/checks/checks_net.c \
-                 harness/checks/gprobe_report.c harness/checks/lab_gprobe.c
+                 harness/checks/gprobe_report.c harness/checks/lab_gprobe.c harness/services/lab_tor.c
 
 LIB_SRCS := $(SCENARIO_SRCS) $(AGENT_SRCS) $(QMP_SRCS) $(NETNS_SRCS) $(CORE_SRCS) $(CLI_SRCS) $(WHONIX_SRCS) \
             $(FLOW_SRCS)

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
+#include "services/lab_services.h"
 #include "checks/lab_xfer.h"
 #include "bench/stats.h"
 #include "base/util.h"
@@ -147,9 +148,9 @@ int bench_vsock_run(struct lab *lab, const struct plan *plan, uint32_t repeat,
 				}
 				util_progress("%s %s msg %u B: sample %u/%u", dirs[d].label,
 					      dirs[d].tr == LAB_XFER_TCP ? "tcp" : "vsock", msg, r + 1, repeat);
-				util_proc_cpu_ms(lab->vsockd_pid, &u0, &s0);
+				util_proc_cpu_ms(lab_vsock_pid(lab), &u0, &s0);
 				ret = lab_xfer(lab, plan, dirs[d].from, dirs[d].to, dirs[d].tr, port++, bytes, msg, &x);
-				util_proc_cpu_ms(lab->vsockd_pid, &u1, &s1);
+				util_proc_cpu_ms(lab_vsock_pid(lab), &u1, &s1);
 				if (ret < 0)
 					break;
 				cpu_ms = (double)((u1 - u0) + (s1 - s0));

@@ -77,7 +77,7 @@ static off_t checks_net_log_size(const struct lab *lab)
 {
 	struct stat st;
 
-	return lab->inet.log[0] && stat(lab->inet.log, &st) == 0 ? st.st_size : 0;
+	return lab_internet_log(lab)[0] && stat(lab_internet_log(lab), &st) == 0 ? st.st_size : 0;
 }
 
 /* What the fake internet logged for PROTO since offset FROM. */
@@ -85,16 +85,17 @@ static void checks_net_seen_since(const struct lab *lab, off_t from, const char 
 				  struct checks_net_seen *seen)
 {
 	struct timespec nap = { 0, 300 * 1000 * 1000 };
+	const uint32_t *exits;
+	size_t n_exits = lab_tor_exits(lab, &exits);
 	char *buf = NULL;
 	size_t len = 0;
 
 	nanosleep(&nap, NULL); /* let the server flush what it handled last */
 	memset(seen, 0, sizeof(*seen));
-	if (!lab->inet.log[0] || util_read_file(lab->inet.log, 64u << 20, &buf, &len) < 0)
+	if (!lab_internet_log(lab)[0] || util_read_file(lab_internet_log(lab), 64u << 20, &buf, &len) < 0)
 		return;
 	if ((size_t)from <= len)
-		checks_net_scan(buf + from, len - (size_t)from, proto, lab->inet.exits,
-				lab->inet.n_exits, seen);
+		checks_net_scan(buf + from, len - (size_t)from, proto, exits, n_exits, seen);
 	free(buf);
 }
 
@@ -203,11 +204,11 @@ static const char *checks_net_carrier(const struct lab *lab, char *buf, size_t l
 	FILE *f;
 	size_t n;
 
-	if (lab->inet.web_pid <= 0) {
+	if (lab_internet_web_pid(lab) <= 0) {
 		snprintf(buf, len, "the fake internet's server is not running");
 		return buf;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)lab->inet.web_pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)lab_internet_web_pid(lab));
 	f = fopen(path, "re");
 	n = f ? fread(st, 1, sizeof(st) - 1, f) : 0;
 	if (f)
@@ -216,11 +217,11 @@ static const char *checks_net_carrier(const struct lab *lab, char *buf, size_t l
 	p = strrchr(st, ')');
 	if (!n || !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X') {
 		snprintf(buf, len, "the fake internet's server (pid %d) died (see %.400s)",
-			 (int)lab->inet.web_pid, lab->inet.log);
+			 (int)lab_internet_web_pid(lab), lab_internet_log(lab));
 		return buf;
 	}
 	if (p[2] == 'T' || p[2] == 't') {
-		snprintf(buf, len, "the fake internet's server (pid %d) is stopped", (int)lab->inet.web_pid);
+		snprintf(buf, len, "the fake internet's server (pid %d) is stopped", (int)lab_internet_web_pid(lab));
 		return buf;
 	}
 	return NULL;
@@ -378,7 +379,7 @@ int checks_net_run(struct lab *lab, const struct plan *plan, const struct scn_ch
 		   json_t *row, struct checks_summary *sum)
 {
 	(void)plan;
-	if (!lab->inet.log[0]) {
+	if (!lab_internet_log(lab)[0]) {
 		lab_set_err(lab, "check \"%s\" needs the fake-internet fixture", c->name);
 		return checks_net_error(lab, row, sum, 0);
 	}

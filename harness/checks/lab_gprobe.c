@@ -80,12 +80,12 @@ int lab_gprobe_prepare(struct lab *lab, struct lab_vm *vm)
 {
 	int ret;
 
-	if (vm->gprobe_started)
+	if (lab_plugin_vm_probe_started(vm))
 		return 0;
 	ret = lab_gprobe_start(lab, vm->pvm);
 	if (ret < 0)
 		return ret;
-	vm->gprobe_started = 1;
+	lab_plugin_vm_set_probe_started(vm);
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab.h"
 #include "lab/run_state.h"
 #include "base/util.h"
 #include "scenario/names.h"

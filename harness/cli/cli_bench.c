@@ -10,7 +10,7 @@
 
 #include "bench/bench_boot.h"
 #include "bench/bench_vsock.h"
-#include "lab/lab_internal.h"
+#include "lab/lab.h"
 #include "record/result.h"
 #include "lab/run_state.h"
 #include "base/util.h"
@@ -89,7 +89,7 @@ int cli_bench(int argc, char **argv)
 		util_err("bench: %s", strerror(-ret));
 		goto cleanup;
 	}
-	res = result_new(lab_run_id(lab), lab->started_at, scn);
+	res = result_new(lab_run_id(lab), lab_started_at(lab), scn);
 	if (vsock)
 		util_progress("bench %s: vsock throughput, %u sample(s) per direction and size",
 			      lab_run_id(lab), bo.repeat);

@@ -14,7 +14,7 @@
 
 #include "checks/checks.h"
 #include "probes/lab_flows.h"
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "record/result.h"
 #include "lab/run_state.h"
 #include "base/util.h"
@@ -100,7 +100,7 @@ int cli_run(int argc, char **argv)
 		util_err("run: %s", strerror(-ret));
 		goto cleanup;
 	}
-	res = result_new(lab_run_id(lab), lab->started_at, scn);
+	res = result_new(lab_run_id(lab), lab_started_at(lab), scn);
 	util_progress("run %s: %zu VM(s), results in %s", lab_run_id(lab), plan->n_vms,
 		      lab_results_dir(lab));
 	ret = o.no_flows ? 0 : lab_flows_enable(lab);
@@ -135,7 +135,7 @@ int cli_run(int argc, char **argv)
 	json_object_set_new(res, "host", lab_host_json(lab));
 	json_object_set_new(res, "accelerator", lab_accel_json(lab));
 	json_object_set_new(res, "images", lab_images_json(lab));
-	json_object_set_new(res, "boot_timeout_s", json_integer(lab->boot_timeout_s));
+	json_object_set_new(res, "boot_timeout_s", json_integer(lab_boot_timeout_s(lab)));
 	json_object_set(res, "vms", vms);
 	if (checks) {
 		json_object_set(res, "checks", checks);
@@ -185,7 +185,7 @@ struct cli_up_state {
  * last line "exit CODE". */
 static void cli_up_check(struct lab *lab, int fd, void *arg)
 {
-	const struct plan *plan = lab->plan;
+	const struct plan *plan = lab_plugin_plan(lab);
 	struct cli_up_state *st = arg;
 	int *serial = &st->serial, since_last, since;
 	struct checks_summary sum = { 0 };
@@ -242,7 +242,7 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	}
 	code = ret < 0 || sum.errors ? CLI_EXIT_LAB :
 	       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
-	res = result_new(lab_run_id(lab), lab->started_at, plan->scn);
+	res = result_new(lab_run_id(lab), lab_started_at(lab), plan->scn);
 	/* as in a run's result.json: boot timelines, router filters read back */
 	json_object_set_new(res, "vms", lab_vms_json(lab));
 	if (checks) {
@@ -408,7 +408,7 @@ cleanup:
 		close(p[1]);
 	/* The lab belongs to the supervisor now: free our copy without tearing down. */
 	if (lab) {
-		lab->down_done = 1;
+		lab_disown(lab);
 		lab_destroy(lab);
 	}
 	plan_free(plan);

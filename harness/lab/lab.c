@@ -45,7 +45,6 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 		lab->opts.qemu_bin = "qemu-system-x86_64";
 	lab->epfd = -1;
 	lab->orig_netns = -1;
-	lab->inet.ns_fd = -1;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(lab->started_at, sizeof(lab->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -79,6 +78,14 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 			return ret;
 		}
 	}
+	/* after the VMs: a service's init may look at their folders */
+	fd = lab_service_create(lab);
+	if (fd < 0) {
+		lab_service_destroy(lab);
+		free(lab->vms);
+		free(lab);
+		return fd;
+	}
 	*out = lab;
 	return 0;
 }
@@ -86,13 +93,16 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 const char *lab_run_id(const struct lab *lab) { return lab->run_id; }
 const char *lab_results_dir(const struct lab *lab) { return lab->results_dir; }
 const char *lab_error(const struct lab *lab) { return lab->err[0] ? lab->err : "unknown error"; }
+const char *lab_started_at(const struct lab *lab) { return lab->started_at; }
+uint32_t lab_boot_timeout_s(const struct lab *lab) { return lab->boot_timeout_s; }
+void lab_disown(struct lab *lab) { lab->down_done = 1; }
 
-/* The inode of the namespace file PATH, or of FD when PATH is NULL. */
-static int lab_ns_ino(const char *path, int fd, uint64_t *ino)
+/* The inode of the namespace file PATH. */
+static int lab_ns_ino(const char *path, uint64_t *ino)
 {
 	struct stat st;
 
-	if (path ? stat(path, &st) < 0 : fstat(fd, &st) < 0)
+	if (stat(path, &st) < 0)
 		return -errno;
 	*ino = (uint64_t)st.st_ino;
 	return 0;
@@ -101,7 +111,7 @@ static int lab_ns_ino(const char *path, int fd, uint64_t *ino)
 static int lab_save_state(struct lab *lab)
 {
 	json_t *st, *vms, *netns;
-	uint64_t ino;
+	uint64_t ino = 0;
 	size_t i;
 	int ret;
 
@@ -123,10 +133,9 @@ static int lab_save_state(struct lab *lab)
 		return -ENOMEM;
 	/* The reaper kills only what lives in these namespaces. */
 	json_object_set_new(st, "netns", netns = json_array());
-	if (lab->orig_netns >= 0 && lab_ns_ino("/proc/self/ns/net", -1, &ino) == 0)
+	if (lab->orig_netns >= 0 && lab_ns_ino("/proc/self/ns/net", &ino) == 0)
 		json_array_append_new(netns, json_integer((json_int_t)ino));
-	if (lab->inet.ns_fd >= 0 && lab_ns_ino(NULL, lab->inet.ns_fd, &ino) == 0)
-		json_array_append_new(netns, json_integer((json_int_t)ino));
+	lab_service_netns(lab, netns);
 	ret = run_state_save(lab->run_dir, st);
 	json_decref(st);
 	return ret;
@@ -280,12 +289,12 @@ int lab_prepare(struct lab *lab)
 	 * (same second, same scenario) can never write into one. */
 	ret = util_mkdir_new(lab->results_dir, 0755);
 	if (ret < 0) {
-		lab_set_err(lab, "results directory %s: %s", lab->results_dir, strerror(-ret));
+		lab_set_err(lab, "results folder %s: %s", lab->results_dir, strerror(-ret));
 		return ret;
 	}
 	ret = util_mkdir_new(lab->run_dir, 0700);
 	if (ret < 0) {
-		lab_set_err(lab, "run directory %s: %s", lab->run_dir, strerror(-ret));
+		lab_set_err(lab, "run folder %s: %s", lab->run_dir, strerror(-ret));
 		return ret;
 	}
 	ret = lab_save_state(lab);
@@ -299,11 +308,11 @@ int lab_prepare(struct lab *lab)
 	ret = accel_probe_choose(lab->opts.accel >= 0 ? (enum scn_accel)lab->opts.accel :
 				 lab->plan->scn->accel, &pcfg, &lab->accel);
 	if (ret < 0) {
-		lab_set_err(lab, "accelerator: %s", lab->accel.reason);
+		lab_set_err(lab, "accel: %s", lab->accel.reason);
 		return ret;
 	}
 	lab->accel_ops = qemu_accel_get(lab->accel.id);
-	util_progress("accelerator %s: %s", lab->accel_ops->name, lab->accel.reason);
+	util_progress("accel %s: %s", lab->accel_ops->name, lab->accel.reason);
 	lab->boot_timeout_s = lab->opts.boot_timeout_s ? lab->opts.boot_timeout_s :
 			      lab->plan->boot_timeout_s ? lab->plan->boot_timeout_s :
 			      plan_default_boot_timeout_s(lab->accel.id == QEMU_ACCEL_KVM);
@@ -318,11 +327,10 @@ int lab_prepare(struct lab *lab)
 	ret = lab_netns(lab);
 	if (!ret)
 		ret = lab_save_state(lab); /* the namespace, before anything runs in it */
+	/* Host services before the first VM: QEMU connects to backend daemons'
+	 * sockets, and slow fixtures get ready while the VMs boot. */
 	if (!ret)
-		ret = lab_vsock_start(lab);
-	/* Fixtures first: the private Tor network bootstraps while VMs boot. */
-	if (!ret)
-		ret = lab_internet_start(lab);
+		ret = lab_service_start_all(lab);
 	if (!ret)
 		ret = lab_save_state(lab);
 	return ret;
@@ -474,16 +482,6 @@ int lab_exec(struct lab *lab, const char *name, const char *const *argv, uint32_
 const char *lab_images_dir(const struct lab *lab) { return lab->images_dir; }
 const char *lab_run_dir(const struct lab *lab) { return lab->run_dir; }
 
-const char *lab_vm_vsock_host(const struct lab *lab, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < lab->n_vms; i++)
-		if (!strcmp(lab->vms[i].pvm->name, name))
-			return lab->vms[i].vsock_host;
-	return NULL;
-}
-
 int lab_read_file(struct lab *lab, const char *name, const char *path, uint8_t **data, size_t *len)
 {
 	size_t i;
@@ -547,8 +545,7 @@ int lab_down(struct lab *lab)
 		lab_vm_stop(&lab->vms[i]);
 	for (i = 0; i < lab->n_vms; i++)
 		lab_vm_close(&lab->vms[i]);
-	lab_vsock_stop(lab);
-	lab_internet_stop(lab);
+	lab_service_stop_all(lab);
 	if (lab->nl) {
 		for (i = 0; i < lab->plan->n_nets; i++)
 			netns_link_delete(lab->nl, lab->plan->nets[i].bridge);
@@ -638,7 +635,8 @@ void lab_destroy(struct lab *lab)
 		return;
 	lab_down(lab);
 	for (size_t i = 0; i < lab->n_vms; i++)
-		free(lab->vms[i].filter_ruleset);
+		lab_vm_reset_role(&lab->vms[i]);
+	lab_service_destroy(lab);
 	free(lab->vms);
 	free(lab);
 }

@@ -10,6 +10,7 @@
 #ifndef UVMLAB_LAB_H
 #define UVMLAB_LAB_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -18,6 +19,8 @@
 #include "plan/plan.h"
 #include "qemu/qemu_argv.h"
 
+struct service_ops;
+
 struct lab_opts {
 	const char *results_root;  /* default "results" */
 	const char *run_root;      /* default "/run/uvmlab" */
@@ -25,7 +28,14 @@ struct lab_opts {
 	const char *qemu_bin;      /* default "qemu-system-x86_64" */
 	int accel;                 /* -1: from scenario; else enum scn_accel */
 	uint32_t boot_timeout_s;   /* 0: from plan/default */
+	/* host services (services/service.h); NULL: services_registry() */
+	const struct service_ops *const *services;
+	size_t n_services;
 };
+
+/* Set by the CLI's signal handler (the signal's number): lab_up() and long
+ * waits give up with -EINTR, lab_supervise() returns. */
+extern volatile sig_atomic_t lab_stop_flag;
 
 /* Boot phases on the host's CLOCK_MONOTONIC, in order. */
 enum lab_phase {
@@ -45,20 +55,50 @@ int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab 
 
 const char *lab_run_id(const struct lab *lab);
 const char *lab_results_dir(const struct lab *lab);
+/* When lab_create() ran, "2026-12-02T01:02:03Z". */
+const char *lab_started_at(const struct lab *lab);
+/* The boot timeout in force (known once lab_prepare() chose the accel). */
+uint32_t lab_boot_timeout_s(const struct lab *lab);
 /* The last error with context, e.g. `vm "a": boot timed out after 120 s ...`. */
 const char *lab_error(const struct lab *lab);
 
-/* Everything lab_up() does before the first VM: choose the accelerator,
- * create directories, namespace and bridges. Used alone by benchmarks, which
+/* Everything lab_up() does before the first VM: choose the accel,
+ * create folders, namespace and bridges. Used alone by benchmarks, which
  * then boot one fresh VM per sample. */
 int lab_prepare(struct lab *lab);
 
-/* Choose the accelerator, create the run's directories, namespace, bridges
+/* Choose the accel, create the run's folders, namespace, bridges
  * and taps, start the VMs in dependency order (independent ones in parallel)
  * and wait until every agent said hello, each bounded by the boot timeout.
  * 0, -EINTR when a stop signal arrived, or another negative errno with
  * lab_error() set. On failure the caller still calls lab_down(). */
 int lab_up(struct lab *lab);
+
+/* What a VM's start was given (valid during the callback only). */
+struct lab_boot_info {
+	const struct plan_vm *vm;
+	const char *kernel;        /* the kernel file booted */
+	const char *initrd;        /* the role's image, before any padding */
+	const char *cmdline;       /* the kernel command line */
+	char *const *argv;         /* QEMU's argv, ARGC entries */
+	size_t argc;
+	const char *accel;         /* the accel's name ("tcg", "kvm") */
+	uint64_t tsc_khz;
+};
+/* Turns a boot's inputs into the caller's parameter record (new reference). */
+typedef json_t *(*lab_sample_params_fn)(const struct lab_boot_info *info);
+
+/* Benchmarks, after lab_prepare(): boot VM number I (plan order) afresh
+ * and return its timeline as a new sample object in *SAMPLE; the VM is
+ * stopped and reset after. BARE=0: a managed boot ({"mode": "uvmlab",
+ * "phases_ms": {...}, guest times, QEMU CPU}); while *PARAMS is still NULL
+ * it gets PARAMS_FN's record of what the start was given. BARE=1: the
+ * baseline, QEMU under /bin/sh with console and marker to files, timed
+ * through the marker file ({"mode": "bare"}); PARAMS_FN and PARAMS are
+ * unused (may be NULL). 0, -EINTR on a stop signal, or negative errno with
+ * lab_error() set. */
+int lab_sample_boot(struct lab *lab, size_t i, int bare, json_t **sample,
+		    lab_sample_params_fn params_fn, json_t **params);
 
 /* A request on the run's control socket (LAB_CONTROL_SOCK in the run dir),
  * e.g. from `uvmlab check`: FD is the connected client. While it runs the
@@ -77,24 +117,23 @@ int lab_supervise(struct lab *lab, lab_control_fn fn, void *arg);
 int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t timeout_ms,
 	     struct agent_exec_result *res);
 
-/* Paths checks need: the images folder (host-side tools live there too), the
- * run's state folder, and VM's hybrid vsock host socket (NULL if no VM NAME). */
+/* Paths checks need: the images folder (host-side tools live there too) and
+ * the run's state folder. */
 const char *lab_images_dir(const struct lab *lab);
 const char *lab_run_dir(const struct lab *lab);
-const char *lab_vm_vsock_host(const struct lab *lab, const char *name);
 
 /* Read a guest file through VM's agent (see agent_conn_read_file()). */
 int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **data, size_t *len);
 
 /* Verify that every VM that came up is still alive and answering: its QEMU
  * process exists and is not stopped, QMP query-status says "running", and
- * the agent runs `true` (each bounded by a few seconds); and, with vsock,
- * that uvmlab-vsockd is alive and answering. Call after the
- * checks and before lab_down(); what was found becomes the VM's state in
- * lab_vms_json() ("dead", "hung", "paused"). 0 when every VM is; else
- * -ECHILD (a VM died), -ETIMEDOUT (hung or paused) or -EPIPE (the vsock
- * backend is gone) with lab_error()
- * naming every bad VM. */
+ * the agent runs `true` (each bounded by a few seconds); and that every host
+ * service the run started with a health hook (services/service.h) is alive
+ * and answering. Call after the checks and before lab_down(); what was found
+ * becomes the VM's state in lab_vms_json() ("dead", "hung", "paused"). 0
+ * when every VM is; else -ECHILD (a VM died), -ETIMEDOUT (hung or paused)
+ * or -EPIPE (a host service is gone) with lab_error() naming every bad VM
+ * and service. */
 int lab_verify_alive(struct lab *lab);
 
 /* Tests only: UVMLAB_TEST_FAULT_AFTER_CHECKS=VM:KILL or VM:STOP sends
@@ -104,15 +143,19 @@ int lab_verify_alive(struct lab *lab);
 int lab_test_fault_after_checks(struct lab *lab);
 
 /* Stop every QEMU (QMP quit, then SIGKILL), close everything, remove the run's
- * state directory. Safe to call more than once and after a failed lab_up(). */
+ * state folder. Safe to call more than once and after a failed lab_up(). */
 int lab_down(struct lab *lab);
 
-/* Result pieces for result.json: the accelerator block, the VMs array (argv,
+/* Result pieces for result.json: the accel block, the VMs array (argv,
  * NICs, boot timeline) and image manifest. New references. */
 json_t *lab_accel_json(const struct lab *lab);
 json_t *lab_vms_json(const struct lab *lab);
 json_t *lab_images_json(const struct lab *lab);
 json_t *lab_host_json(const struct lab *lab);
+
+/* Give the lab up without tearing it down (another process, the
+ * supervisor, owns it now): lab_down() and lab_destroy() then only free. */
+void lab_disown(struct lab *lab);
 
 /* lab_down() if needed, then free; NULL is fine. */
 void lab_destroy(struct lab *lab);

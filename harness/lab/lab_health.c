@@ -173,13 +173,9 @@ int lab_verify_alive(struct lab *lab)
 		else if (!ret)
 			ret = -ETIMEDOUT;
 	}
-	/* and what carries the vsock checks */
-	if (lab_vsock_health(lab) < 0) {
-		if (off < sizeof(msg))
-			off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s%.400s after the checks",
-						off ? "; " : "", lab->err);
+	/* and the host services the checks ran over (a backend daemon) */
+	if (lab_service_health(lab, msg, sizeof(msg), &off) < 0)
 		ret = -EPIPE;
-	}
 	if (ret)
 		lab_set_err(lab, "%s", msg);
 	return ret;

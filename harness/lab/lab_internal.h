@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* lab_internal.h: the live-run structures shared by lab.c and lab_vm.c only. */
+/* lab_internal.h: the live-run structures, private to harness/lab/.
+ *
+ * Everything outside harness/lab/ uses lab.h and lab_plugin.h. (Until the
+ * roles and checks are converted, their files still include this one; it
+ * brings lab_services.h along for them.) */
 #ifndef UVMLAB_LAB_INTERNAL_H
 #define UVMLAB_LAB_INTERNAL_H
 
@@ -10,6 +14,7 @@
 #include "qemu/accel_probe.h"
 #include "lab/agent_client.h"
 #include "lab/lab.h"
+#include "lab/lab_plugin.h"
 #include "lab/netns_link.h"
 #include "qemu/qemu_argv.h"
 #include "qemu/qmp_client.h"
@@ -26,11 +31,12 @@ struct lab_src {
 	enum lab_src_kind kind;
 };
 
-enum lab_vm_state { LAB_VM_PENDING = 0, LAB_VM_BOOTING, LAB_VM_READY, LAB_VM_FAILED, LAB_VM_EXITED };
-
-/* What lab_health.c found when it last looked at a VM that had come up. */
-enum lab_vm_health { LAB_VM_HEALTH_UNCHECKED = 0, LAB_VM_HEALTH_ALIVE, LAB_VM_HEALTH_DEAD,
-		     LAB_VM_HEALTH_HUNG, LAB_VM_HEALTH_PAUSED };
+/* A role step stamped on a VM (lab_plugin_vm_mark()). */
+struct lab_vm_mark {
+	const char *phase;           /* key in boot.phases_ms */
+	const char *span_key;        /* VM key: ms from here to services_ready, or NULL */
+	uint64_t t;
+};
 
 struct lab_vm {
 	struct lab *lab;
@@ -39,7 +45,6 @@ struct lab_vm {
 	char dir[512];
 	char qmp_path[600], con_path[600], mark_path[600], agent_path[600];
 	char console_log[1200], qemu_log[1200];
-	char vsock_path[600], vsock_host[600]; /* vhost-user socket, hybrid host socket */
 	int lfd[3];                  /* listening: qmp, console, marker */
 	int qmp_fd_raw;              /* accepted, before the handshake */
 	struct qmp_client *qmp;
@@ -63,10 +68,13 @@ struct lab_vm {
 	char last_line[256];         /* last complete console line */
 	char partial[256];
 	size_t partial_len;
-	uint64_t t_role;             /* role services ready (roles/roles.c), 0 = not reached */
-	uint64_t t_tor_start;        /* tor gateway: tor started (roles/tor_gateway.c), 0 = not */
-	int gprobe_started;          /* the guest probe is loaded (checks/lab_gprobe.c) */
-	int filter_applied;          /* router filter in force and forwarding on (roles/router.c) */
+	uint64_t t_role;             /* role services ready (roles/), 0 = not reached */
+	struct lab_vm_mark marks[LAB_PLUGIN_MAX_MARKS]; /* role steps, in stamping order */
+	size_t n_marks;
+	void *role_state;            /* the role's own, lab_plugin_vm_set_role_state() */
+	void (*role_state_free)(void *);
+	int probe_started;           /* the guest probe is loaded (roles/) */
+	int filter_applied;          /* router filter in force and forwarding on (roles/) */
 	char *filter_ruleset;        /* what `nft list table inet uvmlab_filter` read back,
 	                              * malloc'd; freed by lab_vm_reset() and lab_destroy() */
 	uint64_t t_filter;           /* filter in force, 0 = not (yet) */
@@ -75,21 +83,11 @@ struct lab_vm {
 	pid_t last_pid;              /* QEMU's pid, kept after it was reaped */
 };
 
-/* The fake internet: its own network namespace (held by a child that only
- * waits), a veth into the bridge of the network with internet: true, and
- * the fixtures running there (lab_internet.c). */
-struct lab_internet {
-	pid_t holder;                /* its netns is the internet; 0 = none */
-	int ns_fd;                   /* /proc/HOLDER/ns/net, -1 = none */
-	pid_t web_pid;               /* fake_internet.py serve */
-	int tor_started;             /* private_tor.py start succeeded */
-	uint32_t gw_addr;            /* the internet's address on the lab network */
-	char fixtures_dir[1024];     /* where fake_internet.py and private_tor.py live */
-	char tor_dir[600];           /* RUNDIR/tor */
-	char log[1200];              /* RESULTS/internet.log: the fake internet's JSON lines */
-	char pidfile[600];
-	uint32_t exits[16];          /* the private network's exit addresses */
-	size_t n_exits;
+/* A host service of the run (services/service.h) and its state block. */
+struct lab_service {
+	const struct service_ops *ops;
+	void *state;
+	int wanted, started;
 };
 
 struct lab {
@@ -110,57 +108,27 @@ struct lab {
 	struct netns_link *nl;
 	int orig_netns;              /* to return to at lab_down() */
 	int epfd;
-	pid_t vsockd_pid;            /* uvmlab-vsockd, when the scenario has vsock */
-	struct flow_probe *flows;    /* eBPF flow recorder on every tap (run only), or NULL */
-	char vsockd_log[1200];
-	char vsockd_dead[1400];      /* how uvmlab-vsockd ended, once lab_vsock_health() saw it */
+	struct lab_service *svc;     /* the registry's services, in start order */
+	size_t n_svc;
 	int up_started, down_done;
 	uint64_t t_start_wall_ns;
 	char started_at[32];
-	struct lab_internet inet;
 };
 
-extern volatile sig_atomic_t lab_stop_flag;
+/* lab_service.c: the run's host services (services/service.h), through
+ * their hooks. Each returns 0 or the first hook's negative errno (lab->err
+ * set by the hook). */
+int lab_service_create(struct lab *lab);        /* lab_create(): state blocks, init */
+int lab_service_start_all(struct lab *lab);     /* lab_prepare(), after the namespace */
+int lab_service_vm_argv(struct lab_vm *vm, struct qemu_vm_spec *spec);
+int lab_service_vm_taps(struct lab_vm *vm);
+/* Append the inode of each service's own network namespace to NETNS. */
+void lab_service_netns(const struct lab *lab, json_t *netns);
+/* health() of each wanted service; the messages joined into MSG. */
+int lab_service_health(struct lab *lab, char *msg, size_t len, size_t *off);
+void lab_service_stop_all(struct lab *lab);     /* lab_down(), reverse order */
+void lab_service_destroy(struct lab *lab);      /* lab_destroy() */
 
-/* lab_vsock.c: uvmlab-vsockd for scenarios with a vsock section */
-int lab_vsock_start(struct lab *lab);
-void lab_vsock_stop(struct lab *lab);
-/* Is the vsock carrier up: uvmlab-vsockd alive, not stopped, and its event
- * loop answering on a host socket within 2 s? 0 (also when the scenario has
- * no vsock), -EPIPE when it died, -ETIMEDOUT or another negative errno when
- * it does not answer; lab->err names the daemon, e.g. "vsock backend
- * uvmlab-vsockd (pid 412) died: killed by signal 9 (see ...)". */
-int lab_vsock_health(struct lab *lab);
-/* Start PATH ARGV... in the background with stdout+stderr to OUT_PATH, in
- * its own process group, dying with us. 0 with *PID, or negative errno. */
-int lab_spawn(const char *const *argv, const char *out_path, pid_t *pid);
-/* lab_spawn(), but the child first enters the network namespace NS_FD (-1:
- * stay) and APPEND keeps OUT_PATH's content. */
-int lab_spawn_ns(int ns_fd, const char *const *argv, const char *out_path, int append, pid_t *pid);
-/* Wait up to TIMEOUT_MS for PID; kill it after. Returns its exit code
- * (128+signal when killed), or -ETIMEDOUT if it had to be killed. */
-int lab_reap(pid_t pid, int timeout_ms);
-/* A program installed beside the uvmlab binary (uvmlab-vsockd, ...). */
-void lab_sibling_path(const char *name, char *buf, size_t len);
-
-/* lab.c, for checks and role services */
-/* Write DATA to PATH in VM through its agent. 0 or negative errno (lab->err set). */
-int lab_write_file(struct lab *lab, const char *vm, const char *path, uint32_t mode,
-		   const void *data, size_t len);
-/* Pause (ON=1, QMP "stop") or resume (ON=0, QMP "cont") VM NAME. */
-int lab_vm_pause(struct lab *lab, const char *name, int on);
-
-/* lab_internet.c: the fake internet and the private Tor network, when the
- * scenario asks for them. Start after the run's namespace exists and before
- * the first VM; stop before leaving the namespace. */
-int lab_internet_start(struct lab *lab);
-void lab_internet_stop(struct lab *lab);
-/* Run ARGV in the internet's namespace in the background, output appended to
- * OUT_PATH, dying with us. 0 with *PID, or negative errno. */
-int lab_internet_spawn(struct lab *lab, const char *const *argv, const char *out_path, pid_t *pid);
-/* Wait for the private Tor network's bootstrap (bounded), keeping the lab's
- * event loop running. 0, -ETIMEDOUT or negative errno (lab->err set). */
-int lab_internet_wait_tor(struct lab *lab, int timeout_s);
 
 /* lab_health.c: is a VM that came up still alive and answering? */
 /* Look at VM now: QEMU process (reaped if it died; stopped = hung), then
@@ -173,11 +141,6 @@ const char *lab_health_name(enum lab_vm_health h);
  * so in lab->err (`vm "b" is dead: QEMU (pid 412) died: killed by signal 9`)
  * instead of the transport's errno. Returns RET, or -ECHILD when dead. */
 int lab_health_explain(struct lab_vm *vm, int ret);
-/* Before a check that needs VM NAME: 0 when its QEMU process is alive and
- * not stopped, else -ECHILD (dead) or -ETIMEDOUT (hung) with lab->err
- * `vm "b" is dead: QEMU (pid 412) died: killed by signal 9`. Names that are
- * no VM of the lab are left to the check (0). */
-int lab_health_require(struct lab *lab, const char *name);
 
 /* lab_vm.c */
 int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);
@@ -191,13 +154,15 @@ int lab_vm_tick(struct lab_vm *vm, uint64_t now);
 void lab_vm_stop(struct lab_vm *vm);
 /* Forget a finished boot so the VM can be started again (benchmarks). */
 void lab_vm_reset(struct lab_vm *vm);
+/* Free and clear what roles recorded on VM (marks, filter, role state). */
+void lab_vm_reset_role(struct lab_vm *vm);
 /* The kernel file VM boots (stock bzImage, lab bzImage or lab vmlinux). */
 void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len);
-/* One round of the event loop: wait up to TIMEOUT_MS, dispatch, tick. */
-int lab_poll(struct lab *lab, int timeout_ms);
 void lab_vm_close(struct lab_vm *vm);
 enum lab_phase lab_vm_last_phase(const struct lab_vm *vm);
 json_t *lab_vm_json(const struct lab_vm *vm);
-void lab_set_err(struct lab *lab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Transitional, for roles/ and checks/ files that still include this one. */
+#include "services/lab_services.h"
 
 #endif

@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "probes/flow_probe.h"
 #include "qemu/initrd_pad.h"
 #include "roles/role.h"
 #include "base/util.h"
@@ -76,8 +75,6 @@ int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm)
 	snprintf(vm->con_path, sizeof(vm->con_path), "%s/console.sock", vm->dir);
 	snprintf(vm->mark_path, sizeof(vm->mark_path), "%s/marker.sock", vm->dir);
 	snprintf(vm->agent_path, sizeof(vm->agent_path), "%s/agent.sock", vm->dir);
-	snprintf(vm->vsock_path, sizeof(vm->vsock_path), "%s/vsock.sock", vm->dir);
-	snprintf(vm->vsock_host, sizeof(vm->vsock_host), "%s/vsock.host", vm->dir);
 	snprintf(vm->console_log, sizeof(vm->console_log), "%s/%s.console.log", lab->results_dir, pvm->name);
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/%s.qemu.log", lab->results_dir, pvm->name);
 	return 0;
@@ -157,15 +154,9 @@ static int lab_vm_taps(struct lab_vm *vm)
 			lab_set_err(lab, "vm \"%s\": tap %s: %s", vm->pvm->name, nic->tap, strerror(-ret));
 			break;
 		}
-		/* recording starts before QEMU exists: no frame of the VM is missed */
-		if (lab->flows) {
-			ret = flow_probe_attach(lab->flows, nic->tap);
-			if (ret < 0)
-				lab_set_err(lab, "vm \"%s\": flow recorder: %s", vm->pvm->name,
-					    flow_probe_error(lab->flows));
-		}
 	}
-	return ret;
+	/* the taps exist and QEMU does not yet: services that watch them start now */
+	return ret < 0 ? ret : lab_service_vm_taps(vm);
 }
 
 /* Which kernel file this VM boots: the stock bzImage, or the lab kernel as
@@ -232,7 +223,6 @@ int lab_vm_start(struct lab_vm *vm)
 	spec.qemu_bin = lab->opts.qemu_bin;
 	spec.kernel = kernel;
 	spec.console = pvm->scn->console == SCN_CONSOLE_ON;
-	spec.vsock_sock = lab->plan->scn->has_vsock ? vm->vsock_path : NULL;
 	spec.bare = vm->bare;
 	spec.initrd = initrd;
 	spec.qmp_sock = vm->qmp_path;
@@ -246,6 +236,9 @@ int lab_vm_start(struct lab_vm *vm)
 	spec.tsc_khz = lab->tsc_khz;
 	for (i = 0; i < (int)pvm->n_nics; i++)
 		spec.tap_fds[i] = vm->tap_fds[i];
+	ret = lab_service_vm_argv(vm, &spec);
+	if (ret < 0)
+		return ret;
 	ret = qemu_cmdline_build(&spec, vm->cmdline, sizeof(vm->cmdline));
 	if (!ret)
 		ret = qemu_argv_build(&spec, &vm->argv);
@@ -504,7 +497,7 @@ int lab_vm_tick(struct lab_vm *vm, uint64_t now)
 
 	if (vm->state != LAB_VM_BOOTING)
 		return 0;
-	/* The agent socket is QEMU's listener, created before the monitor
+	/* The agent socket is QEMU's listener, created before QMP
 	 * greets us; connect once QMP is up. HELLO arrives when the guest's
 	 * agent opens its port. */
 	if (vm->qmp && !vm->agent) {
@@ -593,14 +586,25 @@ void lab_vm_reset(struct lab_vm *vm)
 	lab_vm_close(vm);
 	memset(vm->t, 0, sizeof(vm->t));
 	memset(&vm->hello, 0, sizeof(vm->hello));
-	vm->t_ready_marker = vm->t_role = vm->t_tor_start = vm->t_filter = 0;
-	vm->gprobe_started = vm->filter_applied = 0;
-	free(vm->filter_ruleset);
-	vm->filter_ruleset = NULL;
+	vm->t_ready_marker = 0;
+	lab_vm_reset_role(vm);
 	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
 	vm->last_line[0] = '\0';
 	vm->partial_len = 0;
 	vm->state = LAB_VM_PENDING;
+}
+
+void lab_vm_reset_role(struct lab_vm *vm)
+{
+	vm->t_role = vm->t_filter = 0;
+	vm->probe_started = vm->filter_applied = 0;
+	vm->n_marks = 0;
+	free(vm->filter_ruleset);
+	vm->filter_ruleset = NULL;
+	if (vm->role_state && vm->role_state_free)
+		vm->role_state_free(vm->role_state);
+	vm->role_state = NULL;
+	vm->role_state_free = NULL;
 }
 
 static double lab_vm_ms(uint64_t t, uint64_t t0)
@@ -632,15 +636,17 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	for (p = LAB_PHASE_QMP; p < LAB_PHASE_COUNT; p++)
 		json_object_set_new(phases, lab_phase_name((enum lab_phase)p),
 				    json_real(lab_vm_ms(vm->t[p], t0)));
-	/* Role services (roles/: NAT, tor) end the timeline where they ran;
-	 * elsewhere the agent's own duties (addresses, forwarding) are the services. */
+	/* Role services (roles/) end the timeline where they ran; elsewhere
+	 * the agent's own duties (addresses, forwarding) are the services. */
 	json_object_set_new(phases, "services_ready",
 			    json_real(lab_vm_ms(vm->t_role ? vm->t_role : vm->t[LAB_PHASE_AGENT], t0)));
-	if (vm->t_tor_start) {
-		json_object_set_new(phases, "tor_started", json_real(lab_vm_ms(vm->t_tor_start, t0)));
-		if (vm->t_role)
-			json_object_set_new(o, "tor_bootstrap_ms",
-					    json_real((double)(vm->t_role - vm->t_tor_start) / 1e6));
+	/* the steps roles stamped, and how long each took until services_ready */
+	for (i = 0; i < vm->n_marks; i++) {
+		const struct lab_vm_mark *m = &vm->marks[i];
+
+		json_object_set_new(phases, m->phase, json_real(lab_vm_ms(m->t, t0)));
+		if (m->span_key && vm->t_role)
+			json_object_set_new(o, m->span_key, json_real((double)(vm->t_role - m->t) / 1e6));
 	}
 	json_object_set_new(phases, "ready_marker", json_real(lab_vm_ms(vm->t_ready_marker, t0)));
 	json_object_set_new(boot, "phases_ms", phases);

@@ -151,7 +151,7 @@ int run_state_kill_matching(const char *needle, const uint64_t *netns, size_t n_
 
 		if (pid <= 0 || pid == self)
 			continue;
-		/* Only what lives in one of the run's own namespaces: an editor or
+		/* Only what lives in one of the run's own namespaces: a pager or
 		 * a `tail -f` of a run's log on the host is not the run's. */
 		ns = run_state_netns_of(pid);
 		for (i = 0; ns && i < n_netns; i++)
@@ -207,7 +207,7 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 			kill(info.supervisor, SIGKILL);
 	}
 	/* QEMUs die with their supervisor (PR_SET_PDEATHSIG); anything left in
-	 * the run's namespaces that still names this run's directory is an
+	 * the run's namespaces that still names this run's folder is an
 	 * orphan. */
 	strcat(needle, "/");
 	n = run_state_kill_matching(needle, netns, n_netns);

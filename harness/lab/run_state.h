@@ -3,11 +3,11 @@
  *
  * Each run owns RUN_ROOT/<run-id>/ (sockets, state.json). state.json names the
  * supervising uvmlab process (pid + start time, so a recycled pid is not
- * mistaken for it), the QEMU pids, the results directory and the inodes of the
- * run's network namespaces ("netns": the lab's and the fake internet's). A run
+ * mistaken for it), the QEMU pids, the results folder and the inodes of the
+ * run's network namespaces ("netns": the lab's and those of its host services). A run
  * whose supervisor is gone is an orphan: run_state_reap() kills whatever lives
- * in one of those namespaces and mentions the run's directory on its command
- * line, and removes the directory. Processes elsewhere are never touched.
+ * in one of those namespaces and mentions the run's folder on its command
+ * line, and removes the folder. Processes elsewhere are never touched.
  */
 #ifndef UVMLAB_RUN_STATE_H
 #define UVMLAB_RUN_STATE_H
@@ -34,13 +34,13 @@ struct run_state_info {
 
 typedef int (*run_state_visit_fn)(const struct run_state_info *info, void *arg);
 
-/* Call FN for each run directory under ROOT (sorted by id). Stops at and
+/* Call FN for each run folder under ROOT (sorted by id). Stops at and
  * returns FN's first non-zero value. A missing ROOT is no runs. */
 int run_state_list(const char *root, run_state_visit_fn fn, void *arg);
 
 /* Stop the run ID under ROOT (SIGTERM to a live supervisor, then SIGKILL
  * after TIMEOUT_MS), kill leftover processes of that run and remove its
- * directory. *KILLED counts processes killed by force (may be NULL).
+ * folder. *KILLED counts processes killed by force (may be NULL).
  * 0, -ENOENT (no such run) or negative errno. */
 int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed);
 

@@ -8,23 +8,84 @@
 #include <string.h>
 
 #include "probes/flow_probe.h"
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "checks/policy.h"
 #include "base/util.h"
+
+/* The recorder of one lab: NULL until lab_flows_enable(). */
+struct lab_flows {
+	struct flow_probe *probe;
+};
+
+static struct flow_probe *lab_flows_probe(const struct lab *lab)
+{
+	struct lab_flows *f = lab_service_state(lab, &lab_flows_service);
+
+	return f ? f->probe : NULL;
+}
+
+static void lab_flows_forget(const struct lab *lab)
+{
+	struct lab_flows *f = lab_service_state(lab, &lab_flows_service);
+
+	if (f)
+		f->probe = NULL;
+}
 
 int lab_flows_enable(struct lab *lab)
 {
 	/* UVMLAB_KERNEL_BTF points the loader elsewhere (tests of load failures) */
 	struct flow_probe_opts opts = { .btf_path = getenv("UVMLAB_KERNEL_BTF") };
+	struct lab_flows *f = lab_service_state(lab, &lab_flows_service);
 	char err[256] = "";
-	int ret = flow_probe_create(&lab->flows, &opts, err, sizeof(err));
+	int ret;
 
+	if (!f) {
+		lab_set_err(lab, "flow recorder: not registered as a service");
+		return -ENOENT;
+	}
+	ret = flow_probe_create(&f->probe, &opts, err, sizeof(err));
 	if (ret < 0) {
-		lab->flows = NULL;
+		f->probe = NULL;
 		lab_set_err(lab, "flow recorder: %s (uvmlab run --no-flows skips it)", err);
 	}
 	return ret;
 }
+
+/* Recording starts before QEMU exists: no frame of the VM is missed. */
+static int lab_flows_vm_taps(struct lab *lab, void *state, struct lab_vm *vm)
+{
+	struct lab_flows *f = state;
+	const char *tap;
+	size_t k;
+	int ret;
+
+	for (k = 0; f->probe && (tap = lab_plugin_vm_tap(vm, k)); k++) {
+		ret = flow_probe_attach(f->probe, tap);
+		if (ret < 0) {
+			lab_set_err(lab, "vm \"%s\": flow recorder: %s", lab_plugin_vm_name(vm),
+				    flow_probe_error(f->probe));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The CLI enables it (uvmlab run/up without --no-flows): wanted by every
+ * plan, idle unless enabled. It is read and released by the CLI before
+ * lab_down(). */
+static int lab_flows_wanted(const struct plan *plan)
+{
+	(void)plan;
+	return 1;
+}
+
+const struct service_ops lab_flows_service = {
+	.name = "flow recorder",
+	.state_size = sizeof(struct lab_flows),
+	.wanted = lab_flows_wanted,
+	.vm_taps = lab_flows_vm_taps,
+};
 
 struct lab_flows_mark {
 	struct flow_record *recs;
@@ -112,13 +173,13 @@ static int lab_flows_one_since(const struct flow_record *rec, void *arg)
 static int lab_flows_one(const struct flow_record *rec, void *arg)
 {
 	struct lab_flows_ctx *c = arg;
-	const struct plan_vm *vm = policy_tap_vm(c->lab->plan, rec->ifname);
+	const struct plan_vm *vm = policy_tap_vm(lab_plugin_plan(c->lab), rec->ifname);
 	char src[32], dst[32], why[200], pb[20], sa[INET6_ADDRSTRLEN] = "", da[INET6_ADDRSTRLEN] = "";
 	char key[80];
-	enum policy_verdict v = policy_judge(c->lab->plan, rec, src, dst, why, sizeof(why));
+	enum policy_verdict v = policy_judge(lab_plugin_plan(c->lab), rec, src, dst, why, sizeof(why));
 	const char *proto = policy_proto_name(rec, pb, sizeof(pb));
 	/* without a policy nothing is judged: say so rather than "violation" */
-	const char *vname = !c->lab->plan->scn->has_policy &&
+	const char *vname = !lab_plugin_plan(c->lab)->scn->has_policy &&
 			    (v == POLICY_ALLOWED || v == POLICY_VIOLATION) ? "unjudged" : policy_verdict_name(v);
 	int af = rec->family == FLOW_FAMILY_IPV6 ? AF_INET6 : AF_INET;
 	json_t *cell;
@@ -135,7 +196,7 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 		"src", sa, "dst", da, "src_endpoint", src, "dst_endpoint", dst,
 		"src_port", rec->src_port, "dst_port", rec->dst_port,
 		"packets", (json_int_t)rec->packets, "bytes", (json_int_t)rec->bytes,
-		"verdict", vname, "why", c->lab->plan->scn->has_policy ? why : "no policy in the scenario"));
+		"verdict", vname, "why", lab_plugin_plan(c->lab)->scn->has_policy ? why : "no policy in the scenario"));
 	if (v != POLICY_ALLOWED && v != POLICY_VIOLATION)
 		return 0;
 	c->judged++;
@@ -151,7 +212,7 @@ static int lab_flows_one(const struct flow_record *rec, void *arg)
 							  (json_int_t)rec->packets));
 	json_object_set_new(cell, "bytes", json_integer(json_integer_value(json_object_get(cell, "bytes")) +
 							(json_int_t)rec->bytes));
-	if (v == POLICY_VIOLATION && c->lab->plan->scn->has_policy) {
+	if (v == POLICY_VIOLATION && lab_plugin_plan(c->lab)->scn->has_policy) {
 		json_object_set_new(cell, "verdict", json_string("violation"));
 		/* "first" is the earliest seen (a request before its reply), not
 		 * whichever the table happened to yield first */
@@ -173,21 +234,23 @@ static int lab_flows_judge(struct lab *lab, int release, const struct lab_flows_
 	uint64_t drops = 0;
 	int ret;
 
+	struct flow_probe *probe = lab_flows_probe(lab);
+
 	*flows = *matrix = *check = NULL;
-	if (!lab->flows)
+	if (!probe)
 		return 0;
 	c.flows = json_array();
 	c.matrix = json_object();
 	if (release) {
-		ret = flow_probe_detach_all(lab->flows);
+		ret = flow_probe_detach_all(probe);
 		if (ret < 0)
-			util_err("flow recorder: %s", flow_probe_error(lab->flows));
+			util_err("flow recorder: %s", flow_probe_error(probe));
 	}
-	ret = flow_probe_read(lab->flows, since || next ? lab_flows_one_since : lab_flows_one, &c);
-	flow_probe_drops(lab->flows, &drops);
+	ret = flow_probe_read(probe, since || next ? lab_flows_one_since : lab_flows_one, &c);
+	flow_probe_drops(probe, &drops);
 	if (release) {
-		flow_probe_destroy(lab->flows);
-		lab->flows = NULL;
+		flow_probe_destroy(probe);
+		lab_flows_forget(lab);
 	}
 	if (ret < 0) {
 		lab_set_err(lab, "flow recorder: reading flows: %s", strerror(-ret));
@@ -195,7 +258,7 @@ static int lab_flows_judge(struct lab *lab, int release, const struct lab_flows_
 		json_decref(c.matrix);
 		return ret;
 	}
-	if (lab->plan->scn->has_policy) {
+	if (lab_plugin_plan(lab)->scn->has_policy) {
 		int pass = c.violations == 0 && drops == 0;
 
 		if (pass)
@@ -237,7 +300,7 @@ int lab_flows_snapshot_since(struct lab *lab, const struct lab_flows_mark *since
 	struct lab_flows_mark *m = NULL;
 	int ret;
 
-	if (next && lab->flows && !(m = calloc(1, sizeof(*m))))
+	if (next && lab_flows_probe(lab) && !(m = calloc(1, sizeof(*m))))
 		return -ENOMEM;
 	ret = lab_flows_judge(lab, 0, since, m, flows, matrix, check, sum);
 	if (ret < 0 || !next) {
@@ -251,12 +314,14 @@ int lab_flows_snapshot_since(struct lab *lab, const struct lab_flows_mark *since
 
 void lab_flows_release(struct lab *lab)
 {
-	if (!lab->flows)
+	struct flow_probe *probe = lab_flows_probe(lab);
+
+	if (!probe)
 		return;
-	if (flow_probe_detach_all(lab->flows) < 0)
-		util_err("flow recorder: %s", flow_probe_error(lab->flows));
-	flow_probe_destroy(lab->flows);
-	lab->flows = NULL;
+	if (flow_probe_detach_all(probe) < 0)
+		util_err("flow recorder: %s", flow_probe_error(probe));
+	flow_probe_destroy(probe);
+	lab_flows_forget(lab);
 }
 
 void lab_flows_print(FILE *f, json_t *matrix)

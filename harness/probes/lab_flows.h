@@ -8,6 +8,11 @@
 
 #include "checks/checks.h"
 #include "lab/lab.h"
+#include "services/service.h"
+
+/* The recorder as a host service (services.c registers it): it attaches to
+ * each VM's taps once they exist, before QEMU starts, when enabled. */
+extern const struct service_ops lab_flows_service;
 
 /* Load the recorder before lab_up() so every tap gets it as it is created.
  * 0, or negative errno with lab_error() set ("flow recorder: ..."): a lab

@@ -126,6 +126,14 @@ int qemu_cmdline_build(const struct qemu_vm_spec *s, char *buf, size_t len)
 	return ret;
 }
 
+int qemu_argv_spec_vhost_user(struct qemu_vm_spec *s, const char *kind, const char *sock)
+{
+	if (s->n_vhost_user >= QEMU_MAX_VHOST_USER)
+		return -ENOSPC;
+	s->vhost_user[s->n_vhost_user++] = (struct qemu_vhost_user_dev){ .kind = kind, .sock = sock };
+	return 0;
+}
+
 int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 {
 	const struct plan_vm *vm = s->vm;
@@ -142,7 +150,7 @@ int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 	ADD("guest=%s,debug-threads=on", vm->name);
 	ADD("-machine");
 	/* vhost-user backends map guest RAM: it must be a shareable memfd */
-	if (s->vsock_sock)
+	if (s->n_vhost_user)
 		ADD("%s,memory-backend=mem", s->machine->machine_arg);
 	else
 		ADD("%s", s->machine->machine_arg);
@@ -198,13 +206,15 @@ int qemu_argv_build(const struct qemu_vm_spec *s, struct qemu_argv *a)
 	ADD("virtio-serial-%s,id=vser0", bus);
 	ADD("-device");
 	ADD("virtserialport,bus=vser0.0,chardev=agent,name=uvmlab.agent");
-	if (s->vsock_sock) {
+	if (s->n_vhost_user) {
 		ADD("-object");
 		ADD("memory-backend-memfd,id=mem,size=%uM,share=on", vm->memory_mib);
+	}
+	for (i = 0; i < s->n_vhost_user; i++) {
 		ADD("-chardev");
-		ADD("socket,id=vsock,path=%s", s->vsock_sock);
+		ADD("socket,id=%s,path=%s", s->vhost_user[i].kind, s->vhost_user[i].sock);
 		ADD("-device");
-		ADD("vhost-user-vsock-%s,chardev=vsock", bus);
+		ADD("vhost-user-%s-%s,chardev=%s", s->vhost_user[i].kind, bus, s->vhost_user[i].kind);
 	}
 	for (i = 0; i < vm->n_nics; i++) {
 		plan_fmt_mac(vm->nics[i].mac, mac);

@@ -51,6 +51,14 @@ struct qemu_accel_ops {
 };
 const struct qemu_accel_ops *qemu_accel_get(enum qemu_accel_id id);
 
+/* A vhost-user device whose backend is a host daemon: chardev id KIND on
+ * SOCK (the daemon listens), device vhost-user-KIND-<bus>. */
+#define QEMU_MAX_VHOST_USER 4
+struct qemu_vhost_user_dev {
+	const char *kind;          /* "vsock": also the chardev id */
+	const char *sock;
+};
+
 /* Everything the argv depends on. Paths are of the live run. */
 struct qemu_vm_spec {
 	const struct plan_vm *vm;
@@ -67,7 +75,10 @@ struct qemu_vm_spec {
 	int tap_fds[PLAN_MAX_NICS];/* inherited tap fds, one per NIC */
 	uint64_t tsc_khz;
 	const char *extra_cmdline; /* appended last; may be NULL */
-	const char *vsock_sock;    /* vhost-user-vsock backend socket, or NULL for none */
+	/* vhost-user devices, added by host services (service.h vm_argv);
+	 * with any, guest RAM is a shared memfd the backends map */
+	struct qemu_vhost_user_dev vhost_user[QEMU_MAX_VHOST_USER];
+	size_t n_vhost_user;
 	int console;               /* 1: kernel console on ttyS0; 0: quiet, no console */
 	int bare;                  /* 1: no QMP, console and marker to plain files (the
 	                            * *_sock paths), as a shell script would start QEMU:
@@ -81,6 +92,10 @@ struct qemu_vm_spec {
 
 /* The -sandbox value every QEMU uvmlab starts carries (QEMU 7.2 syntax). */
 #define QEMU_SANDBOX_ARG "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny"
+
+/* Add a vhost-user device (KIND and SOCK must outlive S's use). 0, or
+ * -ENOSPC past QEMU_MAX_VHOST_USER. */
+int qemu_argv_spec_vhost_user(struct qemu_vm_spec *s, const char *kind, const char *sock);
 
 /* Build the kernel command line into BUF. 0 or -ENAMETOOLONG. */
 int qemu_cmdline_build(const struct qemu_vm_spec *s, char *buf, size_t len);

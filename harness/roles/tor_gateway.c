@@ -251,8 +251,8 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 		util_progress("vm %s: no tor-private-network fixture: tor not configured", pvm->name);
 		return 0;
 	}
-	snprintf(path, sizeof(path), "%s/client.torrc", lab->inet.tor_dir);
-	if (!lab->inet.tor_dir[0] || util_read_file(path, cap / 2, &client, NULL) < 0) {
+	snprintf(path, sizeof(path), "%s/client.torrc", lab_tor_dir(lab));
+	if (!lab_tor_dir(lab)[0] || util_read_file(path, cap / 2, &client, NULL) < 0) {
 		lab_set_err(lab, "vm \"%s\": the private Tor network left no %s", pvm->name, path);
 		return -ENOENT;
 	}
@@ -275,7 +275,7 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 		ret = lab_write_file(lab, pvm->name, "/etc/tor/torrc", 0644, buf, strlen(buf));
 	/* The relays should be up by now (they started before the first VM). */
 	if (!ret)
-		ret = lab_internet_wait_tor(lab, TOR_GATEWAY_NETWORK_S);
+		ret = lab_tor_wait(lab, TOR_GATEWAY_NETWORK_S);
 	if (!ret) {
 		const char *argv[] = { "sh", "-c", "mkdir -p /var/log/tor && chown debian-tor /var/log/tor && "
 				       "tor -f /etc/tor/torrc --RunAsDaemon 1 >/var/log/tor/stdout.log 2>&1 || "
@@ -285,7 +285,7 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 		util_progress("vm %s: starting tor (%s gateway)", pvm->name,
 			      pvm->scn->role_opt == GATEWAY_LEAKY ? "leaky" :
 			      pvm->scn->role_opt == GATEWAY_OPEN_OUTPUT ? "open-output" : "strict");
-		vm->t_tor_start = util_mono_ns();
+		lab_plugin_vm_mark(vm, "tor_started", "tor_bootstrap_ms");
 		ret = roles_exec(lab, pvm->name, argv);
 	}
 	if (!ret)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* lab_vsock.c: run uvmlab-vsockd for a lab, and small helpers to run host-side tools. */
-#include "lab/lab_internal.h"
+/* lab_vsock.c: the vsock backend service: one uvmlab-vsockd for every VM of a lab. */
+#include "services/lab_services.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,96 +22,89 @@
 
 #define LAB_VSOCK_PING_MS 2000
 
-void lab_sibling_path(const char *name, char *buf, size_t len)
-{
-	char exe[1024];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+/* One VM's sockets: vhost-user (QEMU connects) and hybrid host socket. */
+struct lab_vsock_paths {
+	char sock[600];
+	char host[600];
+};
 
-	exe[n > 0 ? n : 0] = '\0';
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(buf, len, "%s/%s", n > 0 ? exe : ".", name);
+struct lab_vsock {
+	pid_t pid;                   /* uvmlab-vsockd, 0 = not running */
+	char log[1200];
+	char dead[1400];             /* how it ended, once lab_vsock_health() saw it */
+	struct lab_vsock_paths *paths; /* one per VM, plan order */
+	size_t n_paths;
+};
+
+static struct lab_vsock *lab_vsock_of(const struct lab *lab)
+{
+	return lab_service_state(lab, &lab_vsock_service);
 }
 
-int lab_spawn(const char *const *argv, const char *out_path, pid_t *out)
+static int lab_vsock_wanted(const struct plan *plan)
 {
-	return lab_spawn_ns(-1, argv, out_path, 0, out);
+	return plan->scn->has_vsock;
 }
 
-int lab_spawn_ns(int ns_fd, const char *const *argv, const char *out_path, int append, pid_t *out)
+/* Paths are known from lab_create() on: checks and benchmarks name them. */
+static void lab_vsock_init(struct lab *lab, void *state)
 {
-	pid_t parent = getpid(), pid;
-	int fd;
+	struct lab_vsock *vs = state;
+	size_t i, n = lab_plugin_vm_count(lab);
 
-	if (!append)
-		unlink(out_path); /* a fresh file each time, never written through a link */
-	fd = util_open_new(out_path, append);
-	if (fd < 0)
-		return fd;
-	pid = fork();
-	if (pid < 0) {
-		close(fd);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
+	vs->paths = calloc(n ? n : 1, sizeof(*vs->paths));
+	if (!vs->paths)
+		return;
+	vs->n_paths = n;
+	for (i = 0; i < n; i++) {
+		const char *dir = lab_plugin_vm_dir(lab_plugin_vm(lab, i));
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) {
-			dprintf(fd, "uvmlab: setns: %s\n", strerror(errno));
-			_exit(126);
-		}
-		setpgid(0, 0);
-		if (null >= 0)
-			dup2(null, STDIN_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		execv(argv[0], (char *const *)argv);
-		dprintf(STDERR_FILENO, "uvmlab: exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		snprintf(vs->paths[i].sock, sizeof(vs->paths[i].sock), "%s/vsock.sock", dir);
+		snprintf(vs->paths[i].host, sizeof(vs->paths[i].host), "%s/vsock.host", dir);
 	}
-	close(fd);
-	*out = pid;
-	return 0;
 }
 
-int lab_reap(pid_t pid, int timeout_ms)
+static void lab_vsock_destroy(void *state)
 {
-	struct timespec nap = { 0, 10 * 1000 * 1000 };
-	int st, waited = 0;
+	struct lab_vsock *vs = state;
 
-	while (waited < timeout_ms) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
+	free(vs->paths);
+	vs->paths = NULL;
+}
 
-		if (r == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		if (r < 0)
-			return -errno;
-		nanosleep(&nap, NULL);
-		waited += 10;
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -ETIMEDOUT;
+const char *lab_vm_vsock_host(const struct lab *lab, const char *name)
+{
+	struct lab_vsock *vs = lab_vsock_of(lab);
+	size_t i;
+
+	for (i = 0; vs && i < vs->n_paths; i++)
+		if (!strcmp(lab_plugin_plan(lab)->vms[i].name, name))
+			return vs->paths[i].host;
+	return NULL;
+}
+
+pid_t lab_vsock_pid(const struct lab *lab)
+{
+	struct lab_vsock *vs = lab_vsock_of(lab);
+
+	return vs ? vs->pid : 0;
 }
 
 /* One daemon serves every VM: one vhost-user socket and one hybrid host
  * socket each, CIDs from the plan, sibling pairs from the scenario's allow
  * list (everything else gets RST). QEMU connects to the daemon's sockets, so
  * they must exist before the first VM starts. */
-int lab_vsock_start(struct lab *lab)
+static int lab_vsock_start(struct lab *lab, void *state)
 {
-	const struct scenario *scn = lab->plan->scn;
+	struct lab_vsock *vs = state;
+	const struct scenario *scn = lab_plugin_plan(lab)->scn;
+	size_t n_vms = lab_plugin_vm_count(lab);
 	char bin[1100], **argv = NULL, *spec = NULL;
 	size_t n = 0, i;
 	int ret = 0, waited = 0;
 
-	if (!scn->has_vsock)
-		return 0;
+	if (!vs->paths)
+		return -ENOMEM;
 	lab_sibling_path("uvmlab-vsockd", bin, sizeof(bin));
 	if (getenv("UVMLAB_VSOCKD"))
 		snprintf(bin, sizeof(bin), "%s", getenv("UVMLAB_VSOCKD"));
@@ -119,16 +112,17 @@ int lab_vsock_start(struct lab *lab)
 		lab_set_err(lab, "vsock: %s missing (build it with `make`)", bin);
 		return -ENOENT;
 	}
-	argv = calloc(2 * lab->n_vms + 2 * scn->n_vsock_allow + 2, sizeof(char *));
+	argv = calloc(2 * n_vms + 2 * scn->n_vsock_allow + 2, sizeof(char *));
 	if (!argv)
 		return -ENOMEM;
 	argv[n++] = bin;
-	for (i = 0; i < lab->n_vms && !ret; i++) {
-		struct lab_vm *vm = &lab->vms[i];
+	for (i = 0; i < n_vms && !ret; i++) {
+		struct lab_vm *vm = lab_plugin_vm(lab, i);
+		const struct plan_vm *pvm = lab_plugin_vm_plan(vm);
 
-		ret = util_mkdir_p(vm->dir, 0700);
-		if (!ret && asprintf(&spec, "%s,%u,%s,%s", vm->pvm->name, vm->pvm->cid, vm->vsock_path,
-				     vm->vsock_host) < 0)
+		ret = util_mkdir_p(lab_plugin_vm_dir(vm), 0700);
+		if (!ret && asprintf(&spec, "%s,%u,%s,%s", pvm->name, pvm->cid, vs->paths[i].sock,
+				     vs->paths[i].host) < 0)
 			ret = -ENOMEM;
 		if (!ret) {
 			argv[n++] = "--vm";
@@ -145,20 +139,20 @@ int lab_vsock_start(struct lab *lab)
 		argv[n++] = spec;
 		spec = NULL;
 	}
-	snprintf(lab->vsockd_log, sizeof(lab->vsockd_log), "%s/vsockd.log", lab->results_dir);
+	snprintf(vs->log, sizeof(vs->log), "%s/vsockd.log", lab_results_dir(lab));
 	if (!ret)
-		ret = lab_spawn((const char *const *)argv, lab->vsockd_log, &lab->vsockd_pid);
+		ret = lab_spawn((const char *const *)argv, vs->log, &vs->pid);
 	if (ret < 0) {
 		lab_set_err(lab, "vsock: starting %s: %s", bin, strerror(-ret));
 		goto cleanup;
 	}
-	for (i = 0; i < lab->n_vms; i++) {
-		while (access(lab->vms[i].vsock_path, F_OK) < 0) {
+	for (i = 0; i < n_vms; i++) {
+		while (access(vs->paths[i].sock, F_OK) < 0) {
 			struct timespec nap = { 0, 10 * 1000 * 1000 };
 
-			if (waited >= 5000 || waitpid(lab->vsockd_pid, NULL, WNOHANG) == lab->vsockd_pid) {
+			if (waited >= 5000 || waitpid(vs->pid, NULL, WNOHANG) == vs->pid) {
 				lab_set_err(lab, "vsock: uvmlab-vsockd did not create %s (see %s)",
-					    lab->vms[i].vsock_path, lab->vsockd_log);
+					    vs->paths[i].sock, vs->log);
 				ret = -EIO;
 				goto cleanup;
 			}
@@ -174,14 +168,30 @@ cleanup:
 	return ret;
 }
 
-void lab_vsock_stop(struct lab *lab)
+static void lab_vsock_stop(struct lab *lab, void *state)
 {
-	if (lab->vsockd_pid <= 0)
+	struct lab_vsock *vs = state;
+
+	(void)lab;
+	if (vs->pid <= 0)
 		return;
-	kill(lab->vsockd_pid, SIGTERM);
-	if (lab_reap(lab->vsockd_pid, 3000) == -ETIMEDOUT)
+	kill(vs->pid, SIGTERM);
+	if (lab_reap(vs->pid, 3000) == -ETIMEDOUT)
 		util_err("vsock: uvmlab-vsockd did not stop on SIGTERM; killed");
-	lab->vsockd_pid = 0;
+	vs->pid = 0;
+}
+
+/* QEMU's side: a vhost-user-vsock device on the daemon's socket. */
+static int lab_vsock_vm_argv(struct lab *lab, void *state, struct lab_vm *vm,
+			     struct qemu_vm_spec *spec)
+{
+	struct lab_vsock *vs = state;
+	size_t i;
+
+	for (i = 0; i < vs->n_paths; i++)
+		if (lab_plugin_vm(lab, i) == vm)
+			return qemu_argv_spec_vhost_user(spec, "vsock", vs->paths[i].sock);
+	return -ENOENT;
 }
 
 /* Connect to a host socket the daemon serves and send a line it rejects:
@@ -218,43 +228,62 @@ out:
 
 int lab_vsock_health(struct lab *lab)
 {
+	struct lab_vsock *vs = lab_vsock_of(lab);
 	char state;
 	int st, ret;
 
-	if (!lab->plan->scn->has_vsock)
+	if (!vs || !lab_service_wanted(lab, &lab_vsock_service))
 		return 0;
-	if (lab->vsockd_dead[0]) {
-		lab_set_err(lab, "%s", lab->vsockd_dead);
+	if (vs->dead[0]) {
+		lab_set_err(lab, "%s", vs->dead);
 		return -EPIPE;
 	}
-	if (lab->vsockd_pid <= 0) {
+	if (vs->pid <= 0) {
 		lab_set_err(lab, "vsock backend uvmlab-vsockd is not running");
 		return -EPIPE;
 	}
-	if (waitpid(lab->vsockd_pid, &st, WNOHANG) == lab->vsockd_pid) {
+	if (waitpid(vs->pid, &st, WNOHANG) == vs->pid) {
 		if (WIFSIGNALED(st))
-			snprintf(lab->vsockd_dead, sizeof(lab->vsockd_dead), "vsock backend uvmlab-vsockd "
-				 "(pid %d) died: killed by signal %d (see %s)", (int)lab->vsockd_pid,
-				 WTERMSIG(st), lab->vsockd_log);
+			snprintf(vs->dead, sizeof(vs->dead), "vsock backend uvmlab-vsockd "
+				 "(pid %d) died: killed by signal %d (see %s)", (int)vs->pid,
+				 WTERMSIG(st), vs->log);
 		else
-			snprintf(lab->vsockd_dead, sizeof(lab->vsockd_dead), "vsock backend uvmlab-vsockd "
-				 "(pid %d) died: exited with status %d (see %s)", (int)lab->vsockd_pid,
-				 WEXITSTATUS(st), lab->vsockd_log);
-		lab->vsockd_pid = 0;
-		lab_set_err(lab, "%s", lab->vsockd_dead);
+			snprintf(vs->dead, sizeof(vs->dead), "vsock backend uvmlab-vsockd "
+				 "(pid %d) died: exited with status %d (see %s)", (int)vs->pid,
+				 WEXITSTATUS(st), vs->log);
+		vs->pid = 0;
+		lab_set_err(lab, "%s", vs->dead);
 		return -EPIPE;
 	}
-	state = util_proc_state(lab->vsockd_pid);
+	state = util_proc_state(vs->pid);
 	if (state == 'T' || state == 't') {
 		lab_set_err(lab, "vsock backend uvmlab-vsockd (pid %d) is stopped (process state %c)",
-			    (int)lab->vsockd_pid, state);
+			    (int)vs->pid, state);
 		return -ETIMEDOUT;
 	}
-	if (!lab->n_vms)
+	if (!vs->n_paths)
 		return 0;
-	ret = lab_vsock_ping(lab->vms[0].vsock_host, LAB_VSOCK_PING_MS);
+	ret = lab_vsock_ping(vs->paths[0].host, LAB_VSOCK_PING_MS);
 	if (ret < 0)
 		lab_set_err(lab, "vsock backend uvmlab-vsockd (pid %d) does not answer on %s: %s",
-			    (int)lab->vsockd_pid, lab->vms[0].vsock_host, strerror(-ret));
+			    (int)vs->pid, vs->paths[0].host, strerror(-ret));
 	return ret;
 }
+
+static int lab_vsock_health_hook(struct lab *lab, void *state)
+{
+	(void)state;
+	return lab_vsock_health(lab);
+}
+
+const struct service_ops lab_vsock_service = {
+	.name = "vsock backend",
+	.state_size = sizeof(struct lab_vsock),
+	.wanted = lab_vsock_wanted,
+	.init = lab_vsock_init,
+	.start = lab_vsock_start,
+	.vm_argv = lab_vsock_vm_argv,
+	.health = lab_vsock_health_hook,
+	.stop = lab_vsock_stop,
+	.destroy = lab_vsock_destroy,
+};

@@ -42,10 +42,33 @@ __attribute__((weak)) int lab_poll(struct lab *lab, int timeout_ms)
 	return -ENOSYS;
 }
 
-__attribute__((weak)) int lab_internet_wait_tor(struct lab *lab, int timeout_s)
+__attribute__((weak)) int lab_tor_wait(struct lab *lab, int timeout_s)
 {
 	(void)lab; (void)timeout_s;
 	return -ENOSYS;
+}
+
+__attribute__((weak)) const char *lab_tor_dir(const struct lab *lab)
+{
+	(void)lab;
+	return "";
+}
+
+__attribute__((weak)) int lab_plugin_vm_mark(struct lab_vm *vm, const char *phase, const char *span_key)
+{
+	(void)vm; (void)phase; (void)span_key;
+	return 0;
+}
+
+__attribute__((weak)) int lab_plugin_vm_probe_started(const struct lab_vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
+__attribute__((weak)) void lab_plugin_vm_set_probe_started(struct lab_vm *vm)
+{
+	(void)vm;
 }
 
 __attribute__((weak)) void lab_set_err(struct lab *lab, const char *fmt, ...)

@@ -20,6 +20,14 @@ int lab_exec(struct lab *lab, const char *vm, const char *const *argv, uint32_t 
 const char *lab_error(const struct lab *lab) { (void)lab; return "fake"; }
 void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
 void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
+const char *lab_internet_log(const struct lab *lab) { (void)lab; return ""; }
+pid_t lab_internet_web_pid(const struct lab *lab) { (void)lab; return 0; }
+size_t lab_tor_exits(const struct lab *lab, const uint32_t **exits)
+{
+	(void)lab;
+	*exits = NULL;
+	return 0;
+}
 void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_verdict v, const char *ev)
 {
 	(void)row; (void)sum; (void)v; (void)ev;

@@ -30,7 +30,13 @@ int lab_read_file(struct lab *lab, const char *vm, const char *path, uint8_t **d
 	return -ENOSYS;
 }
 int lab_poll(struct lab *lab, int timeout_ms) { (void)lab; (void)timeout_ms; return 0; }
-int lab_internet_wait_tor(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
+int lab_tor_wait(struct lab *lab, int timeout_s) { (void)lab; (void)timeout_s; return 0; }
+const char *lab_tor_dir(const struct lab *lab) { (void)lab; return ""; }
+int lab_plugin_vm_mark(struct lab_vm *vm, const char *phase, const char *span_key)
+{
+	(void)vm; (void)phase; (void)span_key;
+	return 0;
+}
 void lab_set_err(struct lab *lab, const char *fmt, ...) { (void)lab; (void)fmt; }
 void agent_exec_result_release(struct agent_exec_result *res) { (void)res; }
 
