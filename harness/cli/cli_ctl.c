@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* cli_ctl.c: `uvmlab down|status|exec|console|validate`: acting on runs that already exist. */
 #include "cli/cli.h"
+#include "roles/role.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -390,7 +391,7 @@ int cli_accel(int argc, char **argv)
 	if (code)
 		return code;
 	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", o.images_dir);
-	snprintf(initrd, sizeof(initrd), "%s/app.cpio", o.images_dir);
+	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", o.images_dir, role_get(0)->image);
 	if (access(kernel, R_OK) < 0 || access(initrd, R_OK) < 0) {
 		util_err("accel: guest images missing in %s: build them with `make guests`", o.images_dir);
 		return CLI_EXIT_LAB;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "base/util.h"
-#include "roles/role_schemas.h"
 #include "services/service_schemas.h"
 
 /* The fake internet's gateway (the "ISP") on a network with internet: true:
@@ -28,7 +27,7 @@ static int cli_plan_gw_on(const struct plan *plan, uint32_t net, uint32_t gw)
 
 static const char *cli_plan_role(unsigned int r)
 {
-	return r == ROLE_ROUTER ? "router" : r == ROLE_TOR_GATEWAY ? "tor-gateway" : "app";
+	return scn_role_name(r);
 }
 
 static json_t *cli_plan_json(const char *path, const struct plan *plan)

@@ -302,7 +302,8 @@ int lab_prepare(struct lab *lab)
 		lab_set_err(lab, "writing %s/state.json: %s", lab->run_dir, strerror(-ret));
 		return ret;
 	}
-	snprintf(initrd, sizeof(initrd), "%s/app.cpio", lab->images_dir);
+	/* the default role's image (role id 0): every scenario can boot it */
+	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, role_get(0)->image);
 	pcfg = (struct accel_probe_cfg){ .qemu_bin = lab->opts.qemu_bin, .kernel = lab->kernel,
 		.initrd = initrd, .cache_dir = lab->opts.run_root };
 	ret = accel_probe_choose(lab->opts.accel >= 0 ? (enum scn_accel)lab->opts.accel :

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "roles/role.h"
 
 static double lab_sample_ms(uint64_t t, uint64_t t0)
 {
@@ -27,7 +28,7 @@ static json_t *lab_sample_params(const struct lab_vm *vm, lab_sample_params_fn f
 	struct lab_boot_info info;
 
 	lab_vm_kernel_path(vm, kernel, sizeof(kernel));
-	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", vm->lab->images_dir, scn_role_name(vm->pvm->role));
+	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", vm->lab->images_dir, role_get(vm->pvm->role)->image);
 	info = (struct lab_boot_info){ .vm = vm->pvm, .kernel = kernel, .initrd = initrd,
 		.cmdline = vm->cmdline, .argv = vm->argv.v, .argc = vm->argv.n,
 		.accel = vm->lab->accel_ops->name, .tsc_khz = vm->lab->tsc_khz };
