@@ -10,9 +10,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "base/util.h"
 #include "checks/check_schemas.h"
+#include "services/lab_services.h"
 #include "services/service_schemas.h"
 
 #define CHECKS_NET_WEB "203.0.113.80"
