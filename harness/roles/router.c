@@ -12,9 +12,10 @@
 #include "roles/role.h"
 #include "roles/roles_internal.h"
 #include "base/util.h"
+#include "services/internet_addrs.h"
 
-/* 203.0.113.53: the fake internet's DNS (lab_internet.c) */
-#define ROUTER_UPSTREAM_DNS 0xcb007135u
+/* Where the uplink sends its LAN's DNS queries. */
+#define ROUTER_UPSTREAM_DNS INTERNET_DNS_ADDR
 
 int router_nat_ruleset(char *buf, size_t len)
 {
