@@ -39,7 +39,8 @@ int roles_release_dependents(struct lab *lab, role_prepare_fn prepare)
 		struct lab_vm *vm = lab_plugin_vm(lab, plan->order[i]);
 		const struct role_ops *ops = role_get(lab_plugin_vm_plan(vm)->role);
 
-		if (lab_plugin_vm_state(vm) != LAB_VM_READY || !roles_holds_dependents(vm) || !ops->release_dependents)
+		if (lab_plugin_vm_state(vm) != LAB_VM_READY || !roles_holds_dependents(vm) ||
+		    !ops->release_dependents)
 			continue;
 		ret = prepare ? prepare(lab, vm) : 0;
 		if (!ret)
