@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "checks/check.h"
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "base/util.h"
 
 const char *checks_verdict_name(enum checks_verdict v)
@@ -64,7 +64,7 @@ static int checks_one(struct lab *lab, const struct plan *plan, const struct scn
 
 int checks_prepare_vm(struct lab *lab, struct lab_vm *vm)
 {
-	const struct scenario *scn = lab->plan->scn;
+	const struct scenario *scn = lab_plugin_plan(lab)->scn;
 	size_t id, i;
 	int ret;
 

@@ -10,13 +10,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "base/util.h"
 #include "checks/check_schemas.h"
+#include "services/internet_addrs.h"
+#include "services/lab_services.h"
 #include "services/service_schemas.h"
 
-#define CHECKS_NET_WEB "203.0.113.80"
-#define CHECKS_NET_DNS "203.0.113.53"
 #define CHECKS_NET_TOKEN "uvmlab-fake-internet-7f3a"
 #define CHECKS_NET_EXEC_MS 60000
 #define CHECKS_NET_LAB_NET 0xc6120000u  /* 198.18.0.0/15 */
@@ -330,20 +330,20 @@ static int checks_net_reach(struct lab *lab, const struct scn_check *c, json_t *
 			    struct checks_summary *sum)
 {
 	char port[8], tport[8], url[64], portopt[24], evidence[768], line[256] = "", down[700];
-	const char *argv_icmp[] = { "ping", "-c", "1", "-W", "3", CHECKS_NET_WEB, NULL };
+	const char *argv_icmp[] = { "ping", "-c", "1", "-W", "3", INTERNET_WEB, NULL };
 	const char *argv_tcp[] = { "wget", "-q", "-O", "-", url, NULL };
-	const char *argv_udp[] = { "nslookup", portopt, "web.test", CHECKS_NET_DNS, NULL };
+	const char *argv_udp[] = { "nslookup", portopt, "web.test", INTERNET_DNS, NULL };
 	const char *const *argv = c->proto == SCN_PROTO_ICMP ? argv_icmp :
 				  c->proto == SCN_PROTO_TCP ? argv_tcp : argv_udp;
 	struct checks_net_reach_obs o = { .from = c->from.name, .proto = c->proto, .line = line,
-					  .addr = c->proto == SCN_PROTO_UDP ? CHECKS_NET_DNS : CHECKS_NET_WEB,
+					  .addr = c->proto == SCN_PROTO_UDP ? INTERNET_DNS : INTERNET_WEB,
 					  .port = c->proto == SCN_PROTO_TCP ? tport : port };
 	int tries = 2, i, ret;
 	off_t from = checks_net_log_size(lab);
 
 	snprintf(port, sizeof(port), "%u", c->port ? c->port : 53);
 	snprintf(tport, sizeof(tport), "%u", c->port ? c->port : 80);
-	snprintf(url, sizeof(url), "http://%s:%u/", CHECKS_NET_WEB, c->port ? c->port : 80);
+	snprintf(url, sizeof(url), "http://%s:%u/", INTERNET_WEB, c->port ? c->port : 80);
 	snprintf(portopt, sizeof(portopt), "-port=%s", port);
 	if (c->proto == SCN_PROTO_UDP && (!c->port || c->port == 53))
 		argv_udp[1] = "-type=a";

@@ -9,7 +9,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "checks/reach_judge.h"
 #include "base/util.h"
 

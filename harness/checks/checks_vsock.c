@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
+#include "services/lab_services.h"
 
 enum checks_verdict checks_vsock_judge(const struct checks_vsock_obs *o, int expect_allowed, char *ev,
 				       size_t evlen)

@@ -11,7 +11,7 @@
 #include "lab/agent_client.h"
 #include "checks/check.h"
 #include "checks/gprobe_report.h"
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "base/util.h"
 
 /* Under TCG the verifier and CO-RE relocation of the probe take seconds. */
@@ -55,7 +55,7 @@ int lab_gprobe_start(struct lab *lab, const struct plan_vm *pvm)
 	char line[320];
 	int ret;
 
-	if (!lab_gprobe_wanted(lab->plan, pvm->name))
+	if (!lab_gprobe_wanted(lab_plugin_plan(lab), pvm->name))
 		return 0;
 	util_progress("vm %s: loading the guest probe", pvm->name);
 	ret = lab_exec(lab, pvm->name, argv, LAB_GPROBE_START_MS, &r);
@@ -82,7 +82,7 @@ int lab_gprobe_prepare(struct lab *lab, struct lab_vm *vm)
 
 	if (lab_plugin_vm_probe_started(vm))
 		return 0;
-	ret = lab_gprobe_start(lab, vm->pvm);
+	ret = lab_gprobe_start(lab, lab_plugin_vm_plan(vm));
 	if (ret < 0)
 		return ret;
 	lab_plugin_vm_set_probe_started(vm);

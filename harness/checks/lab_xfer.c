@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
+#include "services/lab_services.h"
 #include "base/util.h"
 
 struct lab_xfer_line {

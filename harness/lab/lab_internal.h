@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* lab_internal.h: the live-run structures, private to harness/lab/.
  *
- * Everything outside harness/lab/ uses lab.h and lab_plugin.h. (Until the
- * roles and checks are converted, their files still include this one; it
- * brings lab_services.h along for them.) */
+ * Everything outside harness/lab/ uses lab.h and lab_plugin.h (and
+ * services/lab_services.h for the host services' state). */
 #ifndef UVMLAB_LAB_INTERNAL_H
 #define UVMLAB_LAB_INTERNAL_H
 
@@ -161,8 +160,5 @@ void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len);
 void lab_vm_close(struct lab_vm *vm);
 enum lab_phase lab_vm_last_phase(const struct lab_vm *vm);
 json_t *lab_vm_json(const struct lab_vm *vm);
-
-/* Transitional, for roles/ and checks/ files that still include this one. */
-#include "services/lab_services.h"
 
 #endif

@@ -2,14 +2,14 @@
 /* app.c: the app role: a plain VM; once ready it resolves through whatever its default route offers. */
 #include <string.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "roles/role.h"
 
 /* resolv.conf from the role of the VM that owns its default route. */
 static int app_services(struct lab *lab, struct lab_vm *vm)
 {
-	const struct plan *plan = lab->plan;
-	const struct plan_vm *pvm = vm->pvm;
+	const struct plan *plan = lab_plugin_plan(lab);
+	const struct plan_vm *pvm = lab_plugin_vm_plan(vm);
 	char line[64], ip[16];
 	uint32_t dns;
 	size_t v, k;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "roles/roles_internal.h"
 #include "base/util.h"
 
@@ -24,21 +24,23 @@ const size_t role_table_len = sizeof(role_table) / sizeof(role_table[0]);
 
 int roles_holds_dependents(const struct lab_vm *vm)
 {
-	const struct role_ops *ops = role_get(vm->pvm->role);
+	const struct role_ops *ops = role_get(lab_plugin_vm_plan(vm)->role);
 
 	return ops && ops->holds_dependents && ops->holds_dependents(vm);
 }
 
 int roles_release_dependents(struct lab *lab, role_prepare_fn prepare)
 {
+	const struct plan *plan = lab_plugin_plan(lab);
 	size_t i;
 	int ret;
 
-	for (i = 0; i < lab->n_vms; i++) {
-		struct lab_vm *vm = &lab->vms[lab->plan->order[i]];
-		const struct role_ops *ops = role_get(vm->pvm->role);
+	for (i = 0; i < lab_plugin_vm_count(lab); i++) {
+		struct lab_vm *vm = lab_plugin_vm(lab, plan->order[i]);
+		const struct role_ops *ops = role_get(lab_plugin_vm_plan(vm)->role);
 
-		if (vm->state != LAB_VM_READY || !roles_holds_dependents(vm) || !ops->release_dependents)
+		if (lab_plugin_vm_state(vm) != LAB_VM_READY || !roles_holds_dependents(vm) ||
+		    !ops->release_dependents)
 			continue;
 		ret = prepare ? prepare(lab, vm) : 0;
 		if (!ret)
@@ -51,14 +53,15 @@ int roles_release_dependents(struct lab *lab, role_prepare_fn prepare)
 
 int roles_start_services(struct lab *lab, role_prepare_fn prepare)
 {
+	const struct plan *plan = lab_plugin_plan(lab);
 	size_t i;
 	int ret;
 
-	for (i = 0; i < lab->n_vms; i++) {
-		struct lab_vm *vm = &lab->vms[lab->plan->order[i]];
-		const struct role_ops *ops = role_get(vm->pvm->role);
+	for (i = 0; i < lab_plugin_vm_count(lab); i++) {
+		struct lab_vm *vm = lab_plugin_vm(lab, plan->order[i]);
+		const struct role_ops *ops = role_get(lab_plugin_vm_plan(vm)->role);
 
-		if (vm->state != LAB_VM_READY)
+		if (lab_plugin_vm_state(vm) != LAB_VM_READY)
 			continue;
 		/* first, so what watches the VM sees everything its services send */
 		ret = prepare ? prepare(lab, vm) : 0;
@@ -66,7 +69,7 @@ int roles_start_services(struct lab *lab, role_prepare_fn prepare)
 			ret = ops->services(lab, vm);
 		if (ret < 0)
 			return ret;
-		vm->t_role = util_mono_ns();
+		lab_plugin_vm_services_ready(vm);
 	}
 	return 0;
 }

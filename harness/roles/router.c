@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "roles/role.h"
 #include "roles/roles_internal.h"
 #include "base/util.h"
+#include "services/internet_addrs.h"
 
-/* 203.0.113.53: the fake internet's DNS (lab_internet.c) */
-#define ROUTER_UPSTREAM_DNS 0xcb007135u
+/* Where the uplink sends its LAN's DNS queries. */
+#define ROUTER_UPSTREAM_DNS INTERNET_DNS_ADDR
 
 int router_nat_ruleset(char *buf, size_t len)
 {
@@ -177,26 +178,26 @@ static int router_offer_dns(const struct plan *plan, const struct plan_vm *vm, u
 
 static int router_holds(const struct lab_vm *vm)
 {
-	return vm->pvm->scn->has_filter && !vm->filter_applied;
+	return lab_plugin_vm_plan(vm)->scn->has_filter && !lab_plugin_vm_filter_applied(vm);
 }
 
-/* The filter in force, read back into vm->filter_ruleset, then IPv4
+/* The filter in force, read back into the VM's filter ruleset, then IPv4
  * forwarding on. */
 static int router_release(struct lab *lab, struct lab_vm *vm)
 {
-	const struct plan_vm *pvm = vm->pvm;
+	const struct plan_vm *pvm = lab_plugin_vm_plan(vm);
 	const char *argv[] = { ROLES_NFT, "list", "table", "inet", "uvmlab_filter", NULL };
 	struct agent_exec_result r = { 0 };
 	const size_t cap = 256 * 1024;
 	char *buf = NULL;
 	int ret;
 
-	if (!router_holds(vm) || vm->state != LAB_VM_READY)
+	if (!router_holds(vm) || lab_plugin_vm_state(vm) != LAB_VM_READY)
 		return 0;
 	buf = malloc(cap);
 	if (!buf)
 		return -ENOMEM;
-	ret = router_filter_ruleset(buf, cap, lab->plan, pvm);
+	ret = router_filter_ruleset(buf, cap, lab_plugin_plan(lab), pvm);
 	if (ret == -ENOSPC)
 		lab_set_err(lab, "vm \"%s\": filter ruleset larger than %zu bytes", pvm->name, cap);
 	else if (ret < 0)
@@ -213,17 +214,18 @@ static int router_release(struct lab *lab, struct lab_vm *vm)
 		ret = -EIO;
 	}
 	if (!ret) {
-		free(vm->filter_ruleset);
-		vm->filter_ruleset = strndup(r.out_len ? (char *)r.out : "", r.out_len);
-		if (!vm->filter_ruleset)
+		char *ruleset = strndup(r.out_len ? (char *)r.out : "", r.out_len);
+
+		if (ruleset)
+			lab_plugin_vm_set_filter_ruleset(vm, ruleset);
+		else
 			ret = -ENOMEM;
 	}
 	agent_exec_result_release(&r);
 	if (!ret)
 		ret = roles_sysctl_forward(lab, pvm->name, 1);
 	if (!ret) {
-		vm->filter_applied = 1;
-		vm->t_filter = util_mono_ns();
+		lab_plugin_vm_set_filter_applied(vm);
 		util_progress("vm %s: filter in force (default %s, %zu rule(s)); forwarding on",
 			      pvm->name, scn_filter_action_name(pvm->scn->filter.dflt),
 			      pvm->scn->filter.n_rules);
@@ -239,10 +241,10 @@ static int router_services(struct lab *lab, struct lab_vm *vm)
 
 	/* in force already when VMs depended on it; else here */
 	ret = router_release(lab, vm);
-	if (!ret && router_has_uplink(lab->plan, vm->pvm)) {
+	if (!ret && router_has_uplink(lab_plugin_plan(lab), lab_plugin_vm_plan(vm))) {
 		ret = router_nat_ruleset(rules, sizeof(rules));
 		if (!ret)
-			ret = roles_nft(lab, vm->pvm->name, rules);
+			ret = roles_nft(lab, lab_plugin_vm_name(vm), rules);
 	}
 	return ret;
 }

@@ -10,10 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "roles/role.h"
 #include "roles/roles_internal.h"
 #include "base/util.h"
+#include "services/lab_services.h"
 
 #define TOR_GATEWAY_BOOTSTRAP_S 240
 #define TOR_GATEWAY_NETWORK_S 150
@@ -221,7 +222,7 @@ static int tor_gateway_wait(struct lab *lab, const char *vm)
 			last = pct;
 			last_print = now;
 		}
-		if (lab_stop_flag) {
+		if (lab_plugin_stop_requested()) {
 			lab_set_err(lab, "interrupted while tor bootstrapped in vm \"%s\"", vm);
 			return -EINTR;
 		}
@@ -238,7 +239,7 @@ static int tor_gateway_wait(struct lab *lab, const char *vm)
 
 static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 {
-	const struct plan_vm *pvm = vm->pvm;
+	const struct plan_vm *pvm = lab_plugin_vm_plan(vm);
 	struct tor_gateway_lan lans[PLAN_MAX_NICS];
 	size_t n_lans = tor_gateway_lans(pvm, lans, PLAN_MAX_NICS);
 	char path[700], *client = NULL, *buf = NULL;
@@ -247,7 +248,7 @@ static int tor_gateway_services(struct lab *lab, struct lab_vm *vm)
 
 	/* Without a private Tor network there is nothing for tor to join: the
 	 * image is still usable (smoke tests run tor --version), so leave it idle. */
-	if (!(lab->plan->scn->services & SERVICE_TOR)) {
+	if (!(lab_plugin_plan(lab)->scn->services & SERVICE_TOR)) {
 		util_progress("vm %s: no tor-private-network fixture: tor not configured", pvm->name);
 		return 0;
 	}

@@ -14,7 +14,7 @@
 #include "roles/role_schemas.h"
 #include "checks/check.h"
 #include "checks/policy.h"
-#include "lab/lab_internal.h"
+#include "lab/lab_plugin.h"
 #include "plan/plan.h"
 #include "roles/role.h"
 #include "scenario/scenario.h"
@@ -151,7 +151,19 @@ const struct check_ops *const check_table[] = {
 };
 const size_t check_table_len = sizeof(check_table) / sizeof(check_table[0]);
 
-/* The live lab is not exercised: checks.c asks only these. */
+/* The live lab is not exercised: checks.c asks only these. The lab and
+ * its VM are the test's own structs behind the opaque pointers. */
+struct fake_lab {
+	const struct plan *plan;
+};
+struct fake_vm {
+	const struct plan_vm *pvm;
+};
+
+const struct plan *lab_plugin_plan(const struct lab *lab)
+{
+	return ((const struct fake_lab *)(const void *)lab)->plan;
+}
 int lab_health_require(struct lab *lab, const char *name) { (void)lab; (void)name; return 0; }
 int lab_vm_pause(struct lab *lab, const char *name, int on) { (void)lab; (void)name; (void)on; return 0; }
 const char *lab_error(const struct lab *lab) { (void)lab; return "fake"; }
@@ -288,8 +300,8 @@ static void test_fake_checks_dispatch(void **state)
 	struct scenario *scn = load(topo);
 	struct scn_diag diag;
 	struct plan *plan;
-	struct lab lab;
-	struct lab_vm vm;
+	struct fake_lab lab;
+	struct fake_vm vm;
 	struct checks_summary sum;
 	json_t *rows = NULL, *r0, *r1;
 
@@ -297,19 +309,16 @@ static void test_fake_checks_dispatch(void **state)
 	scn->checks[0].kind = (enum check_kind)FAKE_CHECK_ACTIVE;
 	scn->checks[1].kind = (enum check_kind)FAKE_CHECK_DEFERRED;
 	assert_int_equal(plan_build(scn, &plan, &diag), 0);
-	memset(&lab, 0, sizeof(lab));
 	lab.plan = plan;
-	memset(&vm, 0, sizeof(vm));
-	vm.lab = &lab;
 	vm.pvm = &plan->vms[0];
 
 	/* the kinds of the scenario with a prepare hook get the VM, once each */
 	calls_prepare = 0;
-	assert_int_equal(checks_prepare_vm(&lab, &vm), 0);
+	assert_int_equal(checks_prepare_vm((struct lab *)(void *)&lab, (struct lab_vm *)(void *)&vm), 0);
 	assert_int_equal(calls_prepare, 1);
 
 	calls_run = calls_verdict = order = 0;
-	assert_int_equal(checks_run(&lab, plan, &rows, &sum), 0);
+	assert_int_equal(checks_run((struct lab *)(void *)&lab, plan, &rows, &sum), 0);
 	assert_int_equal(calls_run, 1);
 	assert_int_equal(calls_verdict, 1);
 	assert_true(order);
