@@ -500,6 +500,10 @@ enum gprobe_verdict gprobe_judge_attribution(const struct gprobe_report *r,
 			continue;
 		if (t->iif) {
 			mark[i] = GP_FORWARDED;
+		} else if (gprobe_link_control(t)) {
+			/* before the owner: the kernel's ND/MLD go out on a socket
+			 * of root's, and root may be an allowed owner */
+			link += t->packets;
 		} else if (gprobe_owner_allowed(&t->owner, allow)) {
 			ok += t->packets;
 			if (!strstr(owners, t->owner.comm[0] ? t->owner.comm : t->owner.user) &&
@@ -507,8 +511,6 @@ enum gprobe_verdict gprobe_judge_attribution(const struct gprobe_report *r,
 				off += (size_t)snprintf(owners + off, sizeof(owners) - off, "%s%s/%s",
 							off ? ", " : "", t->owner.user[0] ? t->owner.user : "?",
 							t->owner.comm[0] ? t->owner.comm : "?");
-		} else if (gprobe_link_control(t)) {
-			link += t->packets;
 		} else if (t->owner.present && !t->owner.pid && t->proto == 6) {
 			/* a kernel TCP reply: allowed only on an allowed owner's connection */
 			for (j = 0; j < r->n_tx; j++) {

@@ -179,6 +179,20 @@ static void test_attribution_silent_inconclusive(void **state)
 
 		assert_int_equal(judge_attr(bad, 3, users, 1, NULL, 0, ev, sizeof(ev), &nf), GPROBE_FAIL);
 	}
+	/* the kernel's own ND and MLD are link-layer control even when the socket
+	 * that sent them belongs to an allowed user (root, no process): they
+	 * must not turn silence into a pass */
+	{
+		static const char *const root[] = { "root" };
+		static const char nd[] = HDR
+			ROW(3, 0, 34525, 58, 135, "fe80::1", "ff02::1:ff00:1", 1,
+			    "\"owner\":{\"cookie\":3,\"uid\":0,\"user\":\"root\",\"pid\":0,\"comm\":\"\"}") ","
+			ROW(3, 0, 34525, 58, 143, "fe80::1", "ff02::16", 1,
+			    "\"owner\":{\"cookie\":4,\"uid\":0,\"user\":\"root\",\"pid\":0,\"comm\":\"\"}") "]}";
+
+		assert_int_equal(judge_attr(nd, 3, root, 1, NULL, 0, ev, sizeof(ev), &nf), GPROBE_INCONCLUSIVE);
+		assert_non_null(strstr(ev, "(2 link-layer)"));
+	}
 	assert_string_equal(gprobe_verdict_name(GPROBE_INCONCLUSIVE), "inconclusive");
 	assert_string_equal(gprobe_verdict_name(GPROBE_PASS), "pass");
 	assert_string_equal(gprobe_verdict_name(GPROBE_FAIL), "fail");
