@@ -5,6 +5,11 @@
  * (-chardev socket,server=on,wait=off), reads the agent's HELLO and issues
  * requests. Every read is bounded by a timeout and by AGENT_MAX_PAYLOAD; all
  * guest data is treated as untrusted.
+ *
+ * A request that fails after it was sent (its deadline passed, a bad frame)
+ * leaves the connection out of step: its reply may still come. The next
+ * request resyncs first (a HELLO with a fresh nonce, see agent_proto.h), within
+ * its own deadline, so it never takes an older reply for its own.
  */
 #ifndef UVMLAB_AGENT_CLIENT_H
 #define UVMLAB_AGENT_CLIENT_H
