@@ -18,6 +18,11 @@
 #include "lab/run_state.h"
 #include "base/util.h"
 
+/* Longest `exec` waits for the agent to answer a fresh connection (less when
+ * --timeout is shorter); the old 3 x (5 s connect + 2 x 5 s HELLO) let a hung
+ * guest hold it for 45 s whatever --timeout said. */
+#define CLI_EXEC_ATTACH_MS 15000
+
 int cli_validate(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -295,7 +300,7 @@ int cli_exec(int argc, char **argv)
 	json_t *state = NULL, *vm = NULL;
 	const char *vmname = NULL;
 	char err[256] = "";
-	int first, code, ret;
+	int first, code, ret, attach_ms;
 
 	code = cli_exec_args(argc, argv, &o, &vmname, &first);
 	if (code)
@@ -304,8 +309,19 @@ int cli_exec(int argc, char **argv)
 	if (code)
 		return code;
 	code = CLI_EXIT_LAB;
+	/* Bounded by --timeout too: a stopped or wedged QEMU must not hold
+	 * exec longer than the user allowed the command itself. */
+	attach_ms = o.timeout_s < CLI_EXEC_ATTACH_MS / 1000 ? (int)o.timeout_s * 1000 : CLI_EXEC_ATTACH_MS;
 	ret = agent_conn_attach(json_string_value(json_object_get(vm, "agent_sock")) ?: "", 3, 5000,
-				&c, &hello);
+				attach_ms, &c, &hello);
+	if (ret == -ETIMEDOUT) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(vm, "pid"));
+
+		util_err("exec: vm \"%s\": the agent did not answer within %.1f s%s", vmname,
+			 attach_ms / 1000.0,
+			 util_proc_state(pid) == 'T' ? " (its QEMU is stopped)" : " (is the VM hung?)");
+		goto cleanup;
+	}
 	if (ret < 0) {
 		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
 		goto cleanup;

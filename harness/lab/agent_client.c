@@ -197,10 +197,38 @@ static int agent_client_wrap(int fd, struct agent_conn **out)
 	return 0;
 }
 
-int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out)
+/* One non-blocking connect to SA, finished before DEADLINE. A blocking
+ * connect() to a listener whose backlog is full (a stopped QEMU accepts
+ * nothing) would wait with no bound; without blocking, Linux reports that as
+ * EAGAIN, which the caller retries like a missing socket. */
+static int agent_client_connect(const struct sockaddr_un *sa, int64_t deadline, int *out)
+{
+	socklen_t sl = sizeof(int);
+	int fd, rc, e = 0;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ? 0 : -errno;
+	if (rc == -EINPROGRESS || rc == -EINTR) {
+		rc = agent_client_wait(fd, POLLOUT, deadline);
+		if (rc == 0)
+			rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0 ? -errno : -e;
+	}
+	/* Back to blocking, as before: every read and write here is bounded by
+	 * poll() and MSG_DONTWAIT, and callers of agent_conn_fd() may expect it. */
+	if (rc == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		rc = -errno;
+	if (rc < 0)
+		close(fd);
+	else
+		*out = fd;
+	return rc;
+}
+
+static int agent_client_open_by(const char *path, int64_t deadline, struct agent_conn **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = agent_client_now_ms() + timeout_ms;
 	int fd = -1;
 	int rc;
 
@@ -208,17 +236,11 @@ int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out)
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		rc = agent_client_connect(&sa, deadline, &fd);
+		if (rc == 0)
 			break;
-		rc = -errno;
-		close(fd);
-		fd = -1;
-		/* QEMU creates the socket a moment after exec; anything else is real. */
+		/* QEMU creates the socket a moment after exec, and a busy (or
+		 * stopped) one lets its backlog fill; anything else is real. */
 		if (rc != -ENOENT && rc != -ECONNREFUSED && rc != -EAGAIN)
 			goto out;
 		if (agent_client_now_ms() >= deadline) {
@@ -234,6 +256,11 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out)
+{
+	return agent_client_open_by(path, agent_client_now_ms() + timeout_ms, out);
 }
 
 int agent_conn_fd(const struct agent_conn *c)
@@ -355,16 +382,19 @@ int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hel
 	return agent_client_resync(c, agent_client_now_ms() + timeout_ms, out);
 }
 
-int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent_conn **out,
-		      struct agent_hello *hello)
+int agent_conn_attach(const char *path, int connects, int hello_ms, int timeout_ms,
+		      struct agent_conn **out, struct agent_hello *hello)
 {
+	int64_t end = agent_client_now_ms() + timeout_ms, deadline;
 	int rc = -ETIMEDOUT;
 
 	*out = NULL;
 	for (int i = 0; i < connects && rc == -ETIMEDOUT; i++) {
-		rc = agent_conn_open(path, 5000, out);
+		deadline = agent_client_now_ms() + 5000;
+		rc = agent_client_open_by(path, deadline < end ? deadline : end, out);
 		for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
-			rc = agent_conn_read_hello(*out, hello_ms, hello);
+			deadline = agent_client_now_ms() + hello_ms;
+			rc = agent_client_resync(*out, deadline < end ? deadline : end, hello);
 			if (rc != -ETIMEDOUT)
 				break;
 		}
@@ -372,6 +402,8 @@ int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent
 			agent_conn_close(*out);
 			*out = NULL;
 		}
+		if (agent_client_now_ms() >= end)
+			break;
 	}
 	return rc;
 }

@@ -551,6 +551,69 @@ static void test_open(void **state)
 	assert_true(agent_client_now_ms() - t0 < 1000);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A listener that never accepts (a SIGSTOPped QEMU) with its backlog full:
+ * a blocking connect() would wait forever. The alarm only turns such a hang
+ * into a failed assertion (EINTR) instead of a stuck test. */
+static void test_open_full_backlog(void **state)
+{
+	char dir[] = "/tmp/agentclient.XXXXXX";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sigaction act = { .sa_handler = on_alarm }, old;
+	struct agent_conn *c = NULL;
+	struct agent_hello h;
+	int lfd, fill[16], nfill = 0, fd;
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ag.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(fd);
+			break;
+		}
+		assert_true(nfill < 16);
+		fill[nfill++] = fd;
+	}
+	assert_int_equal(sigaction(SIGALRM, &act, &old), 0); /* no SA_RESTART */
+	alarm(3);
+	t0 = agent_client_now_ms();
+	assert_int_equal(agent_conn_open(sa.sun_path, 200, &c), -ETIMEDOUT);
+	assert_true(agent_client_now_ms() - t0 >= 190);
+	assert_true(agent_client_now_ms() - t0 < 1000);
+	assert_null(c);
+	/* The whole attach (3 connects, 2 HELLOs each) keeps to its budget. */
+	t0 = agent_client_now_ms();
+	assert_int_equal(agent_conn_attach(sa.sun_path, 3, 5000, 300, &c, &h), -ETIMEDOUT);
+	assert_true(agent_client_now_ms() - t0 < 1500);
+	assert_null(c);
+	/* Room in the backlog but nobody answers HELLO: bounded the same way. */
+	close(fill[--nfill]);
+	t0 = agent_client_now_ms();
+	assert_int_equal(agent_conn_attach(sa.sun_path, 3, 5000, 300, &c, &h), -ETIMEDOUT);
+	assert_true(agent_client_now_ms() - t0 < 1500);
+	assert_null(c);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	while (nfill)
+		close(fill[--nfill]);
+	close(lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -568,6 +631,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_late_partial_reply, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_files, fake_setup, fake_teardown),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_open_full_backlog),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
