@@ -336,6 +336,14 @@ int cli_exec(int argc, char **argv)
 		util_err("exec: short write to stdout");
 	if (r.err_len && fwrite(r.err, 1, r.err_len, stderr) != r.err_len)
 		util_err("exec: short write to stderr");
+	/* The agent keeps the first AGENT_MAX_OUTPUT bytes of each stream;
+	 * the command's status is still passed on. */
+	if (r.out_dropped)
+		util_err("exec: vm \"%s\": stdout cut after %zu bytes, %llu more dropped", vmname,
+			 r.out_len, (unsigned long long)r.out_dropped);
+	if (r.err_dropped)
+		util_err("exec: vm \"%s\": stderr cut after %zu bytes, %llu more dropped", vmname,
+			 r.err_len, (unsigned long long)r.err_dropped);
 	if (r.timed_out)
 		util_err("exec: vm \"%s\": killed after %u s (--timeout)", vmname, o.timeout_s);
 	code = (int)(r.status & 0xff);

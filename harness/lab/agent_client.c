@@ -497,6 +497,12 @@ static int agent_client_parse_exec(const uint8_t *p, uint32_t len, struct agent_
 		case AGENT_ATTR_STDERR:
 			rc = agent_client_dup_bytes(&a, &res->err, &res->err_len);
 			break;
+		case AGENT_ATTR_STDOUT_DROPPED:
+			rc = agent_attr_u64(&a, &res->out_dropped);
+			break;
+		case AGENT_ATTR_STDERR_DROPPED:
+			rc = agent_attr_u64(&a, &res->err_dropped);
+			break;
 		default:
 			break;
 		}

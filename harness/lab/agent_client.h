@@ -36,6 +36,8 @@ struct agent_exec_result {
 	size_t out_len;
 	uint8_t *err;        /* stderr bytes (same) */
 	size_t err_len;
+	uint64_t out_dropped; /* stdout bytes the agent cut past AGENT_MAX_OUTPUT; 0 if none */
+	uint64_t err_dropped; /* the same for stderr */
 };
 
 /* Connect to the Unix socket at PATH, retrying while it does not exist,

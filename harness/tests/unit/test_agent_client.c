@@ -267,9 +267,13 @@ static void test_exec_roundtrip(void **state)
 	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_EXIT_STATUS, 3), 0);
 	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_TIMED_OUT, 1), 0);
 	assert_int_equal(agent_buf_put(&b, AGENT_ATTR_STDOUT, "out\0put", 7), 0);
+	assert_int_equal(agent_buf_put_u64(&b, AGENT_ATTR_STDOUT_DROPPED, 5000000000ull), 0);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_exec(f->c, argv, 2500, "in", 2, &res, s, sizeof(s)), 0);
 	assert_int_equal(res.status, 3);
+	/* The agent's cut comes through; a stream it did not cut reads 0. */
+	assert_true(res.out_dropped == 5000000000ull);
+	assert_true(res.err_dropped == 0);
 	assert_int_equal(res.timed_out, 1);
 	assert_int_equal(res.out_len, 7);
 	assert_memory_equal(res.out, "out\0put", 7);
