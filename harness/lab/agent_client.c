@@ -64,7 +64,7 @@ static int agent_client_wait(int fd, short events, int64_t deadline)
 	}
 }
 
-/* Read LEN bytes before DEADLINE, counting progress in *GOT (also on
+/* Read LEN bytes before DEADLINE, counting progress in *GOTP (also on
  * failure). -ECONNRESET on EOF. */
 static int agent_client_read_some(int fd, void *buf, size_t len, int64_t deadline, size_t *gotp)
 {
