@@ -87,6 +87,8 @@ struct agent_exec_out {
 	size_t out_len;
 	uint8_t *err;
 	size_t err_len;
+	uint64_t out_dropped; /* bytes past AGENT_MAX_OUTPUT read and discarded */
+	uint64_t err_dropped;
 };
 
 /* Run REQ->argv in a new process group with PATH=/bin:/sbin:/usr/bin:/usr/sbin,

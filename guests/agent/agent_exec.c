@@ -24,6 +24,7 @@ struct agent_exec_stream {
 	uint8_t *buf;
 	size_t len;
 	size_t cap;
+	uint64_t dropped; /* read past AGENT_MAX_OUTPUT and discarded */
 };
 
 static int64_t agent_exec_now_ms(void)
@@ -72,6 +73,8 @@ static int agent_exec_drain(struct agent_exec_stream *s)
 	}
 	if (room)
 		s->len += (size_t)n;
+	else
+		s->dropped += (uint64_t)n;
 	return 1;
 }
 
@@ -246,6 +249,8 @@ int agent_exec_run(const struct agent_exec_req *req, struct agent_exec_out *out)
 	out->out_len = st[0].len;
 	out->err = st[1].buf;
 	out->err_len = st[1].len;
+	out->out_dropped = st[0].dropped;
+	out->err_dropped = st[1].dropped;
 	st[0].buf = st[1].buf = NULL;
 out:
 	agent_exec_close(&in[0]);

@@ -224,6 +224,11 @@ static int agent_serve_exec(int fd, const uint8_t *p, uint32_t len, struct agent
 		rc = agent_buf_put(b, AGENT_ATTR_STDOUT, res.out, (uint32_t)res.out_len);
 	if (rc == 0)
 		rc = agent_buf_put(b, AGENT_ATTR_STDERR, res.err, (uint32_t)res.err_len);
+	/* Only when something was cut, so replies stay as they were otherwise. */
+	if (rc == 0 && res.out_dropped)
+		rc = agent_buf_put_u64(b, AGENT_ATTR_STDOUT_DROPPED, res.out_dropped);
+	if (rc == 0 && res.err_dropped)
+		rc = agent_buf_put_u64(b, AGENT_ATTR_STDERR_DROPPED, res.err_dropped);
 	rc = rc == 0 ? agent_serve_send(fd, b) : agent_serve_error(fd, b, -rc, "exec reply");
 out:
 	for (i = 0; i < argc; i++)

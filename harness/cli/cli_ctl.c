@@ -19,6 +19,11 @@
 #include "lab/run_state.h"
 #include "base/util.h"
 
+/* Longest `exec` waits for the agent to answer a fresh connection (less when
+ * --timeout is shorter); the old 3 x (5 s connect + 2 x 5 s HELLO) let a hung
+ * guest hold it for 45 s whatever --timeout said. */
+#define CLI_EXEC_ATTACH_MS 15000
+
 int cli_validate(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -296,7 +301,7 @@ int cli_exec(int argc, char **argv)
 	json_t *state = NULL, *vm = NULL;
 	const char *vmname = NULL;
 	char err[256] = "";
-	int first, code, ret;
+	int first, code, ret, attach_ms;
 
 	code = cli_exec_args(argc, argv, &o, &vmname, &first);
 	if (code)
@@ -305,8 +310,19 @@ int cli_exec(int argc, char **argv)
 	if (code)
 		return code;
 	code = CLI_EXIT_LAB;
+	/* Bounded by --timeout too: a stopped or wedged QEMU must not hold
+	 * exec longer than the user allowed the command itself. */
+	attach_ms = o.timeout_s < CLI_EXEC_ATTACH_MS / 1000 ? (int)o.timeout_s * 1000 : CLI_EXEC_ATTACH_MS;
 	ret = agent_conn_attach(json_string_value(json_object_get(vm, "agent_sock")) ?: "", 3, 5000,
-				&c, &hello);
+				attach_ms, &c, &hello);
+	if (ret == -ETIMEDOUT) {
+		pid_t pid = (pid_t)json_integer_value(json_object_get(vm, "pid"));
+
+		util_err("exec: vm \"%s\": the agent did not answer within %.1f s%s", vmname,
+			 attach_ms / 1000.0,
+			 util_proc_state(pid) == 'T' ? " (its QEMU is stopped)" : " (is the VM hung?)");
+		goto cleanup;
+	}
 	if (ret < 0) {
 		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
 		goto cleanup;
@@ -321,6 +337,14 @@ int cli_exec(int argc, char **argv)
 		util_err("exec: short write to stdout");
 	if (r.err_len && fwrite(r.err, 1, r.err_len, stderr) != r.err_len)
 		util_err("exec: short write to stderr");
+	/* The agent keeps the first AGENT_MAX_OUTPUT bytes of each stream;
+	 * the command's status is still passed on. */
+	if (r.out_dropped)
+		util_err("exec: vm \"%s\": stdout cut after %zu bytes, %llu more dropped", vmname,
+			 r.out_len, (unsigned long long)r.out_dropped);
+	if (r.err_dropped)
+		util_err("exec: vm \"%s\": stderr cut after %zu bytes, %llu more dropped", vmname,
+			 r.err_len, (unsigned long long)r.err_dropped);
 	if (r.timed_out)
 		util_err("exec: vm \"%s\": killed after %u s (--timeout)", vmname, o.timeout_s);
 	code = (int)(r.status & 0xff);

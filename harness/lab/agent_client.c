@@ -22,6 +22,13 @@
 struct agent_conn {
 	int fd;
 	uint64_t nonce; /* of the last resync HELLO we sent */
+	/* A call that gave up (deadline, bad frame) leaves its reply, or the
+	 * rest of a frame, in the stream; the next call must resync first or
+	 * it reads that as its own answer. */
+	int desync;
+	uint8_t hdr[AGENT_HDR_LEN]; /* header of the frame being read */
+	uint32_t hdr_got;           /* bytes of HDR read so far */
+	uint32_t skip;              /* payload bytes of an abandoned frame still to come */
 };
 
 /* One received frame; payload is malloc'd with a trailing NUL. */
@@ -57,14 +64,16 @@ static int agent_client_wait(int fd, short events, int64_t deadline)
 	}
 }
 
-/* Read exactly LEN bytes before DEADLINE. -ECONNRESET on EOF. */
-static int agent_client_read_full(int fd, void *buf, size_t len, int64_t deadline)
+/* Read LEN bytes before DEADLINE, counting progress in *GOTP (also on
+ * failure). -ECONNRESET on EOF. */
+static int agent_client_read_some(int fd, void *buf, size_t len, int64_t deadline, size_t *gotp)
 {
 	uint8_t *p = buf;
 	size_t got = 0;
 	ssize_t n;
 	int rc;
 
+	*gotp = 0;
 	while (got < len) {
 		rc = agent_client_wait(fd, POLLIN, deadline);
 		if (rc < 0)
@@ -78,6 +87,7 @@ static int agent_client_read_full(int fd, void *buf, size_t len, int64_t deadlin
 			return -errno;
 		}
 		got += (size_t)n;
+		*gotp = got;
 	}
 	return 0;
 }
@@ -111,30 +121,59 @@ static void agent_client_frame_release(struct agent_client_frame *f)
 	f->len = 0;
 }
 
+/* Discard what is left of a frame an earlier call gave up on, so the
+ * next read starts on a frame boundary. */
+static int agent_client_skip(struct agent_conn *c, int64_t deadline)
+{
+	uint8_t junk[4096];
+	size_t got;
+	int rc;
+
+	while (c->skip) {
+		rc = agent_client_read_some(c->fd, junk, c->skip < sizeof(junk) ? c->skip : sizeof(junk),
+					    deadline, &got);
+		c->skip -= (uint32_t)got;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Read one whole, well-formed frame. The length is checked before anything
  * is allocated, so a hostile guest cannot make us allocate more than
- * AGENT_MAX_PAYLOAD. */
-static int agent_client_read_frame(int fd, int64_t deadline, struct agent_client_frame *f)
+ * AGENT_MAX_PAYLOAD. A frame cut off by the deadline is finished (and
+ * dropped) by the next read, which keeps the stream in step. */
+static int agent_client_read_frame(struct agent_conn *c, int64_t deadline,
+				   struct agent_client_frame *f)
 {
-	uint8_t hdr[AGENT_HDR_LEN];
+	size_t got = 0;
 	int rc;
 
 	f->payload = NULL;
 	f->len = 0;
-	rc = agent_client_read_full(fd, hdr, sizeof(hdr), deadline);
+	rc = agent_client_skip(c, deadline);
 	if (rc < 0)
 		goto out;
-	rc = agent_hdr_decode(hdr, &f->type, &f->len);
+	rc = agent_client_read_some(c->fd, c->hdr + c->hdr_got, AGENT_HDR_LEN - c->hdr_got,
+				    deadline, &got);
+	c->hdr_got += (uint32_t)got;
+	if (rc < 0)
+		goto out;
+	c->hdr_got = 0;
+	rc = agent_hdr_decode(c->hdr, &f->type, &f->len);
 	if (rc < 0)
 		goto out;
 	f->payload = malloc((size_t)f->len + 1);
 	if (!f->payload) {
+		c->skip = f->len;
 		rc = -ENOMEM;
 		goto out;
 	}
-	rc = agent_client_read_full(fd, f->payload, f->len, deadline);
-	if (rc < 0)
+	rc = agent_client_read_some(c->fd, f->payload, f->len, deadline, &got);
+	if (rc < 0) {
+		c->skip = f->len - (uint32_t)got;
 		goto out;
+	}
 	f->payload[f->len] = 0;
 	rc = agent_payload_check(f->payload, f->len);
 out:
@@ -158,10 +197,38 @@ static int agent_client_wrap(int fd, struct agent_conn **out)
 	return 0;
 }
 
-int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out)
+/* One non-blocking connect to SA, finished before DEADLINE. A blocking
+ * connect() to a listener whose backlog is full (a stopped QEMU accepts
+ * nothing) would wait with no bound; without blocking, Linux reports that as
+ * EAGAIN, which the caller retries like a missing socket. */
+static int agent_client_connect(const struct sockaddr_un *sa, int64_t deadline, int *out)
+{
+	socklen_t sl = sizeof(int);
+	int fd, rc, e = 0;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0 ? 0 : -errno;
+	if (rc == -EINPROGRESS || rc == -EINTR) {
+		rc = agent_client_wait(fd, POLLOUT, deadline);
+		if (rc == 0)
+			rc = getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) < 0 ? -errno : -e;
+	}
+	/* Back to blocking, as before: every read and write here is bounded by
+	 * poll() and MSG_DONTWAIT, and callers of agent_conn_fd() may expect it. */
+	if (rc == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		rc = -errno;
+	if (rc < 0)
+		close(fd);
+	else
+		*out = fd;
+	return rc;
+}
+
+static int agent_client_open_by(const char *path, int64_t deadline, struct agent_conn **out)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int64_t deadline = agent_client_now_ms() + timeout_ms;
 	int fd = -1;
 	int rc;
 
@@ -169,17 +236,11 @@ int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out)
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	for (;;) {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		rc = agent_client_connect(&sa, deadline, &fd);
+		if (rc == 0)
 			break;
-		rc = -errno;
-		close(fd);
-		fd = -1;
-		/* QEMU creates the socket a moment after exec; anything else is real. */
+		/* QEMU creates the socket a moment after exec, and a busy (or
+		 * stopped) one lets its backlog fill; anything else is real. */
 		if (rc != -ENOENT && rc != -ECONNREFUSED && rc != -EAGAIN)
 			goto out;
 		if (agent_client_now_ms() >= deadline) {
@@ -195,6 +256,11 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out)
+{
+	return agent_client_open_by(path, agent_client_now_ms() + timeout_ms, out);
 }
 
 int agent_conn_fd(const struct agent_conn *c)
@@ -274,13 +340,15 @@ static int agent_client_is_echo(const uint8_t *p, uint32_t len, uint64_t nonce)
 	       v == nonce;
 }
 
-int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hello *out)
+/* Send HELLO with a fresh nonce and skip until its echo (see agent_proto.h).
+ * Clears the desync mark on success, sets it on failure. */
+static int agent_client_resync(struct agent_conn *c, int64_t deadline, struct agent_hello *out)
 {
-	int64_t deadline = agent_client_now_ms() + timeout_ms;
 	struct agent_client_frame f = { 0 };
 	struct agent_buf b = { 0 };
 	int rc;
 
+	c->desync = 1;
 	c->nonce++;
 	rc = agent_buf_start(&b, AGENT_MSG_HELLO);
 	if (rc == 0)
@@ -292,11 +360,13 @@ int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hel
 	/* Skip until our echo: everything before it belongs to an older
 	 * conversation. The deadline bounds how long a chatty guest can stall. */
 	while (rc == 0) {
-		rc = agent_client_read_frame(c->fd, deadline, &f);
+		rc = agent_client_read_frame(c, deadline, &f);
 		if (rc < 0)
 			break;
 		if (f.type == AGENT_MSG_HELLO && agent_client_is_echo(f.payload, f.len, c->nonce)) {
 			rc = agent_client_parse_hello(f.payload, f.len, out);
+			if (rc == 0)
+				c->desync = 0;
 			break;
 		}
 		agent_client_frame_release(&f);
@@ -307,16 +377,24 @@ out:
 	return rc;
 }
 
-int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent_conn **out,
-		      struct agent_hello *hello)
+int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hello *out)
 {
+	return agent_client_resync(c, agent_client_now_ms() + timeout_ms, out);
+}
+
+int agent_conn_attach(const char *path, int connects, int hello_ms, int timeout_ms,
+		      struct agent_conn **out, struct agent_hello *hello)
+{
+	int64_t end = agent_client_now_ms() + timeout_ms, deadline;
 	int rc = -ETIMEDOUT;
 
 	*out = NULL;
 	for (int i = 0; i < connects && rc == -ETIMEDOUT; i++) {
-		rc = agent_conn_open(path, 5000, out);
+		deadline = agent_client_now_ms() + 5000;
+		rc = agent_client_open_by(path, deadline < end ? deadline : end, out);
 		for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
-			rc = agent_conn_read_hello(*out, hello_ms, hello);
+			deadline = agent_client_now_ms() + hello_ms;
+			rc = agent_client_resync(*out, deadline < end ? deadline : end, hello);
 			if (rc != -ETIMEDOUT)
 				break;
 		}
@@ -324,6 +402,8 @@ int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent
 			agent_conn_close(*out);
 			*out = NULL;
 		}
+		if (agent_client_now_ms() >= end)
+			break;
 	}
 	return rc;
 }
@@ -348,23 +428,34 @@ static int agent_client_parse_error(const uint8_t *p, uint32_t len, char *errbuf
 	return -EREMOTEIO;
 }
 
-/* Send the frame in B and wait for a reply of WANT (or ERROR) before DEADLINE. */
+/* Send the frame in B and wait for a reply of WANT (or ERROR) before DEADLINE.
+ * After a call that gave up, resync first: the guest answers requests in
+ * turn, so the late reply to that call would otherwise be taken for ours. */
 static int agent_client_call(struct agent_conn *c, struct agent_buf *b, uint32_t want,
 			     int64_t deadline, struct agent_client_frame *f)
 {
+	struct agent_hello h;
 	int rc;
 
+	if (c->desync) {
+		rc = agent_client_resync(c, deadline, &h);
+		if (rc < 0)
+			return rc;
+	}
 	agent_buf_finish(b);
+	/* Until the reply is in, a failure leaves the stream out of step. */
+	c->desync = 1;
 	rc = agent_client_write_full(c->fd, b->data, b->len, deadline);
 	if (rc < 0)
 		return rc;
-	rc = agent_client_read_frame(c->fd, deadline, f);
+	rc = agent_client_read_frame(c, deadline, f);
 	if (rc < 0)
 		return rc;
 	if (f->type != want && f->type != AGENT_MSG_ERROR) {
 		agent_client_frame_release(f);
 		return -EPROTO;
 	}
+	c->desync = 0;
 	return 0;
 }
 
@@ -405,6 +496,12 @@ static int agent_client_parse_exec(const uint8_t *p, uint32_t len, struct agent_
 			break;
 		case AGENT_ATTR_STDERR:
 			rc = agent_client_dup_bytes(&a, &res->err, &res->err_len);
+			break;
+		case AGENT_ATTR_STDOUT_DROPPED:
+			rc = agent_attr_u64(&a, &res->out_dropped);
+			break;
+		case AGENT_ATTR_STDERR_DROPPED:
+			rc = agent_attr_u64(&a, &res->err_dropped);
 			break;
 		default:
 			break;

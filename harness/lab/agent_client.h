@@ -5,6 +5,11 @@
  * (-chardev socket,server=on,wait=off), reads the agent's HELLO and issues
  * requests. Every read is bounded by a timeout and by AGENT_MAX_PAYLOAD; all
  * guest data is treated as untrusted.
+ *
+ * A request that fails after it was sent (its deadline passed, a bad frame)
+ * leaves the connection out of step: its reply may still come. The next
+ * request resyncs first (a HELLO with a fresh nonce, see agent_proto.h), within
+ * its own deadline, so it never takes an older reply for its own.
  */
 #ifndef UVMLAB_AGENT_CLIENT_H
 #define UVMLAB_AGENT_CLIENT_H
@@ -31,10 +36,13 @@ struct agent_exec_result {
 	size_t out_len;
 	uint8_t *err;        /* stderr bytes (same) */
 	size_t err_len;
+	uint64_t out_dropped; /* stdout bytes the agent cut past AGENT_MAX_OUTPUT; 0 if none */
+	uint64_t err_dropped; /* the same for stderr */
 };
 
-/* Connect to the Unix socket at PATH, retrying while it does not exist or
- * refuses, for up to TIMEOUT_MS. 0 with *OUT set, or a negative errno
+/* Connect to the Unix socket at PATH, retrying while it does not exist,
+ * refuses or has a full backlog (a stopped QEMU), for up to TIMEOUT_MS; no
+ * single attempt blocks past it. 0 with *OUT set, or a negative errno
  * (-ETIMEDOUT). */
 int agent_conn_open(const char *path, int timeout_ms, struct agent_conn **out);
 
@@ -49,11 +57,13 @@ int agent_conn_fd(const struct agent_conn *c);
 int agent_conn_read_hello(struct agent_conn *c, int timeout_ms, struct agent_hello *out);
 
 /* Connect to a running VM's agent and resync: up to CONNECTS connections,
- * each with up to 2 HELLOs of HELLO_MS. A slow guest still finishing an
- * earlier client's reply is resynced by a further HELLO; one that missed
- * the port-open event is woken by a fresh connection. */
-int agent_conn_attach(const char *path, int connects, int hello_ms, struct agent_conn **out,
-		      struct agent_hello *hello);
+ * each with up to 2 HELLOs of HELLO_MS, all within TIMEOUT_MS in total. A
+ * slow guest still finishing an earlier client's reply is resynced by a
+ * further HELLO; one that missed the port-open event is woken by a fresh
+ * connection. 0 with *OUT set, -ETIMEDOUT when the agent did not answer in
+ * time (a stopped or hung VM), or another negative errno. */
+int agent_conn_attach(const char *path, int connects, int hello_ms, int timeout_ms,
+		      struct agent_conn **out, struct agent_hello *hello);
 
 /* Run ARGV (NULL-terminated, argv[0] a path or a busybox applet name) in the
  * guest; the agent kills it after TIMEOUT_MS. This call waits at most

@@ -20,6 +20,10 @@
 #include "roles/role.h"
 #include "base/util.h"
 
+/* Bound on reattaching to one VM's agent for a control request, so one hung
+ * guest cannot hold `check` for the 45 s that 3 unbounded attempts took. */
+#define LAB_AGENT_ATTACH_MS 15000
+
 volatile sig_atomic_t lab_stop_flag;
 
 int lab_create(const struct plan *plan, const struct lab_opts *opts, struct lab **out)
@@ -396,7 +400,7 @@ static void lab_agents_open(struct lab *lab)
 		/* a stopped QEMU would hold each attempt to its full timeout */
 		if (lab_health_vm(vm, 1) != LAB_VM_HEALTH_ALIVE)
 			continue;
-		ret = agent_conn_attach(vm->agent_path, 3, 5000, &vm->agent, &hello);
+		ret = agent_conn_attach(vm->agent_path, 3, 5000, LAB_AGENT_ATTACH_MS, &vm->agent, &hello);
 		if (ret < 0)
 			util_err("control: vm %s: agent: %s", vm->pvm->name, strerror(-ret));
 	}

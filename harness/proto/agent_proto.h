@@ -31,7 +31,7 @@
 #define AGENT_HDR_LEN 8u
 #define AGENT_ATTR_HDR_LEN 8u
 #define AGENT_MAX_PAYLOAD (4u << 20)
-#define AGENT_MAX_OUTPUT (1u << 20) /* per exec stream; the agent truncates */
+#define AGENT_MAX_OUTPUT (1u << 20) /* per exec stream; the agent truncates and says how much */
 #define AGENT_PORT_NAME "uvmlab.agent"
 
 enum agent_msg_type {
@@ -68,7 +68,9 @@ enum agent_attr_tag {
 	AGENT_ATTR_MESSAGE = 18,         /* str */
 	AGENT_ATTR_PHASE_NS = 19,        /* u64 x3: boottime after modules, after net, after port open */
 	AGENT_ATTR_NONCE = 20,           /* u64: in a host HELLO, echoed in the agent's reply */
-	AGENT_ATTR_TAG_MAX = 20,
+	AGENT_ATTR_STDOUT_DROPPED = 21,  /* u64: stdout bytes past AGENT_MAX_OUTPUT, read and dropped */
+	AGENT_ATTR_STDERR_DROPPED = 22,  /* u64: the same for stderr; both absent when nothing was */
+	AGENT_ATTR_TAG_MAX = 22,
 };
 
 /* A growable encoder for one frame. */

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Every frame in the stream goes through every parser, as any of
 	 * them may be the one waiting when a guest misbehaves. */
 	for (i = 0; i < 64; i++) {
-		if (agent_client_read_frame(c->fd, agent_client_now_ms() + 1000, &f) < 0)
+		if (agent_client_read_frame(c, agent_client_now_ms() + 1000, &f) < 0)
 			break;
 		if (f.payload[f.len] != 0)
 			abort();

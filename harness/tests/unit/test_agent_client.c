@@ -63,14 +63,15 @@ static uint32_t fake_recv(struct fake *f, uint8_t **payload, uint32_t *len)
 {
 	uint8_t hdr[8];
 	uint32_t type;
+	size_t got;
 
 	assert_int_equal(read(f->peer, hdr, 8), 8);
 	assert_int_equal(agent_hdr_decode(hdr, &type, len), 0);
 	*payload = malloc(*len + 1);
 	assert_non_null(*payload);
 	if (*len)
-		assert_int_equal(agent_client_read_full(f->peer, *payload, *len,
-							agent_client_now_ms() + 1000), 0);
+		assert_int_equal(agent_client_read_some(f->peer, *payload, *len,
+							agent_client_now_ms() + 1000, &got), 0);
 	assert_int_equal(agent_payload_check(*payload, *len), 0);
 	return type;
 }
@@ -266,9 +267,13 @@ static void test_exec_roundtrip(void **state)
 	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_EXIT_STATUS, 3), 0);
 	assert_int_equal(agent_buf_put_u32(&b, AGENT_ATTR_TIMED_OUT, 1), 0);
 	assert_int_equal(agent_buf_put(&b, AGENT_ATTR_STDOUT, "out\0put", 7), 0);
+	assert_int_equal(agent_buf_put_u64(&b, AGENT_ATTR_STDOUT_DROPPED, 5000000000ull), 0);
 	fake_send(f, &b);
 	assert_int_equal(agent_conn_exec(f->c, argv, 2500, "in", 2, &res, s, sizeof(s)), 0);
 	assert_int_equal(res.status, 3);
+	/* The agent's cut comes through; a stream it did not cut reads 0. */
+	assert_true(res.out_dropped == 5000000000ull);
+	assert_true(res.err_dropped == 0);
 	assert_int_equal(res.timed_out, 1);
 	assert_int_equal(res.out_len, 7);
 	assert_memory_equal(res.out, "out\0put", 7);
@@ -356,6 +361,87 @@ static void test_exec_timeout(void **state)
 	/* No reply: the client gives the agent TIMEOUT + slack, then stops. */
 	assert_int_equal(agent_conn_exec(f->c, argv, 0, NULL, 0, &res, NULL, 0), -ETIMEDOUT);
 	assert_true(agent_client_now_ms() - t0 >= AGENT_CLIENT_EXEC_SLACK_MS - 10);
+}
+
+/* An EXEC_RESP with exit status STATUS and stdout OUT. */
+static void exec_resp_frame(struct agent_buf *b, uint32_t status, const char *out)
+{
+	assert_int_equal(agent_buf_start(b, AGENT_MSG_EXEC_RESP), 0);
+	assert_int_equal(agent_buf_put_u32(b, AGENT_ATTR_EXIT_STATUS, status), 0);
+	assert_int_equal(agent_buf_put(b, AGENT_ATTR_STDOUT, out, (uint32_t)strlen(out)), 0);
+}
+
+/* What made `run` end in "exec ping: Protocol error" under load: a request
+ * gives up at its deadline (here a read of /proc/net/snmp whose error the
+ * check ignores), its reply arrives late, and the next request on the same
+ * connection took that stale READ_RESP for its own answer. */
+static void test_late_reply(void **state)
+{
+	struct fake *f = *state;
+	const char *argv[] = { "ping", "-c", "1", "198.18.10.2", NULL };
+	struct agent_exec_result res;
+	struct agent_buf b = { 0 };
+	uint8_t *p, *data = NULL;
+	uint32_t len;
+	size_t n;
+
+	assert_int_equal(agent_conn_read_file(f->c, "/proc/net/snmp", 100, &data, &n), -ETIMEDOUT);
+	assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_READ_REQ);
+	free(p);
+	/* The guest, in turn: the late READ_RESP, the echo of the client's
+	 * next nonce, then the answer to the exec. */
+	assert_int_equal(agent_buf_start(&b, AGENT_MSG_READ_RESP), 0);
+	assert_int_equal(agent_buf_put(&b, AGENT_ATTR_DATA, "Icmp: 1", 7), 0);
+	fake_send(f, &b);
+	hello_frame(&b, AGENT_PROTO_VERSION, f->c->nonce + 1);
+	fake_send(f, &b);
+	exec_resp_frame(&b, 0, "1 packets received");
+	fake_send(f, &b);
+	assert_int_equal(agent_conn_exec(f->c, argv, 1000, NULL, 0, &res, NULL, 0), 0);
+	assert_int_equal(res.status, 0);
+	assert_string_equal((char *)res.out, "1 packets received");
+	agent_exec_result_release(&res);
+	/* On the wire: the resync HELLO went before the request. */
+	assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_HELLO);
+	free(p);
+	assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_EXEC_REQ);
+	free(p);
+	assert_false(f->c->desync);
+}
+
+/* A reply cut off by the deadline mid-header or mid-payload: the rest of it
+ * is dropped, not read as the next frame's header. */
+static void test_late_partial_reply(void **state)
+{
+	struct fake *f = *state;
+	const char *argv[] = { "true", NULL };
+	struct agent_exec_result res;
+	struct agent_buf b = { 0 };
+	uint8_t *p, *data = NULL;
+	uint32_t len;
+	size_t cut, n;
+
+	for (cut = 3; cut <= 20; cut += 17) {
+		exec_resp_frame(&b, 1, "a stale answer");
+		agent_buf_finish(&b);
+		fake_send_raw(f, b.data, cut);
+		assert_int_equal(agent_conn_read_file(f->c, "/x", 100, &data, &n), -ETIMEDOUT);
+		assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_READ_REQ);
+		free(p);
+		fake_send_raw(f, b.data + cut, b.len - cut);
+		agent_buf_release(&b);
+		hello_frame(&b, AGENT_PROTO_VERSION, f->c->nonce + 1);
+		fake_send(f, &b);
+		exec_resp_frame(&b, 0, "fresh");
+		fake_send(f, &b);
+		assert_int_equal(agent_conn_exec(f->c, argv, 0, NULL, 0, &res, NULL, 0), 0);
+		assert_string_equal((char *)res.out, "fresh");
+		agent_exec_result_release(&res);
+		assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_HELLO);
+		free(p);
+		assert_int_equal(fake_recv(f, &p, &len), AGENT_MSG_EXEC_REQ);
+		free(p);
+	}
 }
 
 static void test_files(void **state)
@@ -469,6 +555,69 @@ static void test_open(void **state)
 	assert_true(agent_client_now_ms() - t0 < 1000);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A listener that never accepts (a SIGSTOPped QEMU) with its backlog full:
+ * a blocking connect() would wait forever. The alarm only turns such a hang
+ * into a failed assertion (EINTR) instead of a stuck test. */
+static void test_open_full_backlog(void **state)
+{
+	char dir[] = "/tmp/agentclient.XXXXXX";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sigaction act = { .sa_handler = on_alarm }, old;
+	struct agent_conn *c = NULL;
+	struct agent_hello h;
+	int lfd, fill[16], nfill = 0, fd;
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/ag.sock", dir);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	for (;;) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			assert_int_equal(errno, EAGAIN);
+			close(fd);
+			break;
+		}
+		assert_true(nfill < 16);
+		fill[nfill++] = fd;
+	}
+	assert_int_equal(sigaction(SIGALRM, &act, &old), 0); /* no SA_RESTART */
+	alarm(3);
+	t0 = agent_client_now_ms();
+	assert_int_equal(agent_conn_open(sa.sun_path, 200, &c), -ETIMEDOUT);
+	assert_true(agent_client_now_ms() - t0 >= 190);
+	assert_true(agent_client_now_ms() - t0 < 1000);
+	assert_null(c);
+	/* The whole attach (3 connects, 2 HELLOs each) keeps to its budget. */
+	t0 = agent_client_now_ms();
+	assert_int_equal(agent_conn_attach(sa.sun_path, 3, 5000, 300, &c, &h), -ETIMEDOUT);
+	assert_true(agent_client_now_ms() - t0 < 1500);
+	assert_null(c);
+	/* Room in the backlog but nobody answers HELLO: bounded the same way. */
+	close(fill[--nfill]);
+	t0 = agent_client_now_ms();
+	assert_int_equal(agent_conn_attach(sa.sun_path, 3, 5000, 300, &c, &h), -ETIMEDOUT);
+	assert_true(agent_client_now_ms() - t0 < 1500);
+	assert_null(c);
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+	while (nfill)
+		close(fill[--nfill]);
+	close(lfd);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,8 +631,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_roundtrip, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_errors, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_exec_timeout, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_late_reply, fake_setup, fake_teardown),
+		cmocka_unit_test_setup_teardown(test_late_partial_reply, fake_setup, fake_teardown),
 		cmocka_unit_test_setup_teardown(test_files, fake_setup, fake_teardown),
 		cmocka_unit_test(test_open),
+		cmocka_unit_test(test_open_full_backlog),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -216,6 +216,9 @@ static void test_exec_limits(void **state)
 	    10000, NULL, &r);
 	assert_int_equal(r.status, 0);
 	assert_int_equal(r.out_len, AGENT_MAX_OUTPUT);
+	/* The cut is reported, not silent: every byte past the cap is counted. */
+	assert_true(r.out_dropped == 1500000 - AGENT_MAX_OUTPUT);
+	assert_true(r.err_dropped == 0);
 	assert_string_equal((char *)r.err, "done\n");
 	agent_exec_result_release(&r);
 
