@@ -293,12 +293,12 @@ int lab_prepare(struct lab *lab)
 	 * (same second, same scenario) can never write into one. */
 	ret = util_mkdir_new(lab->results_dir, 0755);
 	if (ret < 0) {
-		lab_set_err(lab, "results folder %s: %s", lab->results_dir, strerror(-ret));
+		lab_set_err(lab, "results directory %s: %s", lab->results_dir, strerror(-ret));
 		return ret;
 	}
 	ret = util_mkdir_new(lab->run_dir, 0700);
 	if (ret < 0) {
-		lab_set_err(lab, "run folder %s: %s", lab->run_dir, strerror(-ret));
+		lab_set_err(lab, "run directory %s: %s", lab->run_dir, strerror(-ret));
 		return ret;
 	}
 	ret = lab_save_state(lab);
@@ -313,11 +313,11 @@ int lab_prepare(struct lab *lab)
 	ret = accel_probe_choose(lab->opts.accel >= 0 ? (enum scn_accel)lab->opts.accel :
 				 lab->plan->scn->accel, &pcfg, &lab->accel);
 	if (ret < 0) {
-		lab_set_err(lab, "accel: %s", lab->accel.reason);
+		lab_set_err(lab, "accelerator: %s", lab->accel.reason);
 		return ret;
 	}
 	lab->accel_ops = qemu_accel_get(lab->accel.id);
-	util_progress("accel %s: %s", lab->accel_ops->name, lab->accel.reason);
+	util_progress("accelerator %s: %s", lab->accel_ops->name, lab->accel.reason);
 	lab->boot_timeout_s = lab->opts.boot_timeout_s ? lab->opts.boot_timeout_s :
 			      lab->plan->boot_timeout_s ? lab->plan->boot_timeout_s :
 			      plan_default_boot_timeout_s(lab->accel.id == QEMU_ACCEL_KVM);

@@ -47,9 +47,7 @@ static const char *const scn_names_filter_actions[] = {
 static const char *const scn_names_bools[] = { "false", "true" };
 
 const struct scn_names scn_names_machine = SCN_NAMES("machine type", scn_names_machines);
-/* The noun is split so that a plain substring grep over scenario/ for the
- * names of plug-ins stays clean; it reads "accelerat" followed by "or". */
-const struct scn_names scn_names_accel = SCN_NAMES("accelerat" "or", scn_names_accels);
+const struct scn_names scn_names_accel = SCN_NAMES("accelerator", scn_names_accels);
 const struct scn_names scn_names_kernel = SCN_NAMES("kernel", scn_names_kernels);
 const struct scn_names scn_names_boot = SCN_NAMES("boot protocol", scn_names_boots);
 const struct scn_names scn_names_console = SCN_NAMES("console setting", scn_names_consoles);
