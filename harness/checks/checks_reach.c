@@ -236,7 +236,7 @@ static int checks_reach_icmp(struct lab *lab, const struct scn_check *c, struct 
 	const char *argv[] = { "ping", "-c", "1", "-W", "2", o->addr, NULL };
 	uint32_t tries = c->expect == SCN_EXPECT_ALLOWED ? 3 : 2, i;
 	uint64_t e0 = 0, r0 = 0, e1 = 0, r1 = 0;
-	int before = checks_reach_snmp(lab, o->to, &e0, &r0), ret = 0;
+	int before = checks_reach_snmp(lab, o->to, &e0, &r0), after, ret = 0;
 
 	for (i = 0; i < tries; i++) {
 		uint32_t status = 0;
@@ -253,10 +253,14 @@ static int checks_reach_icmp(struct lab *lab, const struct scn_check *c, struct 
 			break;
 		}
 	}
-	if (before == 0 && checks_reach_snmp(lab, o->to, &e1, &r1) == 0 && e1 >= e0 && r1 >= r0) {
+	after = before == 0 ? checks_reach_snmp(lab, o->to, &e1, &r1) : before;
+	if (after == 0 && e1 >= e0 && r1 >= r0) {
 		o->icmp.counters_ok = 1;
 		o->icmp.in_echos = e1 - e0;
 		o->icmp.out_echo_reps = r1 - r0;
+	} else {
+		/* say why the read failed (counters that went backwards: no errno) */
+		o->icmp.counters_err = after < 0 ? after : 0;
 	}
 	return 0;
 }

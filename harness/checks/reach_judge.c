@@ -422,7 +422,8 @@ static enum reach_verdict reach_judge_icmp(const struct reach_obs *o, enum scn_e
 	snprintf(ev, evlen, "ping %s from %s: exit %u after %u %s, %s", o->addr, o->from,
 		 i->last_status, i->tries, i->tries == 1 ? "try" : "tries", reply ? "echo reply" : "no reply");
 	if (!i->counters_ok) {
-		reach_judge_cat(ev, evlen, "; could not read %s's ICMP counters", o->to);
+		reach_judge_cat(ev, evlen, "; could not read %s's ICMP counters%s%s", o->to,
+				i->counters_err ? ": " : "", i->counters_err ? strerror(-i->counters_err) : "");
 		return REACH_ERROR;
 	}
 	if (counted)

@@ -68,6 +68,7 @@ struct reach_icmp_obs {
 	uint32_t tries, replies;      /* ping runs, and how many got a reply */
 	uint32_t last_status;         /* exit status of the last ping */
 	int counters_ok;              /* both /proc/net/snmp reads parsed */
+	int counters_err;             /* else the failed read's negative errno (0: not known) */
 	uint64_t in_echos, out_echo_reps;   /* the target's deltas over the check */
 };
 

@@ -627,6 +627,9 @@ static void test_verdict_icmp(void **state)
 		o.icmp.counters_ok = 0;
 		assert_int_equal(judge(&o, SCN_EXPECT_BLOCKED, ev), REACH_ERROR);
 		assert_non_null(strstr(ev, "could not read b's ICMP counters"));
+		o.icmp.counters_err = -ETIMEDOUT;
+		assert_int_equal(judge(&o, SCN_EXPECT_ALLOWED, ev), REACH_ERROR);
+		assert_non_null(strstr(ev, "could not read b's ICMP counters: Connection timed out"));
 	}
 }
 
