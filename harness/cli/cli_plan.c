@@ -116,7 +116,7 @@ static void cli_plan_text(FILE *f, const char *path, const struct plan *plan)
 				"-", "-", cid, "-");
 		for (k = 0; k < vm->n_nics; k++) {
 			const struct plan_nic *nic = &vm->nics[k];
-			char eth[8];
+			char eth[24];
 
 			snprintf(eth, sizeof(eth), "eth%zu", k);
 			plan_fmt_addr(nic->addr, a);
