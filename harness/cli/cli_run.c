@@ -87,7 +87,7 @@ int cli_run(int argc, char **argv)
 	struct checks_summary sum = { 0 };
 	json_t *res = NULL, *checks = NULL, *vms = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
 	char errbuf[1100] = "";
-	int ret, code = CLI_EXIT_LAB;
+	int ret, code = CLI_EXIT_LAB, wret = 0;
 
 	code = cli_prepare("run", argc, argv, &o, &scn, &plan);
 	if (code)
@@ -147,8 +147,12 @@ int cli_run(int argc, char **argv)
 	}
 	lab_down(lab);
 	result_finish(res, code, errbuf[0] ? errbuf : NULL);
-	if (result_write(lab_results_dir(lab), res) < 0)
-		util_err("run: could not write %s/result.json", lab_results_dir(lab));
+	wret = result_write(lab_results_dir(lab), res);
+	if (wret < 0) {
+		/* a run whose record is lost did not pass, whatever its checks said */
+		util_err("run: could not write %s/result.json: %s", lab_results_dir(lab), strerror(-wret));
+		code = CLI_EXIT_LAB;
+	}
 	if (checks)
 		checks_print(stdout, checks);
 	if (matrix)
@@ -156,9 +160,10 @@ int cli_run(int argc, char **argv)
 	cli_print_timelines(stdout, vms);
 	if (errbuf[0])
 		util_err("%s", errbuf);
-	printf("run %s: %s (%d passed, %d failed, %d inconclusive) — %s/result.json\n",
+	printf("run %s: %s (%d passed, %d failed, %d inconclusive) — %s/result.json%s\n",
 	       lab_run_id(lab), code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" :
-	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive, lab_results_dir(lab));
+	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive, lab_results_dir(lab),
+	       wret < 0 ? " (not written)" : "");
 cleanup:
 	json_decref(flows);
 	json_decref(matrix);
@@ -195,7 +200,7 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	size_t text_len = 0, off = 0;
 	FILE *out;
 	ssize_t n;
-	int ret, code;
+	int ret, code, wret;
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -260,8 +265,13 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	}
 	result_finish(res, code, code == CLI_EXIT_LAB ? lab_error(lab) : NULL);
 	snprintf(dir, sizeof(dir), "%s/check-%d", lab_results_dir(lab), *serial);
-	if (util_mkdir_p(dir, 0755) < 0 || result_write(dir, res) < 0)
-		fprintf(out, "could not write %s/result.json\n", dir);
+	wret = util_mkdir_p(dir, 0755);
+	if (!wret)
+		wret = result_write(dir, res);
+	if (wret < 0) {
+		fprintf(out, "could not write %s/result.json: %s\n", dir, strerror(-wret));
+		code = CLI_EXIT_LAB;
+	}
 	if (checks)
 		checks_print(out, checks);
 	if (matrix) {
