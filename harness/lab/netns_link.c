@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/net_namespace.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include <netlink/errno.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -321,6 +324,110 @@ int netns_link_delete(struct netns_link *nl, const char *ifname)
 	ret = netns_link_errno(rtnl_link_delete(nl->sk, link));
 cleanup:
 	rtnl_link_put(link);
+	return ret;
+}
+
+struct netns_link_nsid_reply {
+	int nsid;
+	int seen;
+};
+
+static int netns_link_nsid_parse(struct nl_msg *msg, void *arg)
+{
+	struct netns_link_nsid_reply *r = arg;
+	struct nlattr *tb[NETNSA_MAX + 1];
+	struct nlmsghdr *hdr = nlmsg_hdr(msg);
+
+	if (hdr->nlmsg_type != RTM_NEWNSID ||
+	    nlmsg_parse(hdr, sizeof(struct rtgenmsg), tb, NETNSA_MAX, NULL) < 0)
+		return NL_SKIP;
+	r->seen = 1;
+	r->nsid = tb[NETNSA_NSID] ? (int)nla_get_s32(tb[NETNSA_NSID]) : -1;
+	return NL_OK;
+}
+
+int netns_link_nsid_of(struct netns_link *nl, int ns_fd, int *nsid)
+{
+	struct rtgenmsg g = { .rtgen_family = AF_UNSPEC };
+	struct netns_link_nsid_reply r = { -1, 0 };
+	struct nl_sock *sk = NULL;
+	struct nl_msg *msg = NULL;
+	int ret;
+
+	*nsid = -1;
+	if (ns_fd < 0)
+		return -EBADF;
+	/* its own socket: the replies must not meet the link socket's callbacks */
+	sk = nl_socket_alloc();
+	msg = nlmsg_alloc_simple(RTM_GETNSID, NLM_F_REQUEST);
+	if (!sk || !msg) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	(void)nl;
+	ret = netns_link_errno(nl_connect(sk, NETLINK_ROUTE));
+	if (!ret && (nlmsg_append(msg, &g, sizeof(g), NLMSG_ALIGNTO) < 0 ||
+		     nla_put_u32(msg, NETNSA_FD, (uint32_t)ns_fd) < 0))
+		ret = -ENOMEM;
+	if (!ret)
+		ret = netns_link_errno(nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM,
+							   netns_link_nsid_parse, &r));
+	if (!ret) {
+		int sent = nl_send_auto(sk, msg);
+
+		ret = sent < 0 ? netns_link_errno(sent) : netns_link_errno(nl_recvmsgs_default(sk));
+	}
+	if (!ret && !r.seen)
+		ret = -EIO;
+	if (!ret)
+		*nsid = r.nsid;
+out:
+	nlmsg_free(msg);
+	nl_socket_free(sk);
+	return ret;
+}
+
+int netns_link_foreach(struct netns_link *nl,
+		       int (*cb)(const struct netns_link_info *info, void *arg), void *arg)
+{
+	struct nl_cache *cache = NULL;
+	struct nl_object *o;
+	int ret = netns_link_errno(rtnl_link_alloc_cache(nl->sk, AF_UNSPEC, &cache));
+
+	if (ret < 0)
+		return ret;
+	for (o = nl_cache_get_first(cache); o && !ret; o = nl_cache_get_next(o)) {
+		struct rtnl_link *link = (struct rtnl_link *)o;
+		struct netns_link_info info = { .peer_nsid = -1 };
+		const char *kind = rtnl_link_get_type(link), *name = rtnl_link_get_name(link);
+		int32_t id;
+
+		snprintf(info.name, sizeof(info.name), "%s", name ? name : "");
+		info.kind = kind ? kind : "";
+		info.ifindex = rtnl_link_get_ifindex(link);
+		if (rtnl_link_get_link_netnsid(link, &id) == 0)
+			info.peer_nsid = id;
+		ret = cb(&info, arg);
+	}
+	nl_cache_free(cache);
+	return ret;
+}
+
+int netns_link_sysctl(const char *key, const char *value)
+{
+	char path[256];
+	size_t len = strlen(value);
+	int fd, ret = 0;
+
+	if (strstr(key, "..") || key[0] == '/' ||
+	    snprintf(path, sizeof(path), "/proc/sys/net/%s", key) >= (int)sizeof(path))
+		return -EINVAL;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, len) != (ssize_t)len)
+		ret = errno ? -errno : -EIO;
+	close(fd);
 	return ret;
 }
 

@@ -25,6 +25,11 @@ struct netns_link;
  * 0 or negative errno. */
 int netns_link_disable_ipv6(void);
 
+/* Write VALUE to /proc/sys/net/KEY (e.g. "ipv4/conf/all/forwarding") of the
+ * calling thread's network namespace. KEY may not contain "..". 0 or
+ * negative errno. */
+int netns_link_sysctl(const char *key, const char *value);
+
 /* Open a route netlink socket. 0 or negative errno. */
 int netns_link_open(struct netns_link **out);
 void netns_link_close(struct netns_link *nl);
@@ -62,5 +67,25 @@ int netns_link_ifindex(struct netns_link *nl, const char *ifname);
 
 /* Delete link IFNAME. 0 or negative errno (-ENODEV if absent). */
 int netns_link_delete(struct netns_link *nl, const char *ifname);
+
+/* The id this namespace gives the namespace NS_FD refers to (RTM_GETNSID):
+ * 0 with *NSID >= 0, or *NSID = -1 when it has none (then no link here can
+ * have its peer there: the kernel assigns one whenever a link crosses).
+ * Negative errno on failure. */
+int netns_link_nsid_of(struct netns_link *nl, int ns_fd, int *nsid);
+
+/* One link of this namespace as netns_link_foreach() sees it. */
+struct netns_link_info {
+	char name[16];
+	const char *kind;  /* "veth", "bridge", "tun", ... or "" */
+	int ifindex;
+	int peer_nsid;     /* IFLA_LINK_NETNSID: its peer or lower device lives in
+			    * the namespace with that id; -1 when it has none */
+};
+
+/* CB for every link of this namespace (a snapshot), until CB returns
+ * nonzero (then that). 0 or negative errno. */
+int netns_link_foreach(struct netns_link *nl,
+		       int (*cb)(const struct netns_link_info *info, void *arg), void *arg);
 
 #endif

@@ -335,6 +335,88 @@ static void test_move(void **state)
 	close(p[1]);
 }
 
+struct peers_seen {
+	int tva_nsid, lo_nsid, n;
+	char tva_kind[16];
+};
+
+static int note_peer(const struct netns_link_info *info, void *arg)
+{
+	struct peers_seen *p = arg;
+
+	p->n++;
+	if (!strcmp(info->name, "tva")) {
+		p->tva_nsid = info->peer_nsid;
+		snprintf(p->tva_kind, sizeof(p->tva_kind), "%s", info->kind);
+	}
+	if (!strcmp(info->name, "lo"))
+		p->lo_nsid = info->peer_nsid;
+	return 0;
+}
+
+static int stop_at_first(const struct netns_link_info *info, void *arg)
+{
+	(void)info;
+	++*(int *)arg;
+	return 7;
+}
+
+/* A veth whose peer went to another namespace names that namespace's id;
+ * a namespace no link crosses into has none. */
+static void test_peer_nsid(void **state)
+{
+	struct fix *f = fix_get(state);
+	struct peers_seen seen = { -2, -2, 0, "" };
+	int p[2], there, other, nsid = -5, calls = 0;
+	pid_t pid[2];
+	char path[64], c;
+
+	assert_int_equal(pipe(p), 0);
+	for (int k = 0; k < 2; k++) {
+		pid[k] = fork();
+		assert_true(pid[k] >= 0);
+		if (pid[k] == 0) {
+			c = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+			if (write(p[1], &c, 1) != 1)
+				_exit(1);
+			pause();
+			_exit(0);
+		}
+		assert_int_equal(read(p[0], &c, 1), 1);
+		assert_int_equal(c, 'y');
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid[0]);
+	there = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid[1]);
+	other = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(there >= 0 && other >= 0);
+	assert_int_equal(netns_link_nsid_of(f->nl, other, &nsid), 0);
+	assert_int_equal(nsid, -1);
+	assert_int_equal(netns_link_veth_create(f->nl, "tva", "tvb"), 0);
+	assert_int_equal(netns_link_foreach(f->nl, note_peer, &seen), 0);
+	assert_int_equal(seen.tva_nsid, -1); /* both ends here: no foreign peer */
+	assert_int_equal(netns_link_move(f->nl, "tvb", there), 0);
+	assert_int_equal(netns_link_nsid_of(f->nl, there, &nsid), 0);
+	assert_true(nsid >= 0);
+	assert_int_equal(netns_link_foreach(f->nl, note_peer, &seen), 0);
+	assert_int_equal(seen.tva_nsid, nsid);
+	assert_string_equal(seen.tva_kind, "veth");
+	assert_int_equal(seen.lo_nsid, -1);
+	assert_int_equal(netns_link_nsid_of(f->nl, other, &nsid), 0);
+	assert_int_equal(nsid, -1);
+	assert_int_equal(netns_link_nsid_of(f->nl, -1, &nsid), -EBADF);
+	assert_int_equal(netns_link_foreach(f->nl, stop_at_first, &calls), 7);
+	assert_int_equal(calls, 1);
+	for (int k = 0; k < 2; k++) {
+		kill(pid[k], SIGKILL);
+		waitpid(pid[k], NULL, 0);
+	}
+	close(there);
+	close(other);
+	close(p[0]);
+	close(p[1]);
+}
+
 static void test_unknown_and_bad_names(void **state)
 {
 	struct fix *f = fix_get(state);
@@ -379,6 +461,7 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_duplicates, fix_setup, fix_teardown,
 							 &env),
 		cmocka_unit_test_prestate_setup_teardown(test_move, fix_setup, fix_teardown, &env),
+		cmocka_unit_test_prestate_setup_teardown(test_peer_nsid, fix_setup, fix_teardown, &env),
 		cmocka_unit_test_prestate_setup_teardown(test_unknown_and_bad_names, fix_setup,
 							 fix_teardown, &env),
 	};
