@@ -129,9 +129,18 @@ static int lab_internet_holder(struct lab_internet *in)
 		goto cleanup;
 	}
 	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
+		/* not the caller's terminal or pipe: `uvmlab up`'s output must end
+		 * when it exits, not when the lab does */
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
 		/* the internet's side of its veth stays off IPv6 like the lab's links */
 		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1 || c != 'y')
@@ -186,6 +195,15 @@ static int lab_internet_addresses(struct lab_internet *in, const struct scn_netw
 		if (!ret)
 			ret = netns_link_set_up(nl, LAB_INET_VETH_ISP, 1);
 	}
+	/* Like a real upstream, the ISP answers "network unreachable" for an
+	 * address it has no route to (it has none beyond its own addresses and
+	 * the lab's link): a guest trying to reach the rest of the world fails at
+	 * once instead of waiting out its timeouts. It has one link, so it can
+	 * route nothing between lab networks; no redirects. */
+	if (!ret)
+		ret = netns_link_sysctl("ipv4/conf/all/send_redirects", "0");
+	if (!ret)
+		ret = netns_link_sysctl("ipv4/conf/all/forwarding", "1");
 	netns_link_close(nl);
 	/* Back into the run's namespace: everything else of the lab lives there. */
 	if (setns(here, CLONE_NEWNET) < 0 && !ret)
