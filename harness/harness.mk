@@ -23,7 +23,8 @@ CORE_SRCS     := harness/base/util.c harness/plan/plan.c \
                  harness/services/lab_vsock.c harness/checks/lab_xfer.c harness/bench/bench_vsock.c
 CLI_SRCS      := harness/cli/cli.c harness/cli/cli_run.c harness/cli/cli_ctl.c harness/cli/cli_bench.c \
                  harness/cli/cli_plan.c
-FLOW_SRCS     := harness/probes/flow_probe.c harness/checks/policy.c harness/probes/lab_flows.c
+FLOW_SRCS     := harness/probes/flow_probe.c harness/checks/policy.c harness/probes/lab_flows.c \
+                 harness/probes/containment.c harness/probes/lab_containment.c
 MAIN_SRCS     := harness/cli/main.c
 ROLE_SRCS     := harness/roles/roles.c harness/roles/app.c harness/roles/router.c harness/roles/tor_gateway.c
 WHONIX_SRCS   := harness/services/lab_internet.c $(ROLE_SRCS) harness/checks/checks_net.c \

@@ -17,6 +17,7 @@
 #include "lab/agent_client.h"
 #include "lab/lab.h"
 #include "lab/run_state.h"
+#include "probes/lab_containment.h"
 #include "base/util.h"
 
 /* Longest `exec` waits for the agent to answer a fresh connection (less when
@@ -47,9 +48,52 @@ int cli_validate(int argc, char **argv)
 	return code;
 }
 
+struct cli_down_run {
+	const char *want;
+	char results_dir[512];
+};
+
+static int cli_down_find(const struct run_state_info *info, void *arg)
+{
+	struct cli_down_run *f = arg;
+
+	if (!strcmp(info->id, f->want))
+		util_strlcpy(f->results_dir, info->results_dir, sizeof(f->results_dir));
+	return 0;
+}
+
+/* What the supervisor found as it tore the lab down: a breach fails `down`. */
+static int cli_down_containment(const char *results_dir)
+{
+	char path[600], *buf = NULL;
+	size_t len = 0;
+	json_t *rec;
+	int code;
+
+	snprintf(path, sizeof(path), "%s/containment.json", results_dir);
+	if (util_read_file(path, 1 << 20, &buf, &len) < 0) {
+		printf("containment: not checked at down (its supervisor was gone or the record "
+		       "could not be written)\n");
+		return CLI_EXIT_PASS;
+	}
+	rec = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	if (!json_is_object(rec)) {
+		util_err("down: %s: not a containment record", path);
+		json_decref(rec);
+		return CLI_EXIT_LAB;
+	}
+	lab_containment_print(stdout, rec);
+	code = strcmp(json_string_value(json_object_get(rec, "verdict")) ?: "", "contained") ?
+	       CLI_EXIT_FAIL : CLI_EXIT_PASS;
+	json_decref(rec);
+	return code;
+}
+
 int cli_down(int argc, char **argv)
 {
 	struct cli_opts o;
+	struct cli_down_run find = { 0 };
 	int first, code, ret, killed = 0;
 
 	code = cli_parse("down", argc, argv, &o, &first);
@@ -68,6 +112,8 @@ int cli_down(int argc, char **argv)
 		printf("stopped %d run(s)\n", ret);
 		return CLI_EXIT_PASS;
 	}
+	find.want = argv[first];
+	run_state_list(o.run_root, cli_down_find, &find);
 	ret = run_state_reap(o.run_root, argv[first], 15000, &killed);
 	if (ret == -ENOENT || ret == -EINVAL) {
 		util_err("down: no run \"%s\" (see uvmlab status)", argv[first]);
@@ -78,7 +124,7 @@ int cli_down(int argc, char **argv)
 		return CLI_EXIT_LAB;
 	}
 	printf("stopped run %s\n", argv[first]);
-	return CLI_EXIT_PASS;
+	return find.results_dir[0] ? cli_down_containment(find.results_dir) : CLI_EXIT_PASS;
 }
 
 static int cli_status_one(const struct run_state_info *info, void *arg)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "checks/checks.h"
+#include "probes/lab_containment.h"
 #include "probes/lab_flows.h"
 #include "lab/lab_plugin.h"
 #include "record/result.h"
@@ -86,8 +87,9 @@ int cli_run(int argc, char **argv)
 	struct lab *lab = NULL;
 	struct checks_summary sum = { 0 };
 	json_t *res = NULL, *checks = NULL, *vms = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
+	json_t *contain = NULL;
 	char errbuf[1100] = "";
-	int ret, code = CLI_EXIT_LAB, wret = 0;
+	int ret, code = CLI_EXIT_LAB, wret = 0, breaches = 0;
 
 	code = cli_prepare("run", argc, argv, &o, &scn, &plan);
 	if (code)
@@ -104,6 +106,8 @@ int cli_run(int argc, char **argv)
 	util_progress("run %s: %zu VM(s), results in %s", lab_run_id(lab), plan->n_vms,
 		      lab_results_dir(lab));
 	ret = o.no_flows ? 0 : lab_flows_enable(lab);
+	if (!ret && !o.no_flows)
+		ret = lab_containment_enable(lab);
 	if (!ret)
 		ret = lab_up(lab);
 	if (ret < 0) {
@@ -125,8 +129,18 @@ int cli_run(int argc, char **argv)
 				snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
 			sum.errors++;
 		}
+		/* nothing of the run may have left it: proven from the lab's side */
+		breaches = lab_containment_collect(lab, &contain);
+		if (breaches < 0) {
+			if (!errbuf[0])
+				snprintf(errbuf, sizeof(errbuf), "%s", lab_error(lab));
+			sum.errors++;
+		} else if (breaches > 0 && !errbuf[0]) {
+			snprintf(errbuf, sizeof(errbuf), "containment %s: see \"containment\" in result.json",
+				 json_string_value(json_object_get(contain, "verdict")));
+		}
 		code = ret < 0 || sum.errors ? CLI_EXIT_LAB :
-		       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
+		       sum.failed || sum.inconclusive || breaches > 0 ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	}
 	/* a failed run still releases the recorder before teardown */
 	lab_flows_release(lab);
@@ -145,6 +159,8 @@ int cli_run(int argc, char **argv)
 		json_object_set(res, "flows", flows);
 		json_object_set(res, "flow_matrix", matrix);
 	}
+	if (contain)
+		json_object_set(res, "containment", contain);
 	lab_down(lab);
 	result_finish(res, code, errbuf[0] ? errbuf : NULL);
 	wret = result_write(lab_results_dir(lab), res);
@@ -157,6 +173,8 @@ int cli_run(int argc, char **argv)
 		checks_print(stdout, checks);
 	if (matrix)
 		lab_flows_print(stdout, matrix);
+	if (contain)
+		lab_containment_print(stdout, contain);
 	cli_print_timelines(stdout, vms);
 	if (errbuf[0])
 		util_err("%s", errbuf);
@@ -165,6 +183,7 @@ int cli_run(int argc, char **argv)
 	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive, lab_results_dir(lab),
 	       wret < 0 ? " (not written)" : "");
 cleanup:
+	json_decref(contain);
 	json_decref(flows);
 	json_decref(matrix);
 	json_decref(checks);
@@ -299,6 +318,27 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	json_decref(matrix);
 }
 
+/* Before an `up` lab goes: the containment record, for `uvmlab down` to
+ * print (containment.json in the results folder) and in supervisor.log. */
+static void cli_up_containment(struct lab *lab)
+{
+	char path[1200], *text;
+	json_t *rec = NULL;
+	int ret = lab_containment_collect(lab, &rec);
+
+	if (ret < 0) {
+		util_err("%s", lab_error(lab));
+		return;
+	}
+	lab_containment_print(stderr, rec);
+	snprintf(path, sizeof(path), "%s/containment.json", lab_results_dir(lab));
+	text = json_dumps(rec, JSON_INDENT(2));
+	if (!text || (ret = util_write_file(path, text, strlen(text))) < 0)
+		util_err("could not write %s: %s", path, strerror(text ? -ret : ENOMEM));
+	free(text);
+	json_decref(rec);
+}
+
 /* The supervisor side of `up`: bring the lab up, tell the parent, then keep
  * it until `uvmlab down` (SIGTERM). */
 static int cli_up_child(struct lab *lab, int wfd, int no_flows)
@@ -311,6 +351,8 @@ static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 	/* the flow recorder watches from the first frame, so `uvmlab check`
 	 * can judge everything the lab did since it came up */
 	ret = no_flows ? 0 : lab_flows_enable(lab);
+	if (!ret && !no_flows)
+		ret = lab_containment_enable(lab);
 	if (!ret)
 		ret = lab_up(lab);
 	if (ret < 0) {
@@ -341,6 +383,7 @@ static int cli_up_child(struct lab *lab, int wfd, int no_flows)
 	lab_flows_mark_free(st.mark);
 	if (ret == -ECHILD)
 		util_err("every VM exited; tearing the lab down");
+	cli_up_containment(lab);
 	/* release the recorder (tc filters, qdiscs) before the ports go */
 	lab_flows_release(lab);
 	lab_down(lab);

@@ -12,6 +12,7 @@ const struct plan *lab_plugin_plan(const struct lab *lab) { return lab->plan; }
 int lab_plugin_stop_requested(void) { return (int)lab_stop_flag; }
 struct netns_link *lab_plugin_netlink(struct lab *lab) { return lab->nl; }
 size_t lab_plugin_vm_count(const struct lab *lab) { return lab->n_vms; }
+int lab_plugin_host_netns(const struct lab *lab) { return lab->orig_netns; }
 
 struct lab_vm *lab_plugin_vm(struct lab *lab, size_t i)
 {

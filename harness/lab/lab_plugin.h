@@ -50,6 +50,14 @@ int lab_plugin_stop_requested(void);
 /* The run's netlink handle in the run's namespace (valid between
  * lab_prepare() and lab_down(); NULL otherwise). Not to be closed. */
 struct netns_link *lab_plugin_netlink(struct lab *lab);
+/* The namespace uvmlab was started in (the host's, as far as the lab is
+ * concerned), an open fd valid until lab_down(); -1 before the run's own
+ * namespace exists. Not to be closed. */
+int lab_plugin_host_netns(const struct lab *lab);
+/* The K-th network namespace a started service owns (its netns_fd()), from
+ * K = 0 on: an fd (not to be closed) with *NAME the service's name; -1 for a
+ * service without one; -ENOENT past the last service. */
+int lab_plugin_service_netns(const struct lab *lab, size_t k, const char **name);
 
 /* --- host processes ------------------------------------------------------ */
 

@@ -106,6 +106,19 @@ int lab_service_vm_taps(struct lab_vm *vm)
 	return 0;
 }
 
+int lab_plugin_service_netns(const struct lab *lab, size_t k, const char **name)
+{
+	const struct lab_service *s;
+
+	if (k >= lab->n_svc)
+		return -ENOENT;
+	s = &lab->svc[k];
+	*name = s->ops->name;
+	if (!s->wanted || !s->started || !s->ops->netns_fd)
+		return -1;
+	return s->ops->netns_fd(lab, s->state);
+}
+
 void lab_service_netns(const struct lab *lab, json_t *netns)
 {
 	struct stat st;

@@ -5,15 +5,18 @@
 #include <errno.h>
 #include <string.h>
 
+#include "probes/lab_containment.h"
 #include "probes/lab_flows.h"
 #include "services/lab_services.h"
 
 /* The private Tor network runs in the fake internet's namespace: after it.
- * The flow recorder attaches to taps as they appear: its place is free. */
+ * Containment looks at every namespace once those exist, before the first
+ * VM. The flow recorder attaches to taps as they appear: its place is free. */
 static const struct service_ops *const services_all[] = {
 	&lab_vsock_service,
 	&lab_internet_service,
 	&lab_tor_service,
+	&lab_containment_service,
 	&lab_flows_service,
 };
 

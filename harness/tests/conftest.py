@@ -5,6 +5,7 @@ the test, tears down every run the test started (`uvmlab down --all`), keeps
 the run folders of failed tests under build/test-results/, and asserts that
 nothing was left behind.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -48,6 +49,50 @@ def lab_results(request, tmp_path):
         print(f"run folders of the failed test kept in {keep}")
     for rid in started:
         assert not lab.leftovers(rid), lab.leftovers(rid)
+    # Containment, observed in every run: no link to the host's namespace and
+    # no frame toward an address outside the lab and TEST-NET ranges at the
+    # lab's egress, unless the test breaks it on purpose.
+    on_purpose = request.node.get_closest_marker("breaches_containment") is not None
+    breaches = _containment_tally(results, on_purpose)
+    if not on_purpose:
+        assert not breaches, f"containment breached: {breaches}"
+
+
+CONTAINMENT = {"runs": 0, "egress_runs": 0, "packets": 0, "outside": 0, "on_purpose": 0}
+
+
+def _containment_tally(results, on_purpose):
+    """Add the containment records of every run under RESULTS to the session's
+    tally; return the breached ones as (run, record) pairs. Outside packets
+    of tests that breach on purpose are counted apart."""
+    breached = []
+    for run in sorted(p for p in Path(results).iterdir() if p.is_dir()):
+        rec = None
+        if (run / "containment.json").exists():
+            rec = json.loads((run / "containment.json").read_text())
+        elif (run / "result.json").exists():
+            rec = json.loads((run / "result.json").read_text()).get("containment")
+        if not rec:
+            continue
+        CONTAINMENT["runs"] += 1
+        if rec.get("egress_points"):
+            CONTAINMENT["egress_runs"] += 1
+        CONTAINMENT["packets"] += rec.get("packets", 0)
+        CONTAINMENT["on_purpose" if on_purpose else "outside"] += rec.get("outside_packets", 0)
+        if rec.get("verdict") != "contained":
+            breached.append((run.name, rec))
+    return breached
+
+
+def pytest_terminal_summary(terminalreporter):
+    c = CONTAINMENT
+    if c["runs"]:
+        terminalreporter.write_line(
+            f"containment: {c['runs']} run(s) checked for links to the host's namespace; "
+            f"{c['egress_runs']} with an egress recorded, {c['packets']} packet(s) there, "
+            f"{c['outside']} toward addresses outside the lab and TEST-NET ranges"
+            + (f" ({c['on_purpose']} more sent on purpose by tests that breach it)"
+               if c["on_purpose"] else ""))
 
 
 def kvm_boots():

@@ -7,7 +7,8 @@ A mutant file says what it must fail in header lines of its own:
 
 KIND is the check's kind as result.json names it, with the protocol for
 reach checks (reach/icmp, reach/tcp, reach/udp, vsock, fetch, resolve,
-forwarding, attribution, policy). The run must exit 1, each named check must
+forwarding, attribution, policy), or `containment containment` for the
+run's containment record (result.json "containment", not a check row). The run must exit 1, each named check must
 fail (or be inconclusive) with that kind, every other check must pass, and no
 check may end in a lab error: a mutant "caught" by a broken lab proves nothing. README's mutant
 table must list exactly these files and claims.
@@ -21,7 +22,7 @@ from framework.lab import REPO, leftovers, result_of, uvmlab
 MUTANTS = sorted((REPO / "scenarios" / "mutants").glob("*.yaml"))
 # Every kind of check and protocol must have a mutant that proves it can fail.
 KINDS = {"reach/icmp", "reach/tcp", "reach/udp", "vsock", "fetch", "resolve",
-         "forwarding", "attribution", "policy"}
+         "forwarding", "attribution", "policy", "containment"}
 MUST_FAIL = re.compile(r"^# must-fail: ([a-z0-9-]+) ([a-z/]+)\s*$")
 
 
@@ -58,8 +59,13 @@ def test_readme_table_matches_the_mutants():
                           f"{sorted(rows - want)}\n only in mutants: {sorted(want - rows)}")
 
 
+def _param(m):
+    breach = ("containment", "containment") in claims(m)
+    return pytest.param(m, id=m.stem, marks=[pytest.mark.breaches_containment] if breach else [])
+
+
 @pytest.mark.boots
-@pytest.mark.parametrize("path", [m for m in MUTANTS if not needs_tor(m)], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [_param(m) for m in MUTANTS if not needs_tor(m)])
 def test_mutant_is_caught(lab_results, path):
     r = uvmlab("run", path, results=lab_results)
     assert r.code == 1, str(r)
@@ -69,8 +75,16 @@ def test_mutant_is_caught(lab_results, path):
     assert not errors, f"lab errors in a mutant run prove nothing: {errors}\n{r}"
     # exactly the claimed checks fail: a mutant breaks one property, not the lab
     failed = sorted(n for n, c in rows.items() if c["verdict"] != "pass")
-    assert failed == sorted(c for c, _ in claims(path)), {n: rows[n]["evidence"] for n in failed}
-    for check, kind in claims(path):
+    checks = [(c, k) for c, k in claims(path) if k != "containment"]
+    assert failed == sorted(c for c, _ in checks), {n: rows[n]["evidence"] for n in failed}
+    # containment holds in every other mutant, and its own mutant breaks it
+    breach = ("containment", "containment") in claims(path)
+    assert res["containment"]["verdict"] == ("breached" if breach else "contained"), \
+        res["containment"]
+    if breach:
+        assert res["containment"]["outside_packets"] > 0, res["containment"]
+        assert "containment: breached" in r.out, r.out
+    for check, kind in checks:
         assert check in rows, f"{path.name}: no check named {check}"
         assert kind_of(rows[check]) == kind, rows[check]
         assert rows[check]["verdict"] in ("fail", "inconclusive"), rows[check]
