@@ -98,7 +98,7 @@ static void test_microvm_tcg(void **state)
 	assert_string_equal(after(&f->argv, "-device", 0), "isa-debugcon,iobase=0x5f0,chardev=marker");
 	cmdline = after(&f->argv, "-append", 0);
 	assert_non_null(strstr(cmdline, "console=ttyS0 panic=-1"));
-	assert_non_null(strstr(cmdline, " tsc_early_khz=2445000 "));
+	assert_non_null(strstr(cmdline, " tsc_early_khz=2445000 tsc=reliable "));
 	assert_non_null(strstr(cmdline, " uvmlab.vm=r uvmlab.role=router uvmlab.marker=0x5f0"));
 	assert_non_null(strstr(cmdline, ",198.18.1.1/24 uvmlab.if="));
 	assert_non_null(strstr(cmdline, ",198.18.2.1/24"));
@@ -125,6 +125,7 @@ static void test_q35_kvm(void **state)
 	cmdline = after(&f->argv, "-append", 0);
 	/* KVM gets the TSC rate from kvmclock: no tsc_early_khz */
 	assert_null(strstr(cmdline, "tsc_early_khz"));
+	assert_null(strstr(cmdline, "tsc=reliable"));
 	assert_non_null(strstr(cmdline, "uvmlab.gw=198.18.1.1"));
 	assert_null(strstr(cmdline, "uvmlab.forward"));
 }
