@@ -329,6 +329,13 @@ int lab_prepare(struct lab *lab)
 		lab_set_err(lab, "epoll: %s", strerror(-ret));
 		return ret;
 	}
+	/* every VM's phases are stamped where the bytes arrive, whatever the
+	 * event loop is busy with */
+	ret = lab_stamper_start(&lab->stamper);
+	if (ret < 0) {
+		lab_set_err(lab, "the arrival stamper thread: %s", strerror(-ret));
+		return ret;
+	}
 	ret = lab_netns(lab);
 	if (!ret)
 		ret = lab_save_state(lab); /* the namespace, before anything runs in it */
@@ -550,6 +557,7 @@ int lab_down(struct lab *lab)
 		lab_vm_stop(&lab->vms[i]);
 	for (i = 0; i < lab->n_vms; i++)
 		lab_vm_close(&lab->vms[i]);
+	lab_stamper_stop(&lab->stamper);
 	lab_service_stop_all(lab);
 	if (lab->nl) {
 		for (i = 0; i < lab->plan->n_nets; i++)

@@ -39,7 +39,7 @@ extern volatile sig_atomic_t lab_stop_flag;
 
 /* Boot phases on the host's CLOCK_MONOTONIC, in order. */
 enum lab_phase {
-	LAB_PHASE_EXEC = 0,        /* fork+exec of QEMU */
+	LAB_PHASE_EXEC = 0,        /* exec of QEMU (the child's clock just before execve) */
 	LAB_PHASE_QMP,             /* QMP greeting received */
 	LAB_PHASE_CONSOLE,         /* first byte on the serial console */
 	LAB_PHASE_INIT,            /* agent's init marker ('I' on isa-debugcon) */

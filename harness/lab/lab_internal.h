@@ -14,6 +14,7 @@
 #include "lab/agent_client.h"
 #include "lab/lab.h"
 #include "lab/lab_plugin.h"
+#include "lab/lab_stamp.h"
 #include "lab/netns_link.h"
 #include "qemu/qemu_argv.h"
 #include "qemu/qmp_client.h"
@@ -56,6 +57,10 @@ struct lab_vm {
 	pid_t pid;
 	uint64_t starttime;
 	uint64_t t[LAB_PHASE_COUNT]; /* host CLOCK_MONOTONIC ns, 0 = not reached */
+	/* arrival times stamped by lab->stamper: QMP connection (greeting),
+	 * console bytes, marker bytes, agent bytes (HELLO) */
+	struct lab_stamp_ring st_qmp, st_con, st_mark, st_agent;
+	unsigned int stamped_late;   /* 1 << LAB_SRC_*: bytes were waiting at watch time */
 	uint64_t t_ready_marker;
 	uint64_t deadline;
 	struct agent_hello hello;
@@ -107,6 +112,7 @@ struct lab {
 	struct netns_link *nl;
 	int orig_netns;              /* to return to at lab_down() */
 	int epfd;
+	struct lab_stamper stamper; /* arrival times of the VMs' channels (lab_stamp.h) */
 	struct lab_service *svc;     /* the registry's services, in start order */
 	size_t n_svc;
 	int up_started, down_done;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -80,17 +81,53 @@ int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm)
 	return 0;
 }
 
+/* The channel whose arrivals are phases, stamped by the lab's stamper. */
+static struct lab_stamp_ring *lab_vm_ring(struct lab_vm *vm, enum lab_src_kind kind)
+{
+	switch (kind) {
+	/* the accepted connection before the handshake: its first bytes are
+	 * the greeting (QEMU connects well before it greets) */
+	case LAB_SRC_QMP:        return vm->qmp ? NULL : &vm->st_qmp;
+	case LAB_SRC_CON:        return &vm->st_con;
+	case LAB_SRC_MARK:       return &vm->st_mark;
+	case LAB_SRC_AGENT:      return &vm->st_agent;
+	default:                 return NULL;
+	}
+}
+
 static int lab_vm_watch(struct lab_vm *vm, int fd, enum lab_src_kind kind)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &vm->src[kind] };
+	struct lab_stamp_ring *ring = lab_vm_ring(vm, kind);
+	int ret;
 
+	/* stamped first: an arrival between the two calls is not missed */
+	if (ring) {
+		int pending = 0;
+
+		ret = lab_stamper_watch(&vm->lab->stamper, fd, ring);
+		if (ret < 0)
+			return ret;
+		/* bytes already waiting: their stamp is this moment, not their
+		 * arrival; say so in result.json rather than pass it off as exact */
+		if (ioctl(fd, FIONREAD, &pending) == 0 && pending > 0)
+			vm->stamped_late |= 1u << kind;
+	}
 	return epoll_ctl(vm->lab->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
 static void lab_vm_unwatch(struct lab_vm *vm, int fd)
 {
-	if (fd >= 0)
-		epoll_ctl(vm->lab->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (fd < 0)
+		return;
+	epoll_ctl(vm->lab->epfd, EPOLL_CTL_DEL, fd, NULL);
+	lab_stamper_forget(&vm->lab->stamper, fd);
+}
+
+/* When the bytes just read arrived (the stamper's time, else now). */
+static uint64_t lab_vm_arrival(struct lab_vm *vm, struct lab_stamp_ring *ring)
+{
+	return lab_stamp_take(&vm->lab->stamper, ring, util_mono_ns());
 }
 
 static void lab_vm_close_fd(struct lab_vm *vm, int *fd)
@@ -102,9 +139,13 @@ static void lab_vm_close_fd(struct lab_vm *vm, int *fd)
 	*fd = -1;
 }
 
-/* In the child between fork and exec: only async-signal-safe calls. */
-static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent)
+/* In the child between fork and exec: only async-signal-safe calls. The
+ * last thing before exec is the time, sent on T0FD (close-on-exec): t0 of
+ * the boot phases is the exec, not the fork. */
+static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent, int t0fd)
 {
+	struct timespec ts;
+	uint64_t t0;
 	size_t i;
 	int null;
 
@@ -124,6 +165,10 @@ static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent)
 
 		fcntl(vm->tap_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
 	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (write(t0fd, &t0, sizeof(t0)) != (ssize_t)sizeof(t0))
+		_exit(126);
 	if (vm->bare)
 		execv(vm->sh_argv[0], vm->sh_argv);
 	else
@@ -180,7 +225,7 @@ int lab_vm_start(struct lab_vm *vm)
 	char initrd[1200], kernel[1200];
 	const char *paths[3] = { vm->qmp_path, vm->con_path, vm->mark_path };
 	pid_t pid, parent = getpid();
-	int logfd = -1, ret, i;
+	int logfd = -1, ret, i, t0p[2] = { -1, -1 };
 	char *joined;
 
 	ret = util_mkdir_p(vm->dir, 0700);
@@ -282,6 +327,11 @@ int lab_vm_start(struct lab_vm *vm)
 		dprintf(logfd, "# %s\n", joined);
 		free(joined);
 	}
+	if (pipe2(t0p, O_CLOEXEC) < 0) {
+		ret = -errno;
+		lab_set_err(lab, "vm \"%s\": pipe: %s", pvm->name, strerror(-ret));
+		goto cleanup;
+	}
 	vm->t[LAB_PHASE_EXEC] = util_mono_ns();
 	pid = fork();
 	if (pid < 0) {
@@ -290,7 +340,21 @@ int lab_vm_start(struct lab_vm *vm)
 		goto cleanup;
 	}
 	if (pid == 0)
-		lab_vm_child(vm, logfd, parent);
+		lab_vm_child(vm, logfd, parent, t0p[1]);
+	close(t0p[1]);
+	t0p[1] = -1;
+	/* the child's clock just before exec; a child that died before it
+	 * leaves the fork's time (and its exit is reported as usual) */
+	{
+		uint64_t t0 = 0;
+		ssize_t n;
+
+		do
+			n = read(t0p[0], &t0, sizeof(t0));
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)sizeof(t0) && t0 >= vm->t[LAB_PHASE_EXEC])
+			vm->t[LAB_PHASE_EXEC] = t0;
+	}
 	vm->pid = pid;
 	vm->last_pid = pid;
 	vm->starttime = util_proc_starttime(pid);
@@ -310,6 +374,10 @@ int lab_vm_start(struct lab_vm *vm)
 	}
 	ret = lab_vm_watch(vm, vm->pidfd, LAB_SRC_PIDFD);
 cleanup:
+	if (t0p[0] >= 0)
+		close(t0p[0]);
+	if (t0p[1] >= 0)
+		close(t0p[1]);
 	if (logfd >= 0)
 		close(logfd);
 	return ret;
@@ -411,7 +479,7 @@ int lab_vm_event(struct lab_src *src, uint32_t events)
 		if (!vm->qmp) {
 			/* The greeting is waiting: stamp it, then negotiate. */
 			if (!vm->t[LAB_PHASE_QMP])
-				vm->t[LAB_PHASE_QMP] = util_mono_ns();
+				vm->t[LAB_PHASE_QMP] = lab_vm_arrival(vm, &vm->st_qmp);
 			lab_vm_unwatch(vm, vm->qmp_fd_raw);
 			fcntl(vm->qmp_fd_raw, F_SETFL, fcntl(vm->qmp_fd_raw, F_GETFL) & ~O_NONBLOCK);
 			ret = qmp_client_open_fd(vm->qmp_fd_raw, &vm->qmp);
@@ -442,7 +510,7 @@ int lab_vm_event(struct lab_src *src, uint32_t events)
 		n = read(vm->con_fd, buf, sizeof(buf));
 		if (n > 0) {
 			if (!vm->t[LAB_PHASE_CONSOLE])
-				vm->t[LAB_PHASE_CONSOLE] = util_mono_ns();
+				vm->t[LAB_PHASE_CONSOLE] = lab_vm_arrival(vm, &vm->st_con);
 			lab_vm_console_bytes(vm, buf, (size_t)n);
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			lab_vm_close_fd(vm, &vm->con_fd);
@@ -451,14 +519,16 @@ int lab_vm_event(struct lab_src *src, uint32_t events)
 	case LAB_SRC_MARK:
 		n = read(vm->mark_fd, buf, sizeof(buf));
 		if (n > 0) {
-			uint64_t now = util_mono_ns();
 			ssize_t i;
 
+			/* one marker byte is one write by QEMU: one arrival each */
 			for (i = 0; i < n; i++) {
+				uint64_t at = lab_vm_arrival(vm, &vm->st_mark);
+
 				if (buf[i] == 'I' && !vm->t[LAB_PHASE_INIT])
-					vm->t[LAB_PHASE_INIT] = now;
+					vm->t[LAB_PHASE_INIT] = at;
 				else if (buf[i] == 'R' && !vm->t_ready_marker)
-					vm->t_ready_marker = now;
+					vm->t_ready_marker = at;
 			}
 		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 			lab_vm_close_fd(vm, &vm->mark_fd);
@@ -474,7 +544,7 @@ int lab_vm_event(struct lab_src *src, uint32_t events)
 			snprintf(what, sizeof(what), "no valid HELLO from the guest agent (%s)", strerror(-ret));
 			return lab_vm_fail(vm, ret, what);
 		}
-		vm->t[LAB_PHASE_AGENT] = util_mono_ns();
+		vm->t[LAB_PHASE_AGENT] = lab_vm_arrival(vm, &vm->st_agent);
 		lab_vm_unwatch(vm, agent_conn_fd(vm->agent));
 		util_proc_cpu_ms(vm->pid, &vm->cpu_user_ms, &vm->cpu_sys_ms);
 		vm->state = LAB_VM_READY;
@@ -587,6 +657,7 @@ void lab_vm_reset(struct lab_vm *vm)
 	memset(vm->t, 0, sizeof(vm->t));
 	memset(&vm->hello, 0, sizeof(vm->hello));
 	vm->t_ready_marker = 0;
+	vm->stamped_late = 0;
 	lab_vm_reset_role(vm);
 	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
 	vm->last_line[0] = '\0';
@@ -652,6 +723,21 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	json_object_set_new(boot, "phases_ms", phases);
 	json_object_set_new(boot, "last_phase", json_string(lab_phase_name(lab_vm_last_phase(vm))));
 	json_object_set_new(boot, "qemu_exec_mono_ns", json_integer((json_int_t)t0));
+	if (vm->stamped_late) {
+		/* channels whose first bytes were already waiting when uvmlab began
+		 * to watch them: those phases are upper bounds */
+		json_t *late = json_array();
+
+		if (vm->stamped_late & (1u << LAB_SRC_QMP))
+			json_array_append_new(late, json_string("qmp_greeting"));
+		if (vm->stamped_late & (1u << LAB_SRC_CON))
+			json_array_append_new(late, json_string("console_first_byte"));
+		if (vm->stamped_late & (1u << LAB_SRC_MARK))
+			json_array_append_new(late, json_string("init_start"));
+		if (vm->stamped_late & (1u << LAB_SRC_AGENT))
+			json_array_append_new(late, json_string("agent_ready"));
+		json_object_set_new(boot, "phases_stamped_late", late);
+	}
 	if (vm->hello.version) {
 		json_object_set_new(guest, "boottime_init_ms", json_real((double)vm->hello.boottime_init_ns / 1e6));
 		json_object_set_new(guest, "boottime_ready_ms", json_real((double)vm->hello.boottime_ready_ns / 1e6));
