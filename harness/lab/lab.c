@@ -3,6 +3,7 @@
 #include "lab/lab_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -140,9 +141,45 @@ static int lab_save_state(struct lab *lab)
 	if (lab->orig_netns >= 0 && lab_ns_ino("/proc/self/ns/net", &ino) == 0)
 		json_array_append_new(netns, json_integer((json_int_t)ino));
 	lab_service_netns(lab, netns);
+	/* ... and through these cgroups it finds every process of the run */
+	json_object_set_new(st, "cgroups", cgroup_run_dirs_json(&lab->cg));
 	ret = run_state_save(lab->run_dir, st);
 	json_decref(st);
 	return ret;
+}
+
+/* The run's cgroup, joined by this process before it forks anything: every
+ * process of the run is born inside it. A host without usable cgroups only
+ * loses the clean kill (one warning); one that cannot apply a requested
+ * limit fails the run. */
+static int lab_cgroup(struct lab *lab)
+{
+	const struct scn_limits *lim = &lab->plan->scn->limits;
+	struct cgroup_layout layout;
+	char err[800] = "";
+	int ret;
+
+	ret = cgroup_layout_detect(&layout);
+	if (ret < 0)
+		snprintf(err, sizeof(err), "cgroup: reading /proc/self/mounts: %s", strerror(-ret));
+	else
+		ret = cgroup_run_create(&layout, lab->run_id, lim, &lab->cg, err, sizeof(err));
+	if (!ret)
+		return 0;
+	if (lim->has_memory || lim->has_pids || lim->has_cpus) {
+		lab_set_err(lab, "%s", err);
+		return ret;
+	}
+	util_err("%s: without a cgroup, leftovers are found by command line in the run's namespaces", err);
+	return 0;
+}
+
+json_t *lab_cgroup_json(const struct lab *lab)
+{
+	if (!lab->cg.n)
+		return json_pack("{s:o,s:o}", "dirs", json_array(), "limits", json_object());
+	return json_pack("{s:o,s:o}", "dirs", cgroup_run_dirs_json(&lab->cg),
+			 "limits", cgroup_run_limits_json(&lab->cg));
 }
 
 static int lab_check_images(struct lab *lab)
@@ -306,6 +343,11 @@ int lab_prepare(struct lab *lab)
 		lab_set_err(lab, "writing %s/state.json: %s", lab->run_dir, strerror(-ret));
 		return ret;
 	}
+	ret = lab_cgroup(lab);
+	if (!ret)
+		ret = lab_save_state(lab);
+	if (ret < 0)
+		return ret;
 	/* the default role's image (role id 0): every scenario can boot it */
 	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, role_get(0)->image);
 	pcfg = (struct accel_probe_cfg){ .qemu_bin = lab->opts.qemu_bin, .kernel = lab->kernel,
@@ -341,7 +383,7 @@ int lab_prepare(struct lab *lab)
 	return ret;
 }
 
-int lab_up(struct lab *lab)
+static int lab_up_steps(struct lab *lab)
 {
 	size_t not_ready = 1;
 	int ret;
@@ -367,6 +409,22 @@ int lab_up(struct lab *lab)
 		ret = roles_start_services(lab, checks_prepare_vm);
 	if (!ret)
 		ret = lab_save_state(lab);
+	return ret;
+}
+
+int lab_up(struct lab *lab)
+{
+	int ret = lab_up_steps(lab);
+	uint64_t refused;
+
+	/* "fork: Resource temporarily unavailable" does not say whose limit */
+	if (ret < 0 && lab->plan->scn->limits.has_pids && (refused = cgroup_run_pids_refused(&lab->cg))) {
+		char why[sizeof(lab->err)];
+
+		snprintf(why, sizeof(why), "%s", lab_error(lab));
+		lab_set_err(lab, "%s (lab.limits.pids %u refused %" PRIu64 " forks: too small for this run)",
+			    why, lab->plan->scn->limits.pids, refused);
+	}
 	return ret;
 }
 
@@ -567,6 +625,13 @@ int lab_down(struct lab *lab)
 	if (lab->epfd >= 0) {
 		close(lab->epfd);
 		lab->epfd = -1;
+	}
+	/* whatever is still in the run's cgroup dies with it, then it goes */
+	if (lab->cg.n) {
+		int n = cgroup_run_destroy(&lab->cg, 5000);
+
+		if (n < 0)
+			util_err("cgroup of run %s: %s", lab->run_id, strerror(-n));
 	}
 	if (lab->up_started)
 		util_rm_rf(lab->run_dir);

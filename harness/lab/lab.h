@@ -152,6 +152,9 @@ json_t *lab_accel_json(const struct lab *lab);
 json_t *lab_vms_json(const struct lab *lab);
 json_t *lab_images_json(const struct lab *lab);
 json_t *lab_host_json(const struct lab *lab);
+/* The run's cgroup for result.json: {"dirs": [leaf, ...], "limits": {...}}
+ * (empty when the host gave none). */
+json_t *lab_cgroup_json(const struct lab *lab);
 
 /* Give the lab up without tearing it down (another process, the
  * supervisor, owns it now): lab_down() and lab_destroy() then only free. */
