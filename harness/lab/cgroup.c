@@ -482,11 +482,15 @@ static int cgroup_on_cgroupfs(const char *path)
 int cgroup_kill_dirs(const char *const *paths, size_t n, const char *id, int timeout_ms,
 		     int *killed)
 {
-	static pid_t pids[CGROUP_MAX_PIDS];
 	uint64_t deadline = util_mono_ns() + (uint64_t)timeout_ms * 1000000ull;
-	pid_t self = getpid();
+	pid_t self = getpid(), *pids;
 	size_t i;
 	int count = 0, ret = 0, round, any;
+
+	/* more members than this are killed over several rounds */
+	pids = calloc(CGROUP_MAX_PIDS, sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
 
 	for (i = 0; i < n; i++) {
 		if (!cgroup_path_is_run(paths[i], id) || access(paths[i], F_OK) < 0 ||
@@ -539,6 +543,7 @@ int cgroup_kill_dirs(const char *const *paths, size_t n, const char *id, int tim
 			rmdir(parent); /* only when no other run uses it */
 		}
 	}
+	free(pids);
 	if (killed)
 		*killed = count;
 	return ret;

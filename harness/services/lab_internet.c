@@ -129,9 +129,18 @@ static int lab_internet_holder(struct lab_internet *in)
 		goto cleanup;
 	}
 	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
+		/* It lives as long as the lab: holding `up`'s stdout would keep a
+		 * caller reading the run id (`id=$(uvmlab up ...)`) waiting. */
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
 		/* the internet's side of its veth stays off IPv6 like the lab's links */
 		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1 || c != 'y')

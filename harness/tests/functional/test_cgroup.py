@@ -16,11 +16,12 @@ pytestmark = pytest.mark.boots
 LIMITS = "  limits: { memory: 3G, pids: 700, cpus: 1.5 }\n"
 
 
-def write_scenario(tmp_path, limits=LIMITS, vsock=True):
+def write_scenario(tmp_path, limits=LIMITS, vsock=True, internet=False):
     text = ("name: cg\n"
             "lab:\n" + limits +
             ("vsock: { allow: [[a, b]] }\n" if vsock else "") +
-            "networks:\n  lan: { subnet: 198.18.40.0/24 }\n"
+            ("fixtures: [fake-internet]\n" if internet else "") +
+            "networks:\n  lan: { subnet: 198.18.40.0/24%s }\n" % (", internet: true" if internet else "") +
             "vms:\n  a: { nics: [lan] }\n  b: { nics: [lan] }\n")
     path = tmp_path / "cg.yaml"
     path.write_text(text)
@@ -72,8 +73,14 @@ def cgroups_writable():
         pytest.skip(f"{probe} is not writable: no per-run cgroups on this host")
 
 
-def test_every_process_of_the_run_is_in_its_cgroups_and_limits_read_back(lab_results, tmp_path):
-    r = uvmlab("up", write_scenario(tmp_path), results=lab_results, check_code=0)
+@pytest.mark.parametrize("helper", ["uvmlab-vsockd", "fake_internet.py"])
+def test_every_process_of_the_run_is_in_its_cgroups_and_limits_read_back(lab_results, tmp_path,
+                                                                         helper):
+    path = write_scenario(tmp_path, vsock=helper == "uvmlab-vsockd",
+                          internet=helper == "fake_internet.py")
+    # bounded well below the hard timeout: a helper holding up's stdout
+    # would keep this call waiting for the run id's end of file
+    r = uvmlab("up", path, results=lab_results, check_code=0, timeout=180)
     run_id = r.out.strip()
     st = state_of(run_id)
     dirs = st["cgroups"]
@@ -84,7 +91,7 @@ def test_every_process_of_the_run_is_in_its_cgroups_and_limits_read_back(lab_res
     sup = st["supervisor"]["pid"]
     everyone = {sup} | children(sup)
     qemus = {vm["pid"] for vm in st["vms"]}
-    helpers = {p for p in everyone if "uvmlab-vsockd" in cmdline(p)}
+    helpers = {p for p in everyone if helper in cmdline(p)}
     assert len(qemus) == 2 and helpers, (qemus, {p: cmdline(p) for p in everyone})
     for d in dirs:
         members = procs(d)
