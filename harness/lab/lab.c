@@ -167,7 +167,8 @@ static int lab_cgroup(struct lab *lab)
 	if (!ret)
 		return 0;
 	if (lim->has_memory || lim->has_pids || lim->has_cpus) {
-		lab_set_err(lab, "%s", err);
+		/* a missing controller names its key already */
+		lab_set_err(lab, "%s%s", ret == -EOPNOTSUPP ? "" : "lab.limits cannot be applied: ", err);
 		return ret;
 	}
 	util_err("%s: without a cgroup, leftovers are found by command line in the run's namespaces", err);

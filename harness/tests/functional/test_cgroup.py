@@ -178,3 +178,41 @@ def test_too_small_pids_limit_fails_the_lab_and_leaves_nothing(lab_results, tmp_
     assert run_cgroups(new[0]) == []
     assert set(run_id_dirs()) <= before
     assert processes_mentioning(f"{RUN_ROOT}/{new[0]}/") == []
+
+
+def run_without_cgroups(args, results):
+    """uvmlab ARGS in a private mount namespace where no cgroup file system
+    is mounted: a host (or container) without usable cgroups."""
+    env = dict(os.environ, UVMLAB_PROGRESS="0", UVMLAB_RESULTS=str(results))
+    cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+           'umount -l /sys/fs/cgroup && ! grep -q cgroup /proc/self/mounts && exec "$@"',
+           "sh", UVMLAB, *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def can_unshare_mounts():
+    if subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode:
+        pytest.skip("cannot make a private mount namespace here")
+
+
+def test_without_cgroups_a_limit_is_a_lab_failure(lab_results, tmp_path, can_unshare_mounts):
+    p = run_without_cgroups(["up", write_scenario(tmp_path, limits="  limits: { pids: 100 }\n",
+                                                  vsock=False)], lab_results)
+    assert p.returncode == 3, p.stdout + p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert lines == ["uvmlab: up: lab.limits cannot be applied: cgroup: no cgroup hierarchy is mounted"], lines
+    for rid in (d.name for d in lab_results.iterdir()):
+        assert leftovers(rid) == []
+
+
+def test_without_cgroups_a_run_warns_and_is_still_reaped(lab_results, tmp_path, can_unshare_mounts):
+    p = run_without_cgroups(["run", write_scenario(tmp_path, limits="", vsock=False)], lab_results)
+    assert p.returncode == 0, p.stdout + p.stderr
+    warn = [ln for ln in p.stderr.splitlines() if "cgroup" in ln]
+    assert warn == ["uvmlab: cgroup: no cgroup hierarchy is mounted: without a cgroup, leftovers "
+                    "are found by command line in the run's namespaces"], p.stderr
+    res, _ = result_of(lab_results)
+    assert res["cgroup"] == {"dirs": [], "limits": {}}
+    assert leftovers(res["run_id"]) == []
