@@ -609,23 +609,45 @@ json_t *cgroup_run_limits_json(const struct cgroup_run *run)
 	return o;
 }
 
-uint64_t cgroup_run_pids_refused(const struct cgroup_run *run)
+uint64_t cgroup_parse_counter(const char *text, const char *key)
 {
-	char path[CGROUP_PATH_MAX + 32], *buf = NULL, *m;
+	size_t kl = strlen(key);
+	const char *line;
+
+	for (line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (!strncmp(line, key, kl) && line[kl] == ' ')
+			return strtoull(line + kl + 1, NULL, 10);
+	return 0;
+}
+
+/* Counter KEY of the first leaf carrying BIT, from V1_FILE or V2_FILE. */
+static uint64_t cgroup_run_counter(const struct cgroup_run *run, uint32_t bit, const char *v1_file,
+				   const char *v2_file, const char *key)
+{
+	char path[CGROUP_PATH_MAX + 32], *buf = NULL;
 	uint64_t n = 0;
 	size_t i;
 
 	for (i = 0; run && i < run->n; i++) {
-		if (!(run->d[i].controllers & CGROUP_C_PIDS))
+		if (!(run->d[i].controllers & bit))
 			continue;
-		snprintf(path, sizeof(path), "%s/pids.events", run->d[i].path);
+		snprintf(path, sizeof(path), "%s/%s", run->d[i].path, run->d[i].v2 ? v2_file : v1_file);
 		if (util_read_file(path, 4096, &buf, NULL) < 0)
 			return 0;
-		m = strstr(buf, "max ");
-		if (m)
-			n = strtoull(m + 4, NULL, 10);
+		n = cgroup_parse_counter(buf, key);
 		free(buf);
 		break;
 	}
 	return n;
+}
+
+uint64_t cgroup_run_pids_refused(const struct cgroup_run *run)
+{
+	return cgroup_run_counter(run, CGROUP_C_PIDS, "pids.events", "pids.events", "max");
+}
+
+uint64_t cgroup_run_oom_kills(const struct cgroup_run *run)
+{
+	return cgroup_run_counter(run, CGROUP_C_MEMORY, "memory.oom_control", "memory.events",
+				  "oom_kill");
 }

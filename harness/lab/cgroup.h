@@ -129,7 +129,14 @@ json_t *cgroup_run_dirs_json(const struct cgroup_run *run);
 json_t *cgroup_run_limits_json(const struct cgroup_run *run);
 
 /* How many times a fork in RUN was refused by its pids limit (pids.events
- * "max"), 0 when none or unknown. */
+ * "max"), 0 when none or unknown. Call before cgroup_run_destroy(). */
 uint64_t cgroup_run_pids_refused(const struct cgroup_run *run);
+
+/* How many processes of RUN the kernel killed for its memory limit
+ * (memory.events / memory.oom_control "oom_kill"), 0 when none or unknown. */
+uint64_t cgroup_run_oom_kills(const struct cgroup_run *run);
+
+/* The value of "KEY N" in TEXT (a cgroup events file), 0 when absent. Pure. */
+uint64_t cgroup_parse_counter(const char *text, const char *key);
 
 #endif

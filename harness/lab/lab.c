@@ -415,16 +415,22 @@ static int lab_up_steps(struct lab *lab)
 
 int lab_up(struct lab *lab)
 {
+	const struct scn_limits *lim = &lab->plan->scn->limits;
 	int ret = lab_up_steps(lab);
-	uint64_t refused;
+	char why[sizeof(lab->err)];
+	uint64_t n;
 
-	/* "fork: Resource temporarily unavailable" does not say whose limit */
-	if (ret < 0 && lab->plan->scn->limits.has_pids && (refused = cgroup_run_pids_refused(&lab->cg))) {
-		char why[sizeof(lab->err)];
-
+	/* "fork: Resource temporarily unavailable" or a QEMU killed by signal 9
+	 * does not say whose limit it was */
+	if (ret < 0 && lim->has_pids && (n = cgroup_run_pids_refused(&lab->cg))) {
 		snprintf(why, sizeof(why), "%s", lab_error(lab));
 		lab_set_err(lab, "%s (lab.limits.pids %u refused %" PRIu64 " forks: too small for this run)",
-			    why, lab->plan->scn->limits.pids, refused);
+			    why, lim->pids, n);
+	} else if (ret < 0 && lim->has_memory && (n = cgroup_run_oom_kills(&lab->cg))) {
+		snprintf(why, sizeof(why), "%s", lab_error(lab));
+		lab_set_err(lab, "%s (lab.limits.memory %" PRIu64 " MiB: the kernel killed %" PRIu64
+			    " of the run's processes for memory: too small for this run)",
+			    why, lim->memory_bytes >> 20, n);
 	}
 	return ret;
 }

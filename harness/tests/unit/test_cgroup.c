@@ -152,6 +152,16 @@ static void test_parse_procs(void **state)
 	assert_int_equal(cgroup_parse_procs("99999999999999999999\n", p, 2), -EINVAL);
 }
 
+static void test_parse_counter(void **state)
+{
+	(void)state;
+	assert_int_equal(cgroup_parse_counter("max 3\n", "max"), 3);
+	assert_int_equal(cgroup_parse_counter("low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\n", "oom_kill"), 2);
+	assert_int_equal(cgroup_parse_counter("oom_kill_disable 0\nunder_oom 0\noom_kill 5\n", "oom_kill"), 5);
+	assert_int_equal(cgroup_parse_counter("oom_kill_disable 1\n", "oom_kill"), 0);
+	assert_int_equal(cgroup_parse_counter("", "max"), 0);
+}
+
 /* A limit no hierarchy carries is refused with one line naming it, before
  * anything is written (no live cgroup is needed to see that). */
 static void test_limit_without_controller(void **state)
@@ -185,6 +195,7 @@ int main(void)
 		cmocka_unit_test(test_layout_sparse),
 		cmocka_unit_test(test_self_and_leaf_paths),
 		cmocka_unit_test(test_parse_procs),
+		cmocka_unit_test(test_parse_counter),
 		cmocka_unit_test(test_limit_without_controller),
 	};
 
