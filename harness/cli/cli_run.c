@@ -415,6 +415,12 @@ int cli_up(int argc, char **argv)
 		/* exit 3 only once the failed lab is gone: nothing of it outlives us */
 		for (int waited = 0; waited < 60000 && waitpid(pid, NULL, WNOHANG) == 0; waited += 20)
 			usleep(20000);
+		/* a supervisor that died (e.g. killed for the run's memory limit)
+		 * could not tear down: reap what it left, as `down` would */
+		snprintf(buf, sizeof(buf), "%s", lab_run_dir(lab));
+		if (strrchr(buf, '/'))
+			*strrchr(buf, '/') = '\0';
+		run_state_reap(buf, lab_run_id(lab), 1000, NULL);
 	}
 cleanup:
 	if (p[0] >= 0)

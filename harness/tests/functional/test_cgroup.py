@@ -164,14 +164,16 @@ def test_run_records_its_cgroup_and_limits_in_result_json(lab_results, tmp_path)
 
 
 @pytest.mark.parametrize("cmd", ["up", "run"])
-def test_too_small_pids_limit_fails_the_lab_and_leaves_nothing(lab_results, tmp_path, cmd):
+@pytest.mark.parametrize("limit,says", [("pids: 4", "lab.limits.pids 4 refused"),
+                                        ("memory: 32M", "lab.limits.memory 32 MiB: the kernel killed")])
+def test_too_small_limit_fails_the_lab_and_leaves_nothing(lab_results, tmp_path, cmd, limit, says):
     before = set(run_id_dirs())
-    r = uvmlab(cmd, write_scenario(tmp_path, limits="  limits: { pids: 4 }\n", vsock=False),
+    r = uvmlab(cmd, write_scenario(tmp_path, limits="  limits: { %s }\n" % limit, vsock=False),
                results=lab_results)
     assert r.code == 3, str(r)
     lines = [ln for ln in r.err.splitlines() if ln.startswith("uvmlab:")]
     assert len(lines) == 1, r.err
-    assert "lab.limits.pids 4 refused" in lines[0] and "too small" in lines[0], lines[0]
+    assert says in lines[0] and "too small" in lines[0], lines[0]
     new = sorted(p.name for p in lab_results.iterdir())
     assert len(new) == 1, new
     assert leftovers(new[0]) == []
@@ -216,3 +218,30 @@ def test_without_cgroups_a_run_warns_and_is_still_reaped(lab_results, tmp_path, 
     res, _ = result_of(lab_results)
     assert res["cgroup"] == {"dirs": [], "limits": {}}
     assert leftovers(res["run_id"]) == []
+
+
+def test_up_whose_supervisor_is_killed_while_starting_leaves_nothing(lab_results, tmp_path):
+    """The supervisor can die before it tears down (SIGKILL, or the kernel's
+    OOM killer under lab.limits.memory): `up` reaps the run's cgroup itself."""
+    env = dict(os.environ, UVMLAB_RESULTS=str(lab_results), UVMLAB_PROGRESS="0")
+    before = set(run_id_dirs())
+    p = subprocess.Popen([UVMLAB, "up", str(write_scenario(tmp_path, vsock=False))], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def started():
+            new = set(run_id_dirs()) - before
+            return new and os.path.exists(f"{RUN_ROOT}/{next(iter(new))}/a")
+        wait_until(started, 60, "the run to start its first VM")
+        run_id = next(iter(set(run_id_dirs()) - before))
+        st = state_of(run_id)
+        assert st["cgroups"]
+        os.kill(st["supervisor"]["pid"], signal.SIGKILL)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 3, out + err
+    assert "the supervisor died while starting the lab" in err
+    assert [d for d in st["cgroups"] if os.path.exists(d)] == []
+    assert leftovers(run_id) == []
