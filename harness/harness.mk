@@ -17,7 +17,7 @@ CORE_SRCS     := harness/base/util.c harness/plan/plan.c \
                  harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c \
                  harness/lab/lab_plugin.c harness/lab/lab_service.c harness/lab/lab_spawn.c \
                  harness/lab/lab_stamp.c \
-                 harness/lab/lab_sample.c \
+                 harness/lab/lab_sample.c harness/lab/cgroup.c \
                  harness/services/services.c harness/checks/checks.c harness/checks/check_kinds.c \
                  harness/checks/checks_vsock.c harness/checks/checks_reach.c harness/checks/reach_judge.c \
                  harness/qemu/initrd_pad.c harness/bench/stats.c harness/bench/bench_boot.c \

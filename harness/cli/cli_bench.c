@@ -107,6 +107,7 @@ int cli_bench(int argc, char **argv)
 	}
 	json_object_set_new(res, "host", lab_host_json(lab));
 	json_object_set_new(res, "accelerator", lab_accel_json(lab));
+	json_object_set_new(res, "cgroup", lab_cgroup_json(lab));
 	json_object_set_new(res, "images", lab_images_json(lab));
 	json_object_set_new(res, "bench", json_pack("{s:s,s:i,s:i,s:b}", "kind", vsock ? "vsock" : "boot",
 		"repeat", (int)bo.repeat, "warmup", vsock ? 0 : (int)bo.warmup, "bare", !vsock && bo.bare));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "checks/checks.h"
@@ -148,6 +149,7 @@ int cli_run(int argc, char **argv)
 	vms = lab_vms_json(lab);
 	json_object_set_new(res, "host", lab_host_json(lab));
 	json_object_set_new(res, "accelerator", lab_accel_json(lab));
+	json_object_set_new(res, "cgroup", lab_cgroup_json(lab));
 	json_object_set_new(res, "images", lab_images_json(lab));
 	json_object_set_new(res, "boot_timeout_s", json_integer(lab_boot_timeout_s(lab)));
 	json_object_set(res, "vms", vms);
@@ -453,6 +455,15 @@ int cli_up(int argc, char **argv)
 		code = CLI_EXIT_PASS;
 	} else {
 		util_err("up: %s", !strncmp(buf, "ERR ", 4) ? buf + 4 : "the supervisor died while starting the lab");
+		/* exit 3 only once the failed lab is gone: nothing of it outlives us */
+		for (int waited = 0; waited < 60000 && waitpid(pid, NULL, WNOHANG) == 0; waited += 20)
+			usleep(20000);
+		/* a supervisor that died (e.g. killed for the run's memory limit)
+		 * could not tear down: reap what it left, as `down` would */
+		snprintf(buf, sizeof(buf), "%s", lab_run_dir(lab));
+		if (strrchr(buf, '/'))
+			*strrchr(buf, '/') = '\0';
+		run_state_reap(buf, lab_run_id(lab), 1000, NULL);
 	}
 cleanup:
 	if (p[0] >= 0)

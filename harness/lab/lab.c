@@ -3,6 +3,7 @@
 #include "lab/lab_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -140,9 +141,46 @@ static int lab_save_state(struct lab *lab)
 	if (lab->orig_netns >= 0 && lab_ns_ino("/proc/self/ns/net", &ino) == 0)
 		json_array_append_new(netns, json_integer((json_int_t)ino));
 	lab_service_netns(lab, netns);
+	/* ... and through these cgroups it finds every process of the run */
+	json_object_set_new(st, "cgroups", cgroup_run_dirs_json(&lab->cg));
 	ret = run_state_save(lab->run_dir, st);
 	json_decref(st);
 	return ret;
+}
+
+/* The run's cgroup, joined by this process before it forks anything: every
+ * process of the run is born inside it. A host without usable cgroups only
+ * loses the clean kill (one warning); one that cannot apply a requested
+ * limit fails the run. */
+static int lab_cgroup(struct lab *lab)
+{
+	const struct scn_limits *lim = &lab->plan->scn->limits;
+	struct cgroup_layout layout;
+	char err[800] = "";
+	int ret;
+
+	ret = cgroup_layout_detect(&layout);
+	if (ret < 0)
+		snprintf(err, sizeof(err), "cgroup: reading /proc/self/mounts: %s", strerror(-ret));
+	else
+		ret = cgroup_run_create(&layout, lab->run_id, lim, &lab->cg, err, sizeof(err));
+	if (!ret)
+		return 0;
+	if (lim->has_memory || lim->has_pids || lim->has_cpus) {
+		/* a missing controller names its key already */
+		lab_set_err(lab, "%s%s", ret == -EOPNOTSUPP ? "" : "lab.limits cannot be applied: ", err);
+		return ret;
+	}
+	util_err("%s: without a cgroup, leftovers are found by command line in the run's namespaces", err);
+	return 0;
+}
+
+json_t *lab_cgroup_json(const struct lab *lab)
+{
+	if (!lab->cg.n)
+		return json_pack("{s:o,s:o}", "dirs", json_array(), "limits", json_object());
+	return json_pack("{s:o,s:o}", "dirs", cgroup_run_dirs_json(&lab->cg),
+			 "limits", cgroup_run_limits_json(&lab->cg));
 }
 
 static int lab_check_images(struct lab *lab)
@@ -306,6 +344,11 @@ int lab_prepare(struct lab *lab)
 		lab_set_err(lab, "writing %s/state.json: %s", lab->run_dir, strerror(-ret));
 		return ret;
 	}
+	ret = lab_cgroup(lab);
+	if (!ret)
+		ret = lab_save_state(lab);
+	if (ret < 0)
+		return ret;
 	/* the default role's image (role id 0): every scenario can boot it */
 	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, role_get(0)->image);
 	pcfg = (struct accel_probe_cfg){ .qemu_bin = lab->opts.qemu_bin, .kernel = lab->kernel,
@@ -348,7 +391,7 @@ int lab_prepare(struct lab *lab)
 	return ret;
 }
 
-int lab_up(struct lab *lab)
+static int lab_up_steps(struct lab *lab)
 {
 	size_t not_ready = 1;
 	int ret;
@@ -374,6 +417,28 @@ int lab_up(struct lab *lab)
 		ret = roles_start_services(lab, checks_prepare_vm);
 	if (!ret)
 		ret = lab_save_state(lab);
+	return ret;
+}
+
+int lab_up(struct lab *lab)
+{
+	const struct scn_limits *lim = &lab->plan->scn->limits;
+	int ret = lab_up_steps(lab);
+	char why[sizeof(lab->err)];
+	uint64_t n;
+
+	/* "fork: Resource temporarily unavailable" or a QEMU killed by signal 9
+	 * does not say whose limit it was */
+	if (ret < 0 && lim->has_pids && (n = cgroup_run_pids_refused(&lab->cg))) {
+		snprintf(why, sizeof(why), "%s", lab_error(lab));
+		lab_set_err(lab, "%s (lab.limits.pids %u refused %" PRIu64 " forks: too small for this run)",
+			    why, lim->pids, n);
+	} else if (ret < 0 && lim->has_memory && (n = cgroup_run_oom_kills(&lab->cg))) {
+		snprintf(why, sizeof(why), "%s", lab_error(lab));
+		lab_set_err(lab, "%s (lab.limits.memory %" PRIu64 " MiB: the kernel killed %" PRIu64
+			    " of the run's processes for memory: too small for this run)",
+			    why, lim->memory_bytes >> 20, n);
+	}
 	return ret;
 }
 
@@ -575,6 +640,13 @@ int lab_down(struct lab *lab)
 	if (lab->epfd >= 0) {
 		close(lab->epfd);
 		lab->epfd = -1;
+	}
+	/* whatever is still in the run's cgroup dies with it, then it goes */
+	if (lab->cg.n) {
+		int n = cgroup_run_destroy(&lab->cg, 5000);
+
+		if (n < 0)
+			util_err("cgroup of run %s: %s", lab->run_id, strerror(-n));
 	}
 	if (lab->up_started)
 		util_rm_rf(lab->run_dir);

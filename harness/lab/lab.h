@@ -5,7 +5,10 @@
  * lab_destroy(). lab_up() moves the calling process into a new network
  * namespace that only the run uses; it disappears when the last process in it
  * (this one and its QEMUs) exits, so even kill -9 leaves no link behind.
- * QEMU children die with their parent (PR_SET_PDEATHSIG).
+ * QEMU children die with their parent (PR_SET_PDEATHSIG). Before it starts
+ * anything, lab_up() (and lab_prepare()) also moves the calling process into
+ * the run's cgroup (lab/cgroup.h), so every process it starts is a member;
+ * lab_down() moves it back out.
  */
 #ifndef UVMLAB_LAB_H
 #define UVMLAB_LAB_H
@@ -142,8 +145,9 @@ int lab_verify_alive(struct lab *lab);
  * a fault was injected, negative errno for a bad value (lab_error() set). */
 int lab_test_fault_after_checks(struct lab *lab);
 
-/* Stop every QEMU (QMP quit, then SIGKILL), close everything, remove the run's
- * state folder. Safe to call more than once and after a failed lab_up(). */
+/* Stop every QEMU (QMP quit, then SIGKILL), close everything, kill whatever
+ * is still in the run's cgroup and remove it, remove the run's state folder.
+ * Safe to call more than once and after a failed lab_up(). */
 int lab_down(struct lab *lab);
 
 /* Result pieces for result.json: the accel block, the VMs array (argv,
@@ -152,6 +156,9 @@ json_t *lab_accel_json(const struct lab *lab);
 json_t *lab_vms_json(const struct lab *lab);
 json_t *lab_images_json(const struct lab *lab);
 json_t *lab_host_json(const struct lab *lab);
+/* The run's cgroup for result.json: {"dirs": [leaf, ...], "limits": {...}}
+ * (empty when the host gave none). */
+json_t *lab_cgroup_json(const struct lab *lab);
 
 /* Give the lab up without tearing it down (another process, the
  * supervisor, owns it now): lab_down() and lab_destroy() then only free. */

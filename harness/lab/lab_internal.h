@@ -12,6 +12,7 @@
 
 #include "qemu/accel_probe.h"
 #include "lab/agent_client.h"
+#include "lab/cgroup.h"
 #include "lab/lab.h"
 #include "lab/lab_plugin.h"
 #include "lab/lab_stamp.h"
@@ -111,6 +112,7 @@ struct lab {
 	size_t n_vms;
 	struct netns_link *nl;
 	int orig_netns;              /* to return to at lab_down() */
+	struct cgroup_run cg;        /* the run's cgroups (cg.n 0: none could be made) */
 	int epfd;
 	struct lab_stamper stamper; /* arrival times of the VMs' channels (lab_stamp.h) */
 	struct lab_service *svc;     /* the registry's services, in start order */

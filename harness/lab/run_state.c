@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "lab/cgroup.h"
 
 int run_state_save(const char *dir, json_t *state)
 {
@@ -172,6 +173,40 @@ int run_state_kill_matching(const char *needle, const uint64_t *netns, size_t n_
 	return killed;
 }
 
+/* The run's cgroup leaves: those STATE names, and those this host's layout
+ * gives the id (a supervisor killed between mkdir and saving its state).
+ * Strings in BUF; returns how many. */
+static size_t run_state_cgroups(json_t *state, const char *id,
+				char buf[][CGROUP_PATH_MAX], size_t max)
+{
+	struct cgroup_layout layout;
+	json_t *arr = json_object_get(state, "cgroups"), *v;
+	char *self = NULL, own[CGROUP_PATH_MAX];
+	size_t i, j, n = 0;
+
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && n < max &&
+		    strlen(json_string_value(v)) < CGROUP_PATH_MAX)
+			snprintf(buf[n++], CGROUP_PATH_MAX, "%s", json_string_value(v));
+	if (cgroup_layout_detect(&layout) < 0 ||
+	    util_read_file("/proc/self/cgroup", 1 << 16, &self, NULL) < 0)
+		return n;
+	for (i = 0; i < layout.n && n < max; i++) {
+		int dup = 0;
+
+		if (cgroup_self_path(self, &layout.h[i], own, sizeof(own)) < 0)
+			snprintf(own, sizeof(own), "/");
+		if (cgroup_leaf_path(&layout.h[i], own, id, buf[n], CGROUP_PATH_MAX) < 0)
+			continue;
+		for (j = 0; j < n; j++)
+			dup |= !strcmp(buf[j], buf[n]);
+		if (!dup && access(buf[n], F_OK) == 0)
+			n++;
+	}
+	free(self);
+	return n;
+}
+
 static void run_state_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -183,9 +218,11 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 {
 	struct run_state_info info;
 	uint64_t netns[RUN_STATE_MAX_NETNS];
-	size_t n_netns;
+	char cg[CGROUP_MAX_HIER * 2][CGROUP_PATH_MAX];
+	const char *cgp[CGROUP_MAX_HIER * 2];
+	size_t n_netns, n_cg, i;
 	char needle[600];
-	int n, waited = 0, ret;
+	int n = 0, waited = 0, ret;
 
 	if (strchr(id, '/') || id[0] == '.')
 		return -EINVAL;
@@ -194,6 +231,7 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 		return -ENOENT;
 	run_state_load(root, id, &info);
 	n_netns = run_state_netns_list(info.state, netns, RUN_STATE_MAX_NETNS);
+	n_cg = run_state_cgroups(info.state, id, cg, CGROUP_MAX_HIER * 2);
 	json_decref(info.state);
 	info.state = NULL;
 	if (info.alive) {
@@ -206,11 +244,20 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 		if (util_proc_starttime(info.supervisor))
 			kill(info.supervisor, SIGKILL);
 	}
-	/* QEMUs die with their supervisor (PR_SET_PDEATHSIG); anything left in
-	 * the run's namespaces that still names this run's folder is an
-	 * orphan. */
+	/* Everything the run started lives in its cgroup, whatever its command
+	 * line says: kill the cgroup. Only a run that had none (a host without
+	 * usable cgroups, said when it started) falls back to what lives in the
+	 * run's namespaces and names this run's folder on its command line. */
 	strcat(needle, "/");
-	n = run_state_kill_matching(needle, netns, n_netns);
+	if (n_cg) {
+		for (i = 0; i < n_cg; i++)
+			cgp[i] = cg[i];
+		ret = cgroup_kill_dirs(cgp, n_cg, id, timeout_ms > 2000 ? timeout_ms : 2000, &n);
+		if (ret < 0)
+			util_err("run %s: its cgroup could not be removed: %s", id, strerror(-ret));
+	} else {
+		n = run_state_kill_matching(needle, netns, n_netns);
+	}
 	if (killed)
 		*killed = n > 0 ? n : 0;
 	if (n > 0)

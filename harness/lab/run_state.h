@@ -4,10 +4,13 @@
  * Each run owns RUN_ROOT/<run-id>/ (sockets, state.json). state.json names the
  * supervising uvmlab process (pid + start time, so a recycled pid is not
  * mistaken for it), the QEMU pids, the results folder and the inodes of the
- * run's network namespaces ("netns": the lab's and those of its host services). A run
- * whose supervisor is gone is an orphan: run_state_reap() kills whatever lives
- * in one of those namespaces and mentions the run's folder on its command
- * line, and removes the folder. Processes elsewhere are never touched.
+ * run's network namespaces ("netns": the lab's and those of its host services)
+ * and the run's cgroup leaves ("cgroups", lab/cgroup.h). A run whose
+ * supervisor is gone is an orphan: run_state_reap() kills its cgroups (every
+ * process the run started, whatever its command line) and removes them and
+ * the folder. Only a run without cgroups falls back to killing what lives in
+ * one of its namespaces and mentions the run's folder on its command line.
+ * Processes elsewhere are never touched.
  */
 #ifndef UVMLAB_RUN_STATE_H
 #define UVMLAB_RUN_STATE_H

@@ -155,6 +155,20 @@ struct scn_vsock_pair {
 	struct scn_ref a, b;
 };
 
+/* lab: { limits: { memory, pids, cpus } }: what the run's cgroup may use.
+ * A limit not written is not set (has_* 0). */
+#define SCN_LIMIT_MEMORY_MIN (16ull << 20)        /* 16M */
+#define SCN_LIMIT_MEMORY_MAX (1ull << 40)         /* 1T */
+#define SCN_LIMIT_PIDS_MAX 4194304u               /* the kernel's PID_MAX_LIMIT */
+#define SCN_LIMIT_CPUS_MILLI_MIN 10u              /* 0.01 CPU: the kernel's 1 ms quota */
+#define SCN_LIMIT_CPUS_MILLI_MAX 1024000u         /* 1024 CPUs */
+struct scn_limits {
+	int has_memory, has_pids, has_cpus;
+	uint64_t memory_bytes;      /* 16M..1T */
+	uint32_t pids;              /* 1..SCN_LIMIT_PIDS_MAX, threads included */
+	uint32_t cpus_milli;        /* CPUs x 1000, 10..1024000 */
+};
+
 /* The whole file. */
 struct scenario {
 	char *path;                 /* as given to scenario_load() */
@@ -162,10 +176,11 @@ struct scenario {
 	char *description;          /* optional */
 	uint8_t sha256[32];         /* of the file's bytes */
 
-	/* lab: { accel, machine, boot_timeout } */
+	/* lab: { accel, machine, boot_timeout, limits } */
 	enum scn_accel accel;       /* default auto */
 	enum scn_machine machine;   /* default microvm */
 	uint32_t boot_timeout_s;    /* default 0 = plan decides */
+	struct scn_limits limits;   /* lab.limits: the run's cgroup */
 
 	struct scn_network *networks;
 	size_t n_networks;

@@ -9,6 +9,10 @@
  *     accel: auto|kvm|tcg       default auto
  *     machine: microvm|q35|pc   default microvm
  *     boot_timeout: 120         seconds, 5..3600
+ *     limits:                   the run's cgroup, every key optional
+ *       memory: 4G              16M..1T, digits + K|M|G|T (binary)
+ *       pids: 2048              processes and threads, 1..4194304
+ *       cpus: 1.5               0.01..1024, at most 3 decimals
  *   networks:                   optional mapping NAME -> { subnet, SERVICE-KEY? }
  *     lan: { subnet: 198.18.1.0/24 }   NAME [a-z][a-z0-9-]{0,11}; subnet required,
  *                               prefix 16..30, inside 198.18.0.0/15, host bits
@@ -74,6 +78,170 @@
 
 /* ---- lab, measure, description ------------------------------------------- */
 
+/* A memory size: decimal digits and one binary unit letter (4G = 4 GiB).
+ * A bare number is refused: "memory: 4" meaning four bytes is never what
+ * anyone meant. Returns 0 with *OUT in bytes, or -EINVAL with WHY set to
+ * the reason for a message: "negative", "no unit", "unit", "number",
+ * "range". */
+static int scenario_parse_size(const char *s, size_t len, uint64_t *out, const char **why)
+{
+	static const char units[] = "KMGT";
+	const char *u;
+	uint64_t v = 0;
+	size_t i = 0;
+	int shift;
+
+	*why = "number";
+	if (len != strlen(s) || len == 0)
+		return -EINVAL;
+	if (s[0] == '-') {
+		*why = "negative";
+		return -EINVAL;
+	}
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > SCN_LIMIT_MEMORY_MAX) {
+			*why = "range";
+			return -EINVAL;
+		}
+	}
+	if (i == 0)
+		return -EINVAL;
+	if (i == len) {
+		*why = "no unit";
+		return -EINVAL;
+	}
+	u = strchr(units, s[i]);
+	if (!u || !s[i] || i + 1 != len) {
+		*why = "unit";
+		return -EINVAL;
+	}
+	shift = 10 * (int)(u - units + 1);
+	if (v > (SCN_LIMIT_MEMORY_MAX >> shift) || (v << shift) < SCN_LIMIT_MEMORY_MIN) {
+		*why = "range";
+		return -EINVAL;
+	}
+	*out = v << shift;
+	return 0;
+}
+
+/* A number of CPUs with at most 3 decimals ("1.5"), as thousandths.
+ * Returns 0, or -EINVAL with WHY "negative", "number" or "range". */
+static int scenario_parse_cpus(const char *s, size_t len, uint32_t *out, const char **why)
+{
+	uint64_t v = 0;
+	size_t i = 0, frac = 0;
+	int dot = 0, digits = 0;
+
+	*why = "number";
+	if (len != strlen(s) || len == 0)
+		return -EINVAL;
+	if (s[0] == '-') {
+		*why = "negative";
+		return -EINVAL;
+	}
+	for (; i < len; i++) {
+		if (s[i] == '.' && !dot) {
+			dot = 1;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || (dot && ++frac > 3))
+			return -EINVAL;
+		digits++;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > (uint64_t)SCN_LIMIT_CPUS_MILLI_MAX * 1000) {
+			*why = "range";
+			return -EINVAL;
+		}
+	}
+	if (!digits)
+		return -EINVAL;
+	for (; frac < 3; frac++)
+		v *= 10;
+	if (v < SCN_LIMIT_CPUS_MILLI_MIN || v > SCN_LIMIT_CPUS_MILLI_MAX) {
+		*why = "range";
+		return -EINVAL;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int scenario_parse_limit_memory(struct scn_parse *p, const struct scn_key *k,
+				       const char *where, const struct scn_node *key,
+				       const struct scn_node *val, void *obj)
+{
+	struct scn_limits *l = obj;
+	const char *why;
+	char q[256];
+	int rc;
+
+	if (val->kind != SCN_NODE_SCALAR || scn_yaml_is_null(val))
+		return scn_schema_type_error(p, val, where, k->name, "a size such as 4G");
+	if (!scenario_parse_size(val->str, val->len, &l->memory_bytes, &why)) {
+		l->has_memory = 1;
+		return 0;
+	}
+	scn_diag_quote(val->str, val->len, q, sizeof(q));
+	if (!strcmp(why, "negative"))
+		return scn_diag_set(p->diag, val->loc, "%s: %s: %s is negative", where, k->name, q);
+	if (!strcmp(why, "range"))
+		return scn_diag_set(p->diag, val->loc, "%s: %s: %s is out of range (16M..1T)",
+				    where, k->name, q);
+	rc = scn_diag_set(p->diag, val->loc, "%s: %s: %s is not a size%s", where, k->name, q,
+			  !strcmp(why, "no unit") ? ": the unit is missing" :
+			  !strcmp(why, "unit") ? ": unknown unit" : "");
+	snprintf(p->diag->hint, sizeof(p->diag->hint),
+		 "digits and one of K, M, G, T, binary: 512M, 4G");
+	return rc;
+}
+
+static int scenario_parse_limit_cpus(struct scn_parse *p, const struct scn_key *k,
+				     const char *where, const struct scn_node *key,
+				     const struct scn_node *val, void *obj)
+{
+	struct scn_limits *l = obj;
+	const char *why;
+	char q[256];
+	int rc;
+
+	if (val->kind != SCN_NODE_SCALAR || scn_yaml_is_null(val))
+		return scn_schema_type_error(p, val, where, k->name, "a number of CPUs such as 1.5");
+	if (!scenario_parse_cpus(val->str, val->len, &l->cpus_milli, &why)) {
+		l->has_cpus = 1;
+		return 0;
+	}
+	scn_diag_quote(val->str, val->len, q, sizeof(q));
+	if (!strcmp(why, "negative"))
+		return scn_diag_set(p->diag, val->loc, "%s: %s: %s is negative", where, k->name, q);
+	if (!strcmp(why, "range"))
+		return scn_diag_set(p->diag, val->loc, "%s: %s: %s is out of range (0.01..1024)",
+				    where, k->name, q);
+	rc = scn_diag_set(p->diag, val->loc, "%s: %s: %s is not a number of CPUs", where,
+			  k->name, q);
+	snprintf(p->diag->hint, sizeof(p->diag->hint), "a decimal with at most 3 decimals: 1, 0.5, 1.5");
+	return rc;
+}
+
+static const struct scn_key scenario_parse_limits_keys[] = {
+	{ .name = "memory", .parse = scenario_parse_limit_memory },
+	{ .name = "pids", .parse = scn_key_u32, .at = SCN_AT(struct scn_limits, pids),
+	  .given_at = SCN_AT(struct scn_limits, has_pids), .min = 1, .max = SCN_LIMIT_PIDS_MAX,
+	  .what = "processes and threads" },
+	{ .name = "cpus", .parse = scenario_parse_limit_cpus },
+};
+
+static int scenario_parse_limits(struct scn_parse *p, const struct scn_key *k, const char *where,
+				 const struct scn_node *key, const struct scn_node *val, void *obj)
+{
+	int rc = scn_schema_map(p, val, where, k->name, 1);
+
+	if (rc <= 0)
+		return rc;
+	return scn_schema_walk(p, val, scenario_parse_limits_keys,
+			       SCN_COUNT(scenario_parse_limits_keys), "lab.limits",
+			       &p->scn->limits, NULL, val->loc);
+}
+
 static const struct scn_key scenario_parse_lab_keys[] = {
 	{ .name = "accel", .parse = scn_key_enum, .at = SCN_AT(struct scenario, accel),
 	  .names = &scn_names_accel },
@@ -81,6 +249,7 @@ static const struct scn_key scenario_parse_lab_keys[] = {
 	  .names = &scn_names_machine },
 	{ .name = "boot_timeout", .parse = scn_key_u32, .at = SCN_AT(struct scenario, boot_timeout_s),
 	  .min = 5, .max = 3600, .what = "seconds" },
+	{ .name = "limits", .parse = scenario_parse_limits },
 };
 
 static int scenario_parse_lab(struct scn_parse *p, const struct scn_key *k, const char *where,

@@ -129,13 +129,13 @@ static int lab_internet_holder(struct lab_internet *in)
 		goto cleanup;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
-		/* not the caller's terminal or pipe: `uvmlab up`'s output must end
-		 * when it exits, not when the lab does */
+		/* It lives as long as the lab: holding `up`'s stdout would keep a
+		 * caller reading the run id (`id=$(uvmlab up ...)`) waiting. */
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);

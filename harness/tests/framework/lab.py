@@ -112,6 +112,18 @@ def lab_mounts():
         return [l for l in f if "uvmlab" in l]
 
 
+def run_cgroups(run_id):
+    """The cgroup directories of RUN_ID on this host (any hierarchy, any
+    nesting): uvmlab names them .../uvmlab/<run-id>."""
+    found = []
+    for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup"):
+        if os.path.basename(dirpath) == "uvmlab" and run_id in dirnames:
+            found.append(os.path.join(dirpath, run_id))
+        # a run's own leaf has no children worth walking
+        dirnames[:] = [d for d in dirnames if not (os.path.basename(dirpath) == "uvmlab")]
+    return found
+
+
 def leftovers(run_id=None):
     """Everything a run may have left: returns a list of human-readable findings."""
     found = []
@@ -125,6 +137,8 @@ def leftovers(run_id=None):
         found.append(f"run directories remain: {run_id_dirs()}")
     if lab_mounts():
         found.append(f"mounts remain: {lab_mounts()}")
+    if run_id and run_cgroups(run_id):
+        found.append(f"cgroups remain: {run_cgroups(run_id)}")
     return found
 
 

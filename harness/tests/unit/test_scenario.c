@@ -382,6 +382,67 @@ static void test_io_error(void **state)
 			    "No such file or directory");
 }
 
+/* lab.limits: the pure size and CPU parsers, and the model they fill. */
+static void test_run_limits(void **state)
+{
+	static const struct { const char *in; uint64_t bytes; const char *why; } sizes[] = {
+		{ "16M", 16ull << 20, NULL }, { "4G", 4ull << 30, NULL }, { "1T", 1ull << 40, NULL },
+		{ "65536K", 64ull << 20, NULL }, { "4", 0, "no unit" }, { "4GB", 0, "unit" },
+		{ "4g", 0, "unit" }, { "4 G", 0, "unit" }, { "-1G", 0, "negative" },
+		{ "G", 0, "number" }, { "", 0, "number" }, { "15M", 0, "range" },
+		{ "2T", 0, "range" }, { "99999999999999999999999G", 0, "range" },
+	};
+	static const struct { const char *in; uint32_t milli; const char *why; } cpus[] = {
+		{ "1", 1000, NULL }, { "1.5", 1500, NULL }, { "0.01", 10, NULL }, { ".5", 500, NULL },
+		{ "1024", 1024000, NULL }, { "0.009", 0, "range" }, { "0", 0, "range" },
+		{ "1025", 0, "range" }, { "-1", 0, "negative" }, { "1.2345", 0, "number" },
+		{ "1,5", 0, "number" }, { "1.5.1", 0, "number" }, { ".", 0, "number" },
+		{ "99999999999999", 0, "range" },
+	};
+	const char *ok = "name: x\nlab:\n  limits: { memory: 512M, pids: 64, cpus: 0.5 }\nvms: {a: }\n";
+	struct scenario *scn = NULL;
+	struct scn_diag diag;
+	const char *why;
+	uint64_t b;
+	uint32_t m;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		int rc = scenario_parse_size(sizes[i].in, strlen(sizes[i].in), &b, &why);
+
+		if (sizes[i].why) {
+			assert_int_equal(rc, -EINVAL);
+			assert_string_equal(why, sizes[i].why);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_true(b == sizes[i].bytes);
+		}
+	}
+	for (i = 0; i < sizeof(cpus) / sizeof(cpus[0]); i++) {
+		int rc = scenario_parse_cpus(cpus[i].in, strlen(cpus[i].in), &m, &why);
+
+		if (cpus[i].why) {
+			assert_int_equal(rc, -EINVAL);
+			assert_string_equal(why, cpus[i].why);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(m, cpus[i].milli);
+		}
+	}
+	assert_int_equal(scenario_parse("t.yaml", ok, strlen(ok), &scn, &diag), 0);
+	assert_true(scn->limits.has_memory && scn->limits.has_pids && scn->limits.has_cpus);
+	assert_true(scn->limits.memory_bytes == 512ull << 20);
+	assert_int_equal(scn->limits.pids, 64);
+	assert_int_equal(scn->limits.cpus_milli, 500);
+	scenario_free(scn);
+	scn = NULL;
+	/* absent: nothing set */
+	assert_int_equal(scenario_parse("t.yaml", "name: x\nvms: {a: }\n", 19, &scn, &diag), 0);
+	assert_false(scn->limits.has_memory || scn->limits.has_pids || scn->limits.has_cpus);
+	scenario_free(scn);
+}
+
 /* One-line inputs the fixture files cannot express well. */
 static void test_inline_errors(void **state)
 {
@@ -621,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_filter_model),
 		cmocka_unit_test(test_nul_in_description),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_run_limits),
 		cmocka_unit_test(test_distance_and_quote),
 	};
 
