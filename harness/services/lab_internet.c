@@ -212,16 +212,19 @@ static int lab_internet_wait_file(const char *path, pid_t pid, int timeout_ms)
 
 static int lab_internet_serve(struct lab *lab, struct lab_internet *in)
 {
-	char script[1200], out[1200];
+	char script[1200], out[1200], user[32];
 	int ret;
 
 	snprintf(script, sizeof(script), "%s/internet/fake_internet.py", in->fixtures_dir);
+	/* it binds ports 53 and 80 and opens its log as root, then runs as this */
+	snprintf(user, sizeof(user), "%u:%u", lab_plugin_helper_uid(lab), lab_plugin_helper_uid(lab));
 	snprintf(out, sizeof(out), "%s/fake-internet.out", lab_results_dir(lab));
 	snprintf(in->log, sizeof(in->log), "%s/internet.log", lab_results_dir(lab));
 	snprintf(in->pidfile, sizeof(in->pidfile), "%s/fake-internet.pid", lab_run_dir(lab));
 	const char *argv[] = { "/usr/bin/python3", script, "serve", "--web", INTERNET_WEB,
 			       "--dns", INTERNET_DNS, "--log", in->log,
-			       "--pidfile", in->pidfile, NULL };
+			       "--pidfile", in->pidfile,
+			       lab_plugin_helper_uid(lab) ? "--user" : NULL, user, NULL };
 
 	util_progress("fake internet: web %s, dns %s", INTERNET_WEB, INTERNET_DNS);
 	ret = lab_internet_spawn(lab, argv, out, &in->web_pid);
