@@ -129,6 +129,32 @@ static int lab_ids_busy_host(uint32_t id, void *ctx)
 	return lab_ids_lease_live(s->dir, id);
 }
 
+/* Under the lock: forget the leases of supervisors that are gone (kill -9),
+ * so nothing of a dead run stays in DIR past the next run's start. */
+static void lab_ids_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char path[600], *end;
+		unsigned long id;
+
+		errno = 0;
+		id = strtoul(e->d_name, &end, 10);
+		if (errno || *end || end == e->d_name || id < LAB_IDS_BASE ||
+		    id >= (unsigned long)LAB_IDS_BASE + LAB_IDS_COUNT)
+			continue;
+		if (lab_ids_lease_live(dir, (uint32_t)id))
+			continue;
+		snprintf(path, sizeof(path), "%s/%lu", dir, id);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int lab_ids_alloc(const char *dir, const char *owner, size_t n, uint32_t *out)
 {
 	struct lab_ids_seen seen = { .dir = dir };
@@ -147,6 +173,7 @@ int lab_ids_alloc(const char *dir, const char *owner, size_t n, uint32_t *out)
 		ret = -errno;
 		goto cleanup;
 	}
+	lab_ids_sweep(dir);
 	ret = lab_ids_scan_procs(&seen);
 	if (!ret)
 		ret = lab_ids_pick(LAB_IDS_BASE, LAB_IDS_COUNT, n, lab_ids_busy_host, &seen, out);

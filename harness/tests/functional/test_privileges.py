@@ -6,6 +6,7 @@ its seccomp allow-list and runs as the run's helper uid. Read from
 command line, while `uvmlab up` keeps the lab up.
 """
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,33 @@ def assert_unprivileged(pid, uid):
     assert st["Groups"] == "", (pid, st["Groups"])
     assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0, (pid, st["CapEff"])
     assert st["Seccomp"] == "2", (pid, st["Seccomp"])
+
+
+@pytest.mark.skipif(not shutil.which("tor"), reason="tor is not installed (make deps)")
+def test_fixtures_and_tor_relays_are_unprivileged(lab_results):
+    """The Whonix lab: the fake internet and every Tor relay run as the helper id."""
+    r = uvmlab("up", scenario("whonix"), results=lab_results, check_code=0)
+    run_id = r.out.strip()
+    try:
+        state = json.loads((Path(RUN_ROOT) / run_id / "state.json").read_text())
+        helper = state["helper_uid"]
+        vm_uids = {v["name"]: v["uid"] for v in state["vms"]}
+        found = {"qemu": [], "internet": [], "tor": []}
+        for pid in processes_mentioning(f"{RUN_ROOT}/{run_id}/"):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+            argv = [a.decode() for a in argv]
+            if Path(argv[0]).name.startswith("qemu-system"):
+                found["qemu"].append(pid)
+                name = argv[argv.index("-name") + 1].split(",")[0].removeprefix("guest=")
+                assert_unprivileged(pid, vm_uids[name])
+            elif any(a.endswith("fake_internet.py") for a in argv):
+                found["internet"].append(pid)
+                assert_unprivileged(pid, helper)
+            elif Path(argv[0]).name == "tor":
+                found["tor"].append(pid)
+                assert_unprivileged(pid, helper)
+        assert [len(found[k]) for k in ("qemu", "internet", "tor")] == [3, 1, 6], found
+    finally:
+        uvmlab("down", run_id)
+    assert leftovers(run_id) == []
+    assert [i for i in [helper, *vm_uids.values()] if (IDS_DIR / str(i)).exists()] == []

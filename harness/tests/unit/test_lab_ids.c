@@ -90,6 +90,12 @@ static void test_leases_are_exclusive_and_stale_ones_reused(void **state)
 	assert_int_equal(lab_ids_alloc(dir, "run-d", 1, c), 0);
 	assert_int_equal(c[0], a[0]);
 	lab_ids_release(dir, c, 1);
+	/* ... and the next allocation sweeps a dead run's leases away */
+	snprintf(path, sizeof(path), "%s/%u", dir, LAB_IDS_BASE + 60000);
+	assert_int_equal(util_write_file(path, "2147483647 1 run-dead\n", 22), 0);
+	assert_int_equal(lab_ids_alloc(dir, "run-e", 1, c), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	lab_ids_release(dir, c, 1);
 	lab_ids_release(dir, b, 2);
 }
 
