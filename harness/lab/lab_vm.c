@@ -127,11 +127,21 @@ static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent, const int *
 	}
 	for (i = 0; i < n_keep; i++)
 		fcntl(keep[i], F_SETFD, 0);
-	/* Last: QEMU (and a bare run's sh) never runs as root (lab_vm_open_images() says why here). */
-	if (vm->uid && lab_drop_to(vm->uid, vm->uid, groups, n_groups) < 0) {
-		dprintf(STDERR_FILENO, "uvmlab: dropping to uid %u: %s\n", vm->uid, strerror(errno));
-		_exit(126);
+	/* Last: QEMU (and a bare run's sh) never runs as root; why here and
+	 * not QEMU's -runas: see lab_vm_open_images(). */
+	if (vm->uid) {
+		int err = lab_drop_to(vm->uid, vm->uid, groups, n_groups);
+
+		if (err < 0) {
+			dprintf(STDERR_FILENO, "uvmlab: dropping to uid %u: %s\n", vm->uid, strerror(-err));
+			_exit(126);
+		}
 	}
+	/* a uid change clears the death signal: arm it again, and make sure the
+	 * supervisor did not die meanwhile */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(126);
 	if (vm->bare)
 		execv(vm->sh_argv[0], vm->sh_argv);
 	else
@@ -237,8 +247,10 @@ int lab_vm_start(struct lab_vm *vm)
 		ret = lab_vm_watch(vm, vm->lfd[i], i == 0 ? LAB_SRC_QMP_LISTEN :
 				   i == 1 ? LAB_SRC_CON_LISTEN : LAB_SRC_MARK_LISTEN);
 		/* QEMU connects as the VM's uid; nobody else but root may */
-		if (!ret && vm->uid && (chown(paths[i], vm->uid, vm->uid) < 0 || chmod(paths[i], 0600) < 0))
+		if (!ret && vm->uid && (chown(paths[i], vm->uid, vm->uid) < 0 || chmod(paths[i], 0600) < 0)) {
 			ret = -errno;
+			lab_set_err(lab, "vm \"%s\": chown %s: %s", pvm->name, paths[i], strerror(-ret));
+		}
 		if (ret < 0)
 			return ret;
 	}

@@ -151,6 +151,10 @@ static int lab_internet_holder(struct lab_internet *in, uint32_t uid)
 		if (uid && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
 			    setresuid(uid, uid, uid) < 0))
 			_exit(1);
+		/* the uid change cleared the death signal */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
 		for (;;)
 			pause();
 	}

@@ -108,6 +108,8 @@ static int vsockd_confine(void)
 static int vsockd_drop(const char *spec)
 {
 	unsigned long uid, gid;
+	pid_t parent = getppid();
+	int sig = 0;
 	char *end;
 
 	errno = 0;
@@ -118,9 +120,13 @@ static int vsockd_drop(const char *spec)
 	gid = strtoul(spec, &end, 10);
 	if (errno || end == spec || *end || !uid || !gid || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
 		return -EINVAL;
+	prctl(PR_GET_PDEATHSIG, &sig);
 	if (setgroups(0, NULL) < 0 || setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0 ||
 	    setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
 		return -errno;
+	/* the uid change cleared the death signal uvmlab armed: arm it again */
+	if (sig && (prctl(PR_SET_PDEATHSIG, sig) < 0 || getppid() != parent))
+		return -ESRCH;
 	return 0;
 }
 
