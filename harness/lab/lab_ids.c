@@ -257,9 +257,9 @@ int lab_ids_lease(struct lab *lab)
 	size_t i;
 	int ret;
 
-	ret = lab_ids_path_searchable(lab->run_dir, bad, sizeof(bad));
+	ret = lab_ids_path_searchable(lab->opts.run_root, bad, sizeof(bad));
 	if (ret < 0) {
-		lab_set_err(lab, "run directory %s: %s%s%s", lab->run_dir,
+		lab_set_err(lab, "run root %s: %s%s%s", lab->opts.run_root,
 			    ret == -EACCES ? "other users may not search " : strerror(-ret),
 			    bad, ret == -EACCES ? " (QEMU runs as an unprivileged uid; chmod o+x it)" : "");
 		return ret;

@@ -99,6 +99,29 @@ static void test_leases_are_exclusive_and_stale_ones_reused(void **state)
 	lab_ids_release(dir, b, 2);
 }
 
+/* QEMU walks the run root by path as its own uid: a root-owned run root
+ * gets o+x, a folder above it that others cannot search is named. */
+static void test_run_root_made_searchable_or_named(void **state)
+{
+	const char *dir = *state;
+	char a[300], b[300], bad[300] = "";
+	struct stat st;
+
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(b, sizeof(b), "%s/a/b", dir);
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_int_equal(mkdir(b, 0700), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(lab_ids_path_searchable(b, bad, sizeof(bad)), -EACCES);
+	assert_string_equal(bad, a);
+	assert_int_equal(stat(b, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0701);
+	assert_int_equal(lab_ids_path_searchable(a, bad, sizeof(bad)), 0);
+	assert_int_equal(lab_ids_path_searchable(b, bad, sizeof(bad)), 0);
+}
+
 /* After the drop nothing can go back to root and no capability is left. */
 static void test_drop_is_for_good(void **state)
 {
@@ -141,6 +164,8 @@ int main(void)
 		cmocka_unit_test(test_pick_skips_busy_ids),
 		cmocka_unit_test(test_pick_full_range_is_an_error),
 		cmocka_unit_test_setup_teardown(test_leases_are_exclusive_and_stale_ones_reused, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_run_root_made_searchable_or_named, dir_setup,
 						dir_teardown),
 		cmocka_unit_test(test_drop_is_for_good),
 	};
