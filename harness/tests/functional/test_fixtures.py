@@ -407,12 +407,16 @@ def test_private_tor_network_carries_a_client_to_the_fake_internet(netns, tmp_pa
     try:
         t1 = time.monotonic()
         netns.run([PY, PRIVATE_TOR, "start", d, "--owner", owner], timeout=60)
+        def status(pid):
+            return dict(line.split(":", 1) for line in
+                        open(f"/proc/{pid}/status").read().splitlines())
         for node in json.loads((d / "pids.json").read_text()):
-            st = dict(line.split(":", 1) for line in
-                      open(f"/proc/{node['pid']}/status").read().splitlines())
+            st = status(node["pid"])
             assert st["Uid"].split() == [str(UNPRIV)] * 4, (node, st["Uid"])
             assert st["Groups"].strip() == "" and int(st["CapEff"], 16) == 0, (node, st)
-            assert st["Seccomp"].strip() == "2", (node, st["Seccomp"])
+            # tor loads its sandbox once its startup is done
+            lab.wait_until(lambda: status(node["pid"])["Seccomp"].strip() == "2", 60,
+                           f"{node['nick']} to enter tor's sandbox")
         cd = tmp_path / "client"
         cd.mkdir(mode=0o700)
         (cd / "torrc").write_text(fragment + "\n".join([

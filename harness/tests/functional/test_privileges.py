@@ -7,11 +7,12 @@ command line, while `uvmlab up` keeps the lab up.
 """
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from framework.lab import RUN_ROOT, leftovers, processes_mentioning, scenario, uvmlab
+from framework.lab import BUILD, RUN_ROOT, leftovers, processes_mentioning, scenario, uvmlab
 
 pytestmark = pytest.mark.boots
 
@@ -123,3 +124,13 @@ def test_fixtures_and_tor_relays_are_unprivileged(lab_results):
         uvmlab("down", run_id)
     assert leftovers(run_id) == []
     assert [i for i in [helper, *vm_uids.values()] if (IDS_DIR / str(i)).exists()] == []
+
+
+@pytest.mark.parametrize("user", ["0:5", "5:0", "abc", "5", "5:5x"])
+def test_vsockd_refuses_a_bad_user_in_one_line(tmp_path, user):
+    vsockd = Path(BUILD) / "uvmlab-vsockd"
+    p = subprocess.run([str(vsockd), "--user", user, "--vm",
+                        f"a,3,{tmp_path}/a.vhost,{tmp_path}/a.host"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert p.stderr == f"uvmlab-vsockd: --user {user}: wants UID:GID, both nonzero\n", p.stderr
