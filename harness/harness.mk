@@ -15,7 +15,7 @@ CORE_SRCS     := harness/base/util.c harness/plan/plan.c \
                  harness/qemu/qemu_argv.c harness/qemu/qemu_machine.c harness/qemu/qemu_accel.c \
                  harness/qemu/accel_probe.c harness/lab/run_state.c harness/record/result.c \
                  harness/lab/lab.c harness/lab/lab_vm.c harness/lab/lab_health.c \
-                 harness/lab/lab_plugin.c harness/lab/lab_service.c harness/lab/lab_spawn.c \
+                 harness/lab/lab_plugin.c harness/lab/lab_service.c harness/lab/lab_spawn.c harness/lab/lab_ids.c \
                  harness/lab/lab_stamp.c \
                  harness/lab/lab_sample.c harness/lab/cgroup.c \
                  harness/services/services.c harness/checks/checks.c harness/checks/check_kinds.c \

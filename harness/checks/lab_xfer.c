@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lab/lab_plugin.h"
@@ -108,6 +109,13 @@ int lab_xfer(struct lab *lab, const struct plan *plan, const char *from, const c
 		ret = lab_spawn(argv, recvout, &hpid);
 		for (i = 0; !ret && i < 500 && access(path, F_OK) < 0; i++)
 			usleep(10 * 1000);
+		/* uvmlab-vsockd connects to it as the run's helper id, before
+		 * the guest sends anything: give that group the socket */
+		if (!ret && lab_plugin_helper_uid(lab) &&
+		    (chown(path, (uid_t)-1, lab_plugin_helper_uid(lab)) < 0 || chmod(path, 0660) < 0)) {
+			ret = -errno;
+			lab_set_err(lab, "xfer: chown %s: %s", path, strerror(-ret));
+		}
 	} else {
 		if (transport == LAB_XFER_TCP)
 			snprintf(listen, sizeof(listen), "--tcp 0.0.0.0:%u", port);

@@ -124,10 +124,11 @@ static int lab_save_state(struct lab *lab)
 	for (i = 0; i < lab->n_vms; i++) {
 		const struct lab_vm *vm = &lab->vms[i];
 
-		json_array_append_new(vms, json_pack("{s:s,s:i,s:I,s:s,s:s}",
+		json_array_append_new(vms, json_pack("{s:s,s:i,s:I,s:s,s:s,s:I}",
 			"name", vm->pvm->name, "pid", (int)vm->pid,
 			"starttime", (json_int_t)vm->starttime,
-			"agent_sock", vm->agent_path, "console_log", vm->console_log));
+			"agent_sock", vm->agent_path, "console_log", vm->console_log,
+			"uid", (json_int_t)vm->uid));
 	}
 	st = json_pack("{s:s,s:s,s:s,s:s,s:{s:i,s:I},s:o}",
 		"run_id", lab->run_id, "scenario", lab->plan->scn->path,
@@ -136,6 +137,7 @@ static int lab_save_state(struct lab *lab)
 		"vms", vms);
 	if (!st)
 		return -ENOMEM;
+	json_object_set_new(st, "helper_uid", json_integer((json_int_t)lab->helper_uid));
 	/* The reaper kills only what lives in these namespaces. */
 	json_object_set_new(st, "netns", netns = json_array());
 	if (lab->orig_netns >= 0 && lab_ns_ino("/proc/self/ns/net", &ino) == 0)
@@ -335,10 +337,17 @@ int lab_prepare(struct lab *lab)
 		return ret;
 	}
 	ret = util_mkdir_new(lab->run_dir, 0700);
+	/* 0711: the VMs' QEMUs (each its own uid) pass through to their own
+	 * folders, but cannot list the run's. */
+	if (!ret && chmod(lab->run_dir, 0711) < 0)
+		ret = -errno;
 	if (ret < 0) {
 		lab_set_err(lab, "run directory %s: %s", lab->run_dir, strerror(-ret));
 		return ret;
 	}
+	ret = lab_ids_lease(lab);
+	if (ret < 0)
+		return ret;
 	ret = lab_save_state(lab);
 	if (ret < 0) {
 		lab_set_err(lab, "writing %s/state.json: %s", lab->run_dir, strerror(-ret));
@@ -650,6 +659,8 @@ int lab_down(struct lab *lab)
 	}
 	if (lab->up_started)
 		util_rm_rf(lab->run_dir);
+	/* only now: no process of the run is left to hold an id */
+	lab_ids_unlease(lab);
 	return 0;
 }
 

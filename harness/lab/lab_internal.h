@@ -86,6 +86,7 @@ struct lab_vm {
 	enum lab_vm_health health;   /* lab_health.c; shown as the state in result.json */
 	char health_why[256];        /* "QEMU (pid 412) died: killed by signal 9" */
 	pid_t last_pid;              /* QEMU's pid, kept after it was reaped */
+	uint32_t uid;                /* QEMU runs as uid = gid = this (lab_ids.c), 0 = none yet */
 };
 
 /* A host service of the run (services/service.h) and its state block. */
@@ -120,6 +121,8 @@ struct lab {
 	int up_started, down_done;
 	uint64_t t_start_wall_ns;
 	char started_at[32];
+	uint32_t helper_uid;         /* the run's helpers (backends, fixtures): uid = gid, 0 = none */
+	int ids_leased;              /* helper_uid and every vm->uid are leased (lab_ids.c) */
 };
 
 /* lab_service.c: the run's host services (services/service.h), through
@@ -148,6 +151,39 @@ const char *lab_health_name(enum lab_vm_health h);
  * so in lab->err (`vm "b" is dead: QEMU (pid 412) died: killed by signal 9`)
  * instead of the transport's errno. Returns RET, or -ECHILD when dead. */
 int lab_health_explain(struct lab_vm *vm, int ret);
+
+/* lab_ids.c: dynamic ids. A run leases 1 + n_vms ids from [LAB_IDS_BASE,
+ * LAB_IDS_BASE + LAB_IDS_COUNT): one for its helpers, one per VM, each used
+ * as both uid and gid, with no passwd entry. Systemd hands out 61184-65519
+ * (DynamicUser) and 524288-1879048191 (containers); Debian's subuid ranges
+ * start at 100000 in blocks of 65536, far below. */
+#define LAB_IDS_BASE 2000000000u
+#define LAB_IDS_COUNT 65536u
+#define LAB_IDS_DIR "/run/uvmlab-ids"
+/* 1 when ID must not be handed out (a process uses it, a live lease). */
+typedef int (*lab_ids_busy_fn)(uint32_t id, void *ctx);
+/* Pure: the N lowest ids of [BASE, BASE + COUNT) that BUSY says are free,
+ * ascending, into OUT. 0, -EUSERS when fewer are free, -EINVAL. */
+int lab_ids_pick(uint32_t base, uint32_t count, size_t n, lab_ids_busy_fn busy, void *ctx,
+		 uint32_t *out);
+/* Lease N ids under DIR (flock'd; created 0755 if missing) for this
+ * process, naming OWNER (the run id) in each lease. 0 or negative errno;
+ * on failure nothing stays leased. */
+int lab_ids_alloc(const char *dir, const char *owner, size_t n, uint32_t *out);
+/* Give the leases back (ids of 0 are skipped). */
+void lab_ids_release(const char *dir, const uint32_t *ids, size_t n);
+/* In a forked child before exec (async-signal-safe): setgroups(GROUPS),
+ * setresgid(GID x3), setresuid(UID x3). 0 or negative errno (the caller
+ * must _exit: a half-dropped child must never exec). */
+int lab_drop_to(uint32_t uid, uint32_t gid, const gid_t *groups, size_t n_groups);
+/* Make sure PATH and every folder above it let other users search them
+ * (PATH itself gets o+x when root owns it). 0, or -EACCES with the first
+ * folder that does not in BAD, or another negative errno. */
+int lab_ids_path_searchable(const char *path, char *bad, size_t len);
+/* lab.c: lease the run's ids, give each VM folder to its VM (owner the
+ * VM's id, group the helpers' id, 0770), record them in the run state. */
+int lab_ids_lease(struct lab *lab);
+void lab_ids_unlease(struct lab *lab);
 
 /* lab_vm.c */
 int lab_vm_init(struct lab *lab, struct lab_vm *vm, const struct plan_vm *pvm);

@@ -35,6 +35,8 @@ const struct plan_vm *lab_plugin_vm_plan(const struct lab_vm *vm) { return vm->p
 enum lab_vm_state lab_plugin_vm_state(const struct lab_vm *vm) { return vm->state; }
 pid_t lab_plugin_vm_pid(const struct lab_vm *vm) { return vm->pid; }
 const char *lab_plugin_vm_dir(const struct lab_vm *vm) { return vm->dir; }
+uint32_t lab_plugin_vm_uid(const struct lab_vm *vm) { return vm->uid; }
+uint32_t lab_plugin_helper_uid(const struct lab *lab) { return lab->helper_uid; }
 
 const char *lab_plugin_vm_tap(const struct lab_vm *vm, size_t k)
 {

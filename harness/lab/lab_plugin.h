@@ -91,6 +91,13 @@ pid_t lab_plugin_vm_pid(const struct lab_vm *vm);
 /* The VM's folder in the run's folder (its sockets live there). It is
  * created by lab_vm_start() and by whoever needs it earlier (mkdir -p). */
 const char *lab_plugin_vm_dir(const struct lab_vm *vm);
+/* The unprivileged id (uid = gid, no passwd entry) VM's QEMU runs as, and
+ * the one the run's helpers (backends, fixtures) drop to once they opened
+ * what they need. 0 before lab_up() leased them. A socket a VM's QEMU must
+ * connect to is chowned to the VM's id, mode 0600; the VM's folder is
+ * owner the VM's id, group the helpers' id, mode 0770. */
+uint32_t lab_plugin_vm_uid(const struct lab_vm *vm);
+uint32_t lab_plugin_helper_uid(const struct lab *lab);
 /* The host name of NIC K's tap (as in the plan), or NULL past the last NIC. */
 const char *lab_plugin_vm_tap(const struct lab_vm *vm, size_t k);
 

@@ -142,7 +142,8 @@ static void lab_vm_close_fd(struct lab_vm *vm, int *fd)
 /* In the child between fork and exec: only async-signal-safe calls. The
  * last thing before exec is the time, sent on T0FD (close-on-exec): t0 of
  * the boot phases is the exec, not the fork. */
-static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent, int t0fd)
+static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent, const int *keep, size_t n_keep,
+			 const gid_t *groups, size_t n_groups, int t0fd)
 {
 	struct timespec ts;
 	uint64_t t0;
@@ -165,6 +166,23 @@ static void lab_vm_child(struct lab_vm *vm, int logfd, pid_t parent, int t0fd)
 
 		fcntl(vm->tap_fds[i], F_SETFD, fl & ~FD_CLOEXEC);
 	}
+	for (i = 0; i < n_keep; i++)
+		fcntl(keep[i], F_SETFD, 0);
+	/* Last: QEMU (and a bare run's sh) never runs as root; why here and
+	 * not QEMU's -runas: see lab_vm_open_images(). */
+	if (vm->uid) {
+		int err = lab_drop_to(vm->uid, vm->uid, groups, n_groups);
+
+		if (err < 0) {
+			dprintf(STDERR_FILENO, "uvmlab: dropping to uid %u: %s\n", vm->uid, strerror(-err));
+			_exit(126);
+		}
+	}
+	/* a uid change clears the death signal: arm it again, and make sure the
+	 * supervisor did not die meanwhile */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(126);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (write(t0fd, &t0, sizeof(t0)) != (ssize_t)sizeof(t0))
@@ -217,6 +235,36 @@ void lab_vm_kernel_path(const struct lab_vm *vm, char *buf, size_t len)
 		snprintf(buf, len, "%s", vm->lab->kernel);
 }
 
+/* Why QEMU drops in the forked child and not with its own -runas: QEMU 7.2
+ * installs the -sandbox filter at option parsing and changes uid only at
+ * the end of its setup, and elevateprivileges=deny forbids setuid and
+ * setgid: `-runas` with our -sandbox dies of SIGSYS (tried). Dropping
+ * before exec also means QEMU never runs a line as root. What QEMU opens by
+ * path must then be reachable by the VM's uid: its sockets are chowned to
+ * it, its folder is its own, and the kernel and initramfs (which may sit in
+ * a build folder under a 0700 home) are opened here as root and handed
+ * over as /proc/self/fd/N (reopening that link checks only the file's own
+ * mode, which the image build makes 0644). */
+static int lab_vm_open_images(struct lab_vm *vm, char *kernel, size_t klen, char *initrd, size_t ilen,
+			      int fd[2])
+{
+	char *path[2] = { kernel, initrd };
+	size_t len[2] = { klen, ilen };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		fd[i] = open(path[i], O_RDONLY | O_CLOEXEC);
+		if (fd[i] < 0) {
+			int ret = -errno;
+
+			lab_set_err(vm->lab, "vm \"%s\": open %s: %s", vm->pvm->name, path[i], strerror(-ret));
+			return ret;
+		}
+		snprintf(path[i], len[i], "/proc/self/fd/%d", fd[i]);
+	}
+	return 0;
+}
+
 int lab_vm_start(struct lab_vm *vm)
 {
 	struct lab *lab = vm->lab;
@@ -225,7 +273,9 @@ int lab_vm_start(struct lab_vm *vm)
 	char initrd[1200], kernel[1200];
 	const char *paths[3] = { vm->qmp_path, vm->con_path, vm->mark_path };
 	pid_t pid, parent = getpid();
-	int logfd = -1, ret, i, t0p[2] = { -1, -1 };
+	int logfd = -1, ret, i, img_fd[2] = { -1, -1 }, t0p[2] = { -1, -1 };
+	gid_t groups[1];
+	size_t n_groups = 0;
 	char *joined;
 
 	ret = util_mkdir_p(vm->dir, 0700);
@@ -241,6 +291,11 @@ int lab_vm_start(struct lab_vm *vm)
 		}
 		ret = lab_vm_watch(vm, vm->lfd[i], i == 0 ? LAB_SRC_QMP_LISTEN :
 				   i == 1 ? LAB_SRC_CON_LISTEN : LAB_SRC_MARK_LISTEN);
+		/* QEMU connects as the VM's uid; nobody else but root may */
+		if (!ret && vm->uid && (chown(paths[i], vm->uid, vm->uid) < 0 || chmod(paths[i], 0600) < 0)) {
+			ret = -errno;
+			lab_set_err(lab, "vm \"%s\": chown %s: %s", pvm->name, paths[i], strerror(-ret));
+		}
 		if (ret < 0)
 			return ret;
 	}
@@ -259,8 +314,25 @@ int lab_vm_start(struct lab_vm *vm)
 			return ret;
 		}
 		snprintf(initrd, sizeof(initrd), "%s", padded);
+		if (vm->uid && chown(padded, vm->uid, vm->uid) < 0) {
+			ret = -errno;
+			lab_set_err(lab, "vm \"%s\": chown %s: %s", pvm->name, padded, strerror(-ret));
+			return ret;
+		}
 	}
 	lab_vm_kernel_path(vm, kernel, sizeof(kernel));
+	if (vm->uid) {
+		ret = lab_vm_open_images(vm, kernel, sizeof(kernel), initrd, sizeof(initrd), img_fd);
+		if (ret < 0)
+			goto cleanup;
+		if (lab->accel_ops && lab->accel_ops->id == QEMU_ACCEL_KVM) {
+			struct stat st;
+
+			/* the one device QEMU opens itself: through its group */
+			if (stat("/dev/kvm", &st) == 0 && st.st_gid)
+				groups[n_groups++] = st.st_gid;
+		}
+	}
 	spec.vm = pvm;
 	spec.plan = lab->plan;
 	spec.machine = qemu_machine_get(pvm->machine);
@@ -283,13 +355,13 @@ int lab_vm_start(struct lab_vm *vm)
 		spec.tap_fds[i] = vm->tap_fds[i];
 	ret = lab_service_vm_argv(vm, &spec);
 	if (ret < 0)
-		return ret;
+		goto cleanup;
 	ret = qemu_cmdline_build(&spec, vm->cmdline, sizeof(vm->cmdline));
 	if (!ret)
 		ret = qemu_argv_build(&spec, &vm->argv);
 	if (ret < 0) {
 		lab_set_err(lab, "vm \"%s\": building the QEMU command line: %s", pvm->name, strerror(-ret));
-		return ret;
+		goto cleanup;
 	}
 	if (vm->bare) {
 		/* The baseline: the same QEMU started the way a script would. */
@@ -340,7 +412,7 @@ int lab_vm_start(struct lab_vm *vm)
 		goto cleanup;
 	}
 	if (pid == 0)
-		lab_vm_child(vm, logfd, parent, t0p[1]);
+		lab_vm_child(vm, logfd, parent, img_fd, vm->uid ? 2 : 0, groups, n_groups, t0p[1]);
 	close(t0p[1]);
 	t0p[1] = -1;
 	/* the child's clock just before exec; a child that died before it
@@ -380,6 +452,9 @@ cleanup:
 		close(t0p[1]);
 	if (logfd >= 0)
 		close(logfd);
+	for (i = 0; i < 2; i++)
+		if (img_fd[i] >= 0)
+			close(img_fd[i]);
 	return ret;
 }
 

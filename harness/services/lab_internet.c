@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -115,7 +116,7 @@ int lab_internet_run(struct lab *lab, const char *const *argv, const char *out_p
 /* The holder: a child in a fresh network namespace that only waits. It dies
  * with us (PDEATHSIG) and at lab_down(); the namespace dies with the last
  * process in it (the holder, the fixtures). */
-static int lab_internet_holder(struct lab_internet *in)
+static int lab_internet_holder(struct lab_internet *in, uint32_t uid)
 {
 	pid_t parent = getpid(), pid;
 	char path[64], c = 'n';
@@ -129,22 +130,31 @@ static int lab_internet_holder(struct lab_internet *in)
 		goto cleanup;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int null;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
-		/* It lives as long as the lab: holding `up`'s stdout would keep a
-		 * caller reading the run id (`id=$(uvmlab up ...)`) waiting. */
+		/* the internet's side of its veth stays off IPv6 like the lab's links */
+		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1 || c != 'y')
+			_exit(1);
+		/* It only holds the namespace: none of the supervisor's files
+		 * (`uvmlab up`'s stdout, its BPF objects), and no root. */
+		null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);
 			dup2(null, STDOUT_FILENO);
 			dup2(null, STDERR_FILENO);
 		}
-		/* the internet's side of its veth stays off IPv6 like the lab's links */
-		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
-		if (write(p[1], &c, 1) != 1 || c != 'y')
+		close_range(3, ~0u, 0);
+		if (uid && (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+			    setresuid(uid, uid, uid) < 0))
 			_exit(1);
+		/* the uid change cleared the death signal */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(126);
 		for (;;)
 			pause();
 	}
@@ -230,16 +240,19 @@ static int lab_internet_wait_file(const char *path, pid_t pid, int timeout_ms)
 
 static int lab_internet_serve(struct lab *lab, struct lab_internet *in)
 {
-	char script[1200], out[1200];
+	char script[1200], out[1200], user[32];
 	int ret;
 
 	snprintf(script, sizeof(script), "%s/internet/fake_internet.py", in->fixtures_dir);
+	/* it binds ports 53 and 80 and opens its log as root, then runs as this */
+	snprintf(user, sizeof(user), "%u:%u", lab_plugin_helper_uid(lab), lab_plugin_helper_uid(lab));
 	snprintf(out, sizeof(out), "%s/fake-internet.out", lab_results_dir(lab));
 	snprintf(in->log, sizeof(in->log), "%s/internet.log", lab_results_dir(lab));
 	snprintf(in->pidfile, sizeof(in->pidfile), "%s/fake-internet.pid", lab_run_dir(lab));
 	const char *argv[] = { "/usr/bin/python3", script, "serve", "--web", INTERNET_WEB,
 			       "--dns", INTERNET_DNS, "--log", in->log,
-			       "--pidfile", in->pidfile, NULL };
+			       "--pidfile", in->pidfile,
+			       lab_plugin_helper_uid(lab) ? "--user" : NULL, user, NULL };
 
 	util_progress("fake internet: web %s, dns %s", INTERNET_WEB, INTERNET_DNS);
 	ret = lab_internet_spawn(lab, argv, out, &in->web_pid);
@@ -267,7 +280,7 @@ static int lab_internet_start(struct lab *lab, void *state)
 			pnet = &plan->nets[i];
 			net = pnet->scn;
 		}
-	ret = lab_internet_holder(in);
+	ret = lab_internet_holder(in, lab_plugin_helper_uid(lab));
 	if (ret < 0) {
 		lab_set_err(lab, "fake internet: its network namespace: %s", strerror(-ret));
 		return ret;

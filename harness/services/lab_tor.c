@@ -84,16 +84,19 @@ static int lab_tor_load_exits(struct lab_tor *t)
 static int lab_tor_start(struct lab *lab, void *state)
 {
 	struct lab_tor *t = state;
-	char script[1200], out[1200], owner[16];
+	char script[1200], out[1200], owner[16], user[32];
 	int ret;
 
 	lab_tor_paths(lab, script, sizeof(script), out, sizeof(out));
 	snprintf(t->dir, sizeof(t->dir), "%s/tor", lab_run_dir(lab));
 	snprintf(owner, sizeof(owner), "%d", (int)getpid());
 	{
+		/* every relay runs as the run's helper id from its start */
 		const char *argv[] = { "/usr/bin/python3", script, "generate", t->dir,
-				       "--net", INTERNET_TOR_NET, "--dns", INTERNET_DNS, NULL };
+				       "--net", INTERNET_TOR_NET, "--dns", INTERNET_DNS,
+				       lab_plugin_helper_uid(lab) ? "--user" : NULL, user, NULL };
 
+		snprintf(user, sizeof(user), "%u:%u", lab_plugin_helper_uid(lab), lab_plugin_helper_uid(lab));
 		util_progress("private tor network: generating keys");
 		ret = lab_internet_run(lab, argv, out, 120000);
 		if (ret) {

@@ -112,10 +112,20 @@ static int lab_vsock_start(struct lab *lab, void *state)
 		lab_set_err(lab, "vsock: %s missing (build it with `make`)", bin);
 		return -ENOENT;
 	}
-	argv = calloc(2 * n_vms + 2 * scn->n_vsock_allow + 2, sizeof(char *));
+	argv = calloc(2 * n_vms + 2 * scn->n_vsock_allow + 4, sizeof(char *));
 	if (!argv)
 		return -ENOMEM;
 	argv[n++] = bin;
+	if (lab_plugin_helper_uid(lab)) {
+		/* it binds every socket as root, then runs as the run's helper id */
+		if (asprintf(&spec, "%u:%u", lab_plugin_helper_uid(lab), lab_plugin_helper_uid(lab)) < 0) {
+			free(argv);
+			return -ENOMEM;
+		}
+		argv[n++] = "--user";
+		argv[n++] = spec;
+		spec = NULL;
+	}
 	for (i = 0; i < n_vms && !ret; i++) {
 		struct lab_vm *vm = lab_plugin_vm(lab, i);
 		const struct plan_vm *pvm = lab_plugin_vm_plan(vm);
@@ -188,9 +198,21 @@ static int lab_vsock_vm_argv(struct lab *lab, void *state, struct lab_vm *vm,
 	struct lab_vsock *vs = state;
 	size_t i;
 
-	for (i = 0; i < vs->n_paths; i++)
-		if (lab_plugin_vm(lab, i) == vm)
-			return qemu_argv_spec_vhost_user(spec, "vsock", vs->paths[i].sock);
+	for (i = 0; i < vs->n_paths; i++) {
+		uint32_t uid = lab_plugin_vm_uid(vm);
+
+		if (lab_plugin_vm(lab, i) != vm)
+			continue;
+		/* only this VM's QEMU may connect: another VM's escaped QEMU
+		 * must not pose as this one toward the backend */
+		if (uid && (chown(vs->paths[i].sock, uid, uid) < 0 || chmod(vs->paths[i].sock, 0600) < 0)) {
+			int ret = -errno;
+
+			lab_set_err(lab, "vsock: chown %s: %s", vs->paths[i].sock, strerror(-ret));
+			return ret;
+		}
+		return qemu_argv_spec_vhost_user(spec, "vsock", vs->paths[i].sock);
+	}
 	return -ENOENT;
 }
 

@@ -4,8 +4,10 @@
 #include "vsockd/vsock_backend.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,8 @@ static void vsockd_on_signal(int sig)
 static void vsockd_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: uvmlab-vsockd --vm NAME,CID,VHOST_SOCK,HOST_SOCK [--vm ...] [--allow NAME1:NAME2 ...]\n"
+		"usage: uvmlab-vsockd [--user UID:GID] --vm NAME,CID,VHOST_SOCK,HOST_SOCK [--vm ...]\n"
+		"                     [--allow NAME1:NAME2 ...]\n"
 		"\n"
 		"Serves virtio-vsock to QEMU's vhost-user-vsock-device for every --vm:\n"
 		"  VHOST_SOCK  we listen; QEMU: -chardev socket,id=vs0,path=VHOST_SOCK\n"
@@ -33,6 +36,8 @@ static void vsockd_usage(FILE *f)
 		"  HOST_SOCK   host side: connect, write \"CONNECT <port>\\n\", read \"OK <port>\\n\";\n"
 		"              guest connections to CID 2 port P go to HOST_SOCK_P\n"
 		"  --allow A:B lets VMs A and B connect to each other by CID (default: deny, RST)\n"
+		"  --user U:G  once every socket is bound, drop to uid U and gid G (no supplementary\n"
+		"              groups, no capabilities); HOST_SOCK_P must then be connectable by U or G\n"
 		"SIGTERM or SIGINT: close everything, remove our sockets, exit 0.\n"
 		"exit: 0 clean stop, 2 bad usage, 3 could not set up\n");
 }
@@ -97,6 +102,34 @@ static int vsockd_confine(void)
 	return ret;
 }
 
+/* Root is needed only to bind sockets in folders the VMs own: drop to
+ * UID:GID for good (all three ids of each, no groups), which also empties
+ * every capability set. Before the filter: it allows none of these calls. */
+static int vsockd_drop(const char *spec)
+{
+	unsigned long uid, gid;
+	pid_t parent = getppid();
+	int sig = 0;
+	char *end;
+
+	errno = 0;
+	uid = strtoul(spec, &end, 10);
+	if (errno || end == spec || *end != ':')
+		return -EINVAL;
+	spec = end + 1;
+	gid = strtoul(spec, &end, 10);
+	if (errno || end == spec || *end || !uid || !gid || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1)
+		return -EINVAL;
+	prctl(PR_GET_PDEATHSIG, &sig);
+	if (setgroups(0, NULL) < 0 || setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) < 0 ||
+	    setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) < 0)
+		return -errno;
+	/* the uid change cleared the death signal uvmlab armed: arm it again */
+	if (sig && (prctl(PR_SET_PDEATHSIG, sig) < 0 || getppid() != parent))
+		return -ESRCH;
+	return 0;
+}
+
 /* "NAME,CID,VHOST_SOCK,HOST_SOCK" split in place. */
 static int vsockd_parse_vm(char *arg, struct vsock_backend_vm_spec *s)
 {
@@ -126,6 +159,8 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	sigset_t mask, old;
 	int epfd = -1, i, n, ret, code = 3, nvm = 0;
+	const char *user = NULL;
+	uid_t uid;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		vsockd_usage(argc < 2 ? stderr : stdout);
@@ -166,6 +201,8 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			nvm++;
+		} else if (!strcmp(argv[i], "--user") && i + 1 < argc) {
+			user = argv[++i];
 		} else if (!strcmp(argv[i], "--allow") && i + 1 < argc) {
 			char *a = argv[++i], *colon = strchr(a, ':');
 
@@ -192,13 +229,23 @@ int main(int argc, char **argv)
 		code = 2;
 		goto out;
 	}
+	if (user) {
+		ret = vsockd_drop(user);
+		if (ret < 0) {
+			fprintf(stderr, "uvmlab-vsockd: --user %s: %s\n", user,
+				ret == -EINVAL ? "wants UID:GID, both nonzero" : strerror(-ret));
+			code = ret == -EINVAL ? 2 : 3;
+			goto out;
+		}
+	}
+	uid = getuid(); /* the filter allows no getuid */
 	ret = vsockd_confine();
 	if (ret < 0) {
 		fprintf(stderr, "uvmlab-vsockd: seccomp: %s\n", strerror(-ret));
 		goto out;
 	}
-	fprintf(stderr, "uvmlab-vsockd: serving %d vm(s), seccomp allow-list of %zu syscalls\n", nvm,
-		sizeof(vsockd_syscalls) / sizeof(vsockd_syscalls[0]));
+	fprintf(stderr, "uvmlab-vsockd: serving %d vm(s) as uid %u, seccomp allow-list of %zu syscalls\n",
+		nvm, (unsigned)uid, sizeof(vsockd_syscalls) / sizeof(vsockd_syscalls[0]));
 	while (!vsockd_stop) {
 		n = epoll_pwait(epfd, evs, 64, -1, &old);
 		if (n < 0) {

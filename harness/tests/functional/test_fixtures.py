@@ -12,7 +12,9 @@ import shutil
 import signal
 import struct
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +112,17 @@ def netns(tmp_path):
                    f"processes mentioning {tmp_path} to exit")
     held, _ = lab.net_namespaces()
     assert ns.ns not in held, f"namespace {ns.ns} still held"
+
+
+@pytest.fixture
+def unpriv_dir():
+    """A folder UNPRIV owns and can reach (pytest's tmp_path sits under a 0700 one)."""
+    d = Path(tempfile.mkdtemp(prefix="uvmlab-fixture-"))
+    os.chown(d, UNPRIV, UNPRIV)
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def wait_file(path, timeout, what):
@@ -244,6 +257,10 @@ print(json.dumps(data.decode("utf-8", "replace")))
 """
 
 
+# an id with no rights anywhere (the lab leases its own, LAB_IDS_BASE and up)
+UNPRIV = 65534
+
+
 def hand_made_query(qid, name, qtype=1):
     pkt = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.split("."):
@@ -252,12 +269,14 @@ def hand_made_query(qid, name, qtype=1):
 
 
 @needs_root
-def test_fake_internet_serves_dns_and_web_and_logs_every_client(netns, tmp_path):
+def test_fake_internet_serves_dns_and_web_and_logs_every_client(netns, tmp_path, unpriv_dir):
     netns.addresses([WEB, DNS, CLIENT])
-    log, pidfile = tmp_path / "internet.jsonl", tmp_path / "internet.pid"
+    # the server binds and opens its log as root, then runs as UID, confined
+    rundir = unpriv_dir
+    log, pidfile = tmp_path / "internet.jsonl", rundir / "internet.pid"
     server = netns.popen([PY, FAKE_INTERNET, "serve", "--web", WEB, "--dns", DNS,
                           "--record", "mail.test=203.0.113.25", "--token", "tok-4711",
-                          "--log", log, "--pidfile", pidfile])
+                          "--log", log, "--pidfile", pidfile, "--user", f"{UNPRIV}:{UNPRIV}"])
     wait_file(pidfile, 20, "fake internet to bind")
 
     good = hand_made_query(0xBEEF, "web.test")
@@ -287,6 +306,11 @@ def test_fake_internet_serves_dns_and_web_and_logs_every_client(netns, tmp_path)
                      check=False).returncode == 1
 
     assert server.poll() is None, "server died"
+    status = dict(line.split(":", 1) for line in
+                  open(f"/proc/{server.pid}/status").read().splitlines())
+    assert status["Uid"].split() == [str(UNPRIV)] * 4, status["Uid"]
+    assert status["Gid"].split() == [str(UNPRIV)] * 4, status["Gid"]
+    assert int(status["CapEff"], 16) == 0 and status["Seccomp"].strip() == "2", status
     server.send_signal(signal.SIGTERM)
     assert server.wait(timeout=15) == 0
     assert not pidfile.exists()
@@ -357,11 +381,13 @@ while True:
 @pytest.mark.skipif(not (shutil.which("tor") and shutil.which("tor-gencert")),
                     reason="tor not installed (Debian package `tor`)")
 @pytest.mark.tor  # a private Tor network: about a minute of wall time
-def test_private_tor_network_carries_a_client_to_the_fake_internet(netns, tmp_path):
-    d = tmp_path / "tor"
+def test_private_tor_network_carries_a_client_to_the_fake_internet(netns, tmp_path, unpriv_dir):
+    # every relay runs as UNPRIV (a dynamic id: no passwd entry needed), in tor's sandbox
+    d = unpriv_dir / "tor"
     t0 = time.monotonic()
     p = subprocess.run([PY, PRIVATE_TOR, "generate", d, "--net", TOR_NET,
-                        "--authorities", "4", "--exits", "2", "--dns", DNS],
+                        "--authorities", "4", "--exits", "2", "--dns", DNS,
+                        "--user", f"{UNPRIV}:{UNPRIV}"],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     t_generate = time.monotonic() - t0
@@ -381,6 +407,16 @@ def test_private_tor_network_carries_a_client_to_the_fake_internet(netns, tmp_pa
     try:
         t1 = time.monotonic()
         netns.run([PY, PRIVATE_TOR, "start", d, "--owner", owner], timeout=60)
+        def status(pid):
+            return dict(line.split(":", 1) for line in
+                        open(f"/proc/{pid}/status").read().splitlines())
+        for node in json.loads((d / "pids.json").read_text()):
+            st = status(node["pid"])
+            assert st["Uid"].split() == [str(UNPRIV)] * 4, (node, st["Uid"])
+            assert st["Groups"].strip() == "" and int(st["CapEff"], 16) == 0, (node, st)
+            # tor loads its sandbox once its startup is done
+            lab.wait_until(lambda: status(node["pid"])["Seccomp"].strip() == "2", 60,
+                           f"{node['nick']} to enter tor's sandbox")
         cd = tmp_path / "client"
         cd.mkdir(mode=0o700)
         (cd / "torrc").write_text(fragment + "\n".join([
