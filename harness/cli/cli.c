@@ -218,7 +218,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 int cli_load(const char *path, struct scenario **scn, struct plan **plan)
 {
 	struct scn_diag diag;
-	char line[1400];
+	char line[1400], esc[4 * sizeof(line)];
 	int ret;
 
 	memset(&diag, 0, sizeof(diag));
@@ -234,8 +234,10 @@ int cli_load(const char *path, struct scenario **scn, struct plan **plan)
 		}
 	}
 	if (ret < 0) {
+		/* the file name is the user's, any byte: one line still */
 		scn_diag_format(&diag, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
+		util_escape(line, strlen(line), esc, sizeof(esc));
+		fprintf(stderr, "%s\n", esc);
 		return CLI_EXIT_USAGE;
 	}
 	return CLI_EXIT_PASS;

@@ -29,6 +29,7 @@ int cli_validate(int argc, char **argv)
 	struct cli_opts o;
 	struct scenario *scn = NULL;
 	struct plan *plan = NULL;
+	char name[4096];
 	int first, code;
 
 	code = cli_parse("validate", argc, argv, &o, &first);
@@ -39,9 +40,11 @@ int cli_validate(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	code = cli_load(argv[first], &scn, &plan);
-	if (!code)
-		printf("%s: ok (%zu networks, %zu VMs, %zu checks)\n", argv[first],
+	if (!code) {
+		util_escape(argv[first], strlen(argv[first]), name, sizeof(name));
+		printf("%s: ok (%zu networks, %zu VMs, %zu checks)\n", name,
 		       scn->n_networks, scn->n_vms, scn->n_checks);
+	}
 	plan_free(plan);
 	scenario_free(scn);
 	return code;

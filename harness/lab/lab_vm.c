@@ -34,13 +34,20 @@ const char *lab_phase_name(enum lab_phase p)
 	return p < LAB_PHASE_COUNT ? lab_phase_names[p] : "?";
 }
 
+/* The error names files and quotes guest text: escaped here, once, so it
+ * stays one line wherever it is printed or recorded. */
 void lab_set_err(struct lab *lab, const char *fmt, ...)
 {
+	char raw[sizeof(lab->err)];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(lab->err, sizeof(lab->err), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	util_escape(raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, lab->err, sizeof(lab->err));
 }
 
 enum lab_phase lab_vm_last_phase(const struct lab_vm *vm)

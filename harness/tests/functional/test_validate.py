@@ -62,3 +62,21 @@ def test_scenario_that_is_not_a_file_is_refused_at_once(tmp_path, kind):
     assert r.err.strip() == f"{path}: cannot read scenario: not a regular file (a pipe, device or /proc file?)"
     r = uvmlab("run", path, timeout=10, check_code=2)
     assert "not a regular file" in r.err
+
+
+@pytest.mark.parametrize("odd", ["new\nline", "esc\x1b[31mred", "cr\rtab\t"])
+def test_file_name_with_control_characters_stays_one_escaped_line(tmp_path, odd):
+    """A newline would split the one-line error, an ESC would reach the terminal."""
+    path = tmp_path / f"{odd}.yaml"
+    path.write_text("name: [\n")
+    r = uvmlab("validate", path, check_code=2)
+    shown = str(path).replace("\n", "\\n").replace("\x1b", "\\x1b").replace("\r", "\\r") \
+        .replace("\t", "\\t")
+    assert r.err.count("\n") == 1 and "\x1b" not in r.err and "\r" not in r.err, repr(r.err)
+    assert r.err.startswith(f"{shown}:2:1: YAML syntax error"), repr(r.err)
+    path.write_text("name: ok\nvms:\n  a: {}\n")
+    r = uvmlab("validate", path, check_code=0)
+    assert r.out == f"{shown}: ok (0 networks, 1 VMs, 0 checks)\n", repr(r.out)
+    r = uvmlab("validate", tmp_path / f"missing-{odd}", check_code=2)
+    assert r.err.count("\n") == 1 and "\x1b" not in r.err, repr(r.err)
+
