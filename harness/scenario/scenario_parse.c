@@ -50,6 +50,11 @@
  * refused: aliases would let a tiny file expand enormously and neither adds
  * anything a scenario needs. One document per file; an empty file is an error.
  *
+ * A file whose top level is not a mapping holding "name" or "vms" is not a
+ * scenario: its error names the position and what was found (a string, a
+ * mapping without those keys), never the file's text, so that a link to a
+ * secret file does not make uvmlab print it.
+ *
  * Errors: the first one wins, at the most precise node (1-based line:col from
  * libyaml's 0-based marks), rendered by scn_diag_format() as
  * "FILE:LINE:COL: MESSAGE (hint: HINT)". Limits are in scenario_internal.h
@@ -303,15 +308,37 @@ static const struct scn_key scenario_parse_top_keys[] = {
 	{ .name = "policy", .parse = scenario_parse_policy },
 };
 
+/* Does the top-level mapping ROOT hold "name" or "vms"? A file that has
+ * neither is not a scenario (a link to /etc/shadow parses as YAML too), and
+ * its text is never quoted back: the error names the position only. */
+static int scenario_parse_looks_like_scenario(const struct scn_node *root)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < root->n_kids; i += 2) {
+		const struct scn_node *k = root->kids[i];
+
+		if (k->kind == SCN_NODE_SCALAR && strlen(k->str) == k->len &&
+		    (!strcmp(k->str, "name") || !strcmp(k->str, "vms")))
+			return 1;
+	}
+	return 0;
+}
+
 static int scenario_parse_top(struct scn_parse *p, const struct scn_node *root)
 {
 	if (root->kind != SCN_NODE_MAP) {
-		char found[300];
+		/* the kind only: a scalar here is some other file's text */
+		const char *found = root->kind == SCN_NODE_SEQ ? "a sequence" :
+				    scn_yaml_is_null(root) ? "null" :
+				    scn_yaml_is_int(root) ? "an integer" : "a string";
 
-		scn_yaml_found(root, found, sizeof(found));
 		return scn_diag_set(p->diag, root->loc,
 				    "a scenario must be a mapping at the top level, found %s", found);
 	}
+	if (!scenario_parse_looks_like_scenario(root))
+		return scn_diag_set(p->diag, root->loc, "not a scenario: the top-level mapping has "
+				    "neither \"name\" nor \"vms\" (its text is not quoted)");
 	return scn_schema_walk(p, root, scenario_parse_top_keys, SCN_COUNT(scenario_parse_top_keys),
 			       "scenario", p->scn, NULL, root->loc);
 }

@@ -80,3 +80,23 @@ def test_file_name_with_control_characters_stays_one_escaped_line(tmp_path, odd)
     r = uvmlab("validate", tmp_path / f"missing-{odd}", check_code=2)
     assert r.err.count("\n") == 1 and "\x1b" not in r.err, repr(r.err)
 
+
+SECRET = "root:$y$j9T$not-a-real-hash:20000:0:99999:7:::\nbin:*:20000:0:99999:7:::\n"
+
+
+@pytest.mark.parametrize("content", [SECRET, "secret-token-4711\n", "- secret-token-4711\n"],
+                         ids=["shadow-like", "scalar", "sequence"])
+def test_a_file_that_is_no_scenario_is_not_quoted(tmp_path, content):
+    """A link to a secret file must not make the error print the secret: a
+    file that is not a scenario gets its position and the problem only."""
+    secret = tmp_path / "secret"
+    secret.write_text(content)
+    link = tmp_path / "scenario.yaml"
+    link.symlink_to(secret)
+    r = uvmlab("validate", link, check_code=2)
+    assert len(r.err.strip().splitlines()) == 1, r.err
+    assert r.err.startswith(f"{link}:1:1: "), r.err
+    said = r.err[len(str(link)):]
+    for word in ("root", "not-a-real-hash", "secret-token"):
+        assert word not in said, r.err
+    assert "not a scenario" in r.err or "found a " in r.err, r.err
