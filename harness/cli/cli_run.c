@@ -390,9 +390,10 @@ int cli_up(int argc, char **argv)
 		ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
 
 		if (n < 0 && errno == EINTR) {
-			/* Ctrl-C while starting: the supervisor tears its lab down. */
+			/* Ctrl-C while starting: the supervisor tears its lab down
+			 * and reports the signal that came, so pass that one on. */
 			if (lab_stop_flag)
-				kill(pid, SIGTERM);
+				kill(pid, (int)lab_stop_flag);
 			continue;
 		}
 		if (n <= 0)

@@ -70,6 +70,32 @@ def test_sigint_during_boot_leaves_nothing(lab_results):
         assert leftovers(rid) == []
 
 
+def test_sigint_to_up_while_starting_names_sigint(lab_results):
+    """Ctrl-C reaches the `up` parent; the supervisor must report the signal
+    that came, not the one the parent happened to pass on."""
+    env = dict(os.environ, UVMLAB_RESULTS=str(lab_results), UVMLAB_PROGRESS="0")
+    before = set(run_id_dirs())
+    out = open(lab_results / "up.out", "w+")
+    p = subprocess.Popen([UVMLAB, "up", str(scenario("pair"))], env=env, stdout=out,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: set(run_id_dirs()) - before, 60, "the run directory")
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out.seek(0)
+    said = out.read()
+    assert p.returncode == 3, said
+    assert "interrupted by signal 2 (Interrupt)" in said, said
+    assert "signal 15" not in said, said
+    for rid in set(run_id_dirs()) - before:
+        wait_until(lambda: rid not in run_id_dirs(), 60, "the interrupted run to go away")
+        assert leftovers(rid) == []
+
+
 def test_reaper_spares_bystanders_that_name_the_run(lab_results):
     """An orphaned run is reaped by its namespaces, not by a command-line
     match alone: a process on the host that merely names a file of the run
