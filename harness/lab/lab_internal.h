@@ -64,6 +64,13 @@ struct lab_vm {
 	int exit_status;             /* wait status, when EXITED */
 	int bare;                    /* next start is a bare QEMU (bench baseline) */
 	char **sh_argv;              /* bare: sh -c 'exec "$@"' sh ARGV... */
+	/* the console log: at most con_max bytes are kept (lab.console_log_max) */
+	uint64_t con_kept;           /* bytes written to console_log */
+	uint64_t con_dropped;        /* bytes read but not kept: past the cap or after an error */
+	uint32_t con_max;
+	int con_cut;                 /* con_kept reached con_max */
+	int con_err;                 /* errno of a failed log write (the log is closed), 0 = none */
+	int con_nl;                  /* the last byte kept was a newline (or none kept) */
 	char last_line[256];         /* last complete console line */
 	char partial[256];
 	size_t partial_len;

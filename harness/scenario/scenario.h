@@ -155,6 +155,9 @@ struct scn_vsock_pair {
 	struct scn_ref a, b;
 };
 
+/* Bytes of a VM's console log kept when lab.console_log_max is not given. */
+#define SCN_CONSOLE_LOG_MAX (4u << 20)
+
 /* The whole file. */
 struct scenario {
 	char *path;                 /* as given to scenario_load() */
@@ -162,10 +165,11 @@ struct scenario {
 	char *description;          /* optional */
 	uint8_t sha256[32];         /* of the file's bytes */
 
-	/* lab: { accel, machine, boot_timeout } */
+	/* lab: { accel, machine, boot_timeout, console_log_max } */
 	enum scn_accel accel;       /* default auto */
 	enum scn_machine machine;   /* default microvm */
 	uint32_t boot_timeout_s;    /* default 0 = plan decides */
+	uint32_t console_log_max;   /* bytes kept per console log; 0 = SCN_CONSOLE_LOG_MAX */
 
 	struct scn_network *networks;
 	size_t n_networks;

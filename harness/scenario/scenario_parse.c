@@ -9,6 +9,7 @@
  *     accel: auto|kvm|tcg       default auto
  *     machine: microvm|q35|pc   default microvm
  *     boot_timeout: 120         seconds, 5..3600
+ *     console_log_max: 4M       bytes kept of each VM's console, 4K..1G
  *   networks:                   optional mapping NAME -> { subnet, SERVICE-KEY? }
  *     lan: { subnet: 198.18.1.0/24 }   NAME [a-z][a-z0-9-]{0,11}; subnet required,
  *                               prefix 16..30, inside 198.18.0.0/15, host bits
@@ -86,6 +87,8 @@ static const struct scn_key scenario_parse_lab_keys[] = {
 	  .names = &scn_names_machine },
 	{ .name = "boot_timeout", .parse = scn_key_u32, .at = SCN_AT(struct scenario, boot_timeout_s),
 	  .min = 5, .max = 3600, .what = "seconds" },
+	{ .name = "console_log_max", .parse = scn_key_size,
+	  .at = SCN_AT(struct scenario, console_log_max), .min = 4096, .max = 1u << 30 },
 };
 
 static int scenario_parse_lab(struct scn_parse *p, const struct scn_key *k, const char *where,
