@@ -195,9 +195,9 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	int *serial = &st->serial, since_last, since;
 	struct checks_summary sum = { 0 };
 	struct timeval tv = { .tv_sec = 10 };
-	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
+	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL, *vms, *vm;
 	char req[64] = "", dir[700], *text = NULL;
-	size_t text_len = 0, off = 0;
+	size_t text_len = 0, off = 0, i;
 	FILE *out;
 	ssize_t n;
 	int ret, code, wret;
@@ -249,7 +249,16 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	res = result_new(lab_run_id(lab), lab_started_at(lab), plan->scn);
 	/* as in a run's result.json: boot timelines, router filters read back */
-	json_object_set_new(res, "vms", lab_vms_json(lab));
+	vms = lab_vms_json(lab);
+	json_object_set_new(res, "vms", vms);
+	/* the supervisor's own warning went to a log on the same full disk */
+	json_array_foreach(vms, i, vm) {
+		const char *why = json_string_value(json_object_get(vm, "console_log_error"));
+
+		if (why)
+			fprintf(out, "warning: vm \"%s\": its console log is incomplete: %s\n",
+				json_string_value(json_object_get(vm, "name")), why);
+	}
 	if (checks) {
 		json_object_set(res, "checks", checks);
 		json_object_set_new(res, "summary", checks_summary_json(&sum));

@@ -1,10 +1,11 @@
 """A guest that floods its console cannot grow its log past lab.console_log_max."""
 import json
 import re
+import subprocess
 
 import pytest
 
-from framework.lab import uvmlab
+from framework.lab import UVMLAB, leftovers, run_id_dirs, runs_writing_to, uvmlab
 
 pytestmark = pytest.mark.boots
 
@@ -66,3 +67,41 @@ def test_default_cap_is_recorded_when_not_given(tmp_path, lab_results):
     assert vm["console_log_cut"] is False and vm["console_log_dropped"] == 0
     assert vm["console_log_error"] is None
     assert 0 < vm["console_log_kept"] == (lab_results / run_id / "a.console.log").stat().st_size
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "none", str(mnt)],
+                   check=True)
+    started = set(run_id_dirs())
+    try:
+        yield mnt
+    finally:
+        for rid in runs_writing_to(mnt, set(run_id_dirs()) - started):
+            subprocess.run([UVMLAB, "down", rid], capture_output=True, timeout=60)
+        subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_console_log_on_a_full_disk_is_recorded_not_silent(tmp_path, small_fs):
+    """A log write that fails (ENOSPC) is in result.json and in the check's
+    output; the supervisor's own stderr is on the same full disk."""
+    r = uvmlab("up", flood_scenario(tmp_path, "1G"), results=small_fs, check_code=0)
+    run_id = r.out.strip()
+    filler = small_fs / "filler"
+    subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64k"], capture_output=True)
+    uvmlab("exec", "--run", run_id, "a", "--", "sh", "-c",
+           "yes uvmlab-console-flood-line > /dev/console & p=$!; sleep 2; kill $p",
+           timeout=60, check_code=0)
+    filler.unlink()  # room for the check's result.json again
+    c = uvmlab("check", "--run", run_id, timeout=120)
+    assert c.code == 0, str(c)
+    assert 'warning: vm "a": its console log is incomplete: No space left on device' in c.out, str(c)
+    with open(small_fs / run_id / "check-1" / "result.json") as f:
+        vm = json.load(f)["vms"][0]
+    assert vm["console_log_error"] == "No space left on device", vm
+    assert vm["console_log_dropped"] > 0 and vm["console_log_cut"] is False, vm
+    assert vm["console_log_kept"] == (small_fs / run_id / "a.console.log").stat().st_size
+    uvmlab("down", run_id, check_code=0)
+    assert leftovers(run_id) == []
