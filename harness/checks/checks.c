@@ -131,6 +131,21 @@ int checks_run(struct lab *lab, const struct plan *plan, json_t **out, struct ch
 			}
 		}
 		ret = checks_one(lab, plan, c, row, sum);
+		if (ret < 0 || !strcmp(json_string_value(json_object_get(row, "verdict")) ?: "", "error")) {
+			/* name the VM that died, not what its agent socket said */
+			char what[100];
+
+			snprintf(what, sizeof(what), "check \"%s\"", c->name);
+			if (lab_health_dead_during(lab, what) < 0) {
+				const char *v = json_string_value(json_object_get(row, "verdict"));
+
+				if (!v || strcmp(v, "error"))
+					sum->errors++;
+				json_object_set_new(row, "verdict", json_string("error"));
+				json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+				ret = -ECHILD;
+			}
+		}
 		if (paused) {
 			int r2 = lab_vm_pause(lab, paused, 0);
 
