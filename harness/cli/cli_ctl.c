@@ -89,16 +89,29 @@ static int cli_status_one(const struct run_state_info *info, void *arg)
 	json_t *vms = info->state ? json_object_get(info->state, "vms") : NULL, *vm;
 	size_t i;
 
+	char scn[4 * sizeof(info->scenario)];
+
 	(*(int *)arg)++;
-	printf("%s  %s  supervisor %d %s\n", info->id, info->scenario[0] ? info->scenario : "?",
-	       (int)info->supervisor, info->alive ? "running" : "gone (orphan: `uvmlab down --all`)");
+	util_escape(info->scenario[0] ? info->scenario : "?", info->scenario[0] ? strlen(info->scenario) : 1,
+		    scn, sizeof(scn));
+	printf("%s  %s  supervisor %d %s\n", info->id, scn, (int)info->supervisor, info->alive ? "running" : "gone (orphan: `uvmlab down --all`)");
 	json_array_foreach(vms, i, vm) {
 		json_int_t pid = json_integer_value(json_object_get(vm, "pid"));
 		json_int_t st = json_integer_value(json_object_get(vm, "starttime"));
 		int alive = pid > 0 && util_proc_starttime((pid_t)pid) == (uint64_t)st;
+		const char *died = json_string_value(json_object_get(vm, "died"));
+		char how[160], pidbuf[16];
 
-		printf("  vm %-16s pid %-8d %s\n", json_string_value(json_object_get(vm, "name")),
-		       (int)pid, alive ? "running" : "stopped");
+		/* the supervisor records a QEMU that ended on its own; without a
+		 * record, a gone QEMU was stopped by uvmlab (or its supervisor died) */
+		if (alive)
+			snprintf(how, sizeof(how), "running");
+		else if (died)
+			snprintf(how, sizeof(how), "died: QEMU %.100s", died);
+		else
+			snprintf(how, sizeof(how), "%s", info->alive ? "stopped" : "gone with its supervisor");
+		printf("  vm %-16s pid %-8s %s\n", json_string_value(json_object_get(vm, "name")),
+		       pid > 0 ? (snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid), pidbuf) : "-", how);
 	}
 	return 0;
 }

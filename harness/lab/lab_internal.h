@@ -62,6 +62,7 @@ struct lab_vm {
 	int64_t cpu_user_ms, cpu_sys_ms;
 	int qemu_version[3];
 	int exit_status;             /* wait status, when EXITED */
+	char died[48];               /* "killed by signal 9": QEMU ended on its own, not by lab_vm_stop() */
 	int bare;                    /* next start is a bare QEMU (bench baseline) */
 	char **sh_argv;              /* bare: sh -c 'exec "$@"' sh ARGV... */
 	/* the console log: at most con_max bytes are kept (lab.console_log_max) */
@@ -117,6 +118,7 @@ struct lab {
 	struct lab_service *svc;     /* the registry's services, in start order */
 	size_t n_svc;
 	int up_started, down_done;
+	int state_dirty;             /* a VM died: state.json must say so (lab_supervise) */
 	uint64_t t_start_wall_ns;
 	char started_at[32];
 };

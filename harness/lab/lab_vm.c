@@ -423,6 +423,12 @@ static int lab_vm_on_exit(struct lab_vm *vm)
 	vm->exit_status = st;
 	lab_vm_close_fd(vm, &vm->pidfd);
 	if (vm->state == LAB_VM_BOOTING || vm->state == LAB_VM_READY) {
+		/* for `uvmlab status`: died, not stopped by us */
+		if (WIFEXITED(st))
+			snprintf(vm->died, sizeof(vm->died), "exited with status %d", WEXITSTATUS(st));
+		else
+			snprintf(vm->died, sizeof(vm->died), "killed by signal %d", WTERMSIG(st));
+		vm->lab->state_dirty = 1;
 		if (WIFEXITED(st))
 			snprintf(what, sizeof(what), "QEMU exited with status %d (see %s)",
 				 WEXITSTATUS(st), vm->qemu_log);
@@ -650,6 +656,7 @@ void lab_vm_reset(struct lab_vm *vm)
 	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
 	vm->last_line[0] = '\0';
 	vm->partial_len = 0;
+	vm->died[0] = '\0';
 	vm->state = LAB_VM_PENDING;
 }
 
