@@ -199,8 +199,16 @@ void checks_print(FILE *f, json_t *checks)
 	if (!json_array_size(checks))
 		return;
 	fprintf(f, "%-28s %-12s %s\n", "CHECK", "VERDICT", "EVIDENCE");
-	json_array_foreach(checks, i, row)
+	json_array_foreach(checks, i, row) {
+		/* evidence may quote what a guest said: one escaped line a row */
+		const char *ev = json_string_value(json_object_get(row, "evidence")) ?: "";
+		size_t n = strlen(ev) * 4 + 4;
+		char *esc = malloc(n);
+
+		if (esc)
+			util_escape(ev, strlen(ev), esc, n);
 		fprintf(f, "%-28s %-12s %s\n", json_string_value(json_object_get(row, "name")),
-			json_string_value(json_object_get(row, "verdict")),
-			json_string_value(json_object_get(row, "evidence")) ?: "");
+			json_string_value(json_object_get(row, "verdict")), esc ? esc : "(out of memory)");
+		free(esc);
+	}
 }

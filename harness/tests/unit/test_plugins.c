@@ -355,6 +355,26 @@ static void test_fake_checks_dispatch(void **state)
 	scenario_free(scn);
 }
 
+/* Evidence may carry what a guest said: the verdict table stays one line a row. */
+static void test_checks_print_escapes(void **state)
+{
+	json_t *rows = json_pack("[{s:s,s:s,s:s}]", "name", "a-b", "verdict", "fail",
+				 "evidence", "guest said \"x\ny\x1b[2J\"");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	checks_print(f, rows);
+	fclose(f);
+	assert_non_null(strstr(text, "guest said \"x\\ny\\x1b[2J\"\n"));
+	assert_null(strchr(text, '\x1b'));
+	assert_int_equal(strchr(strchr(text, '\n') + 1, '\n') - text + 1, (long)len);
+	free(text);
+	json_decref(rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_fake_role_reserves),
 		cmocka_unit_test(test_fake_role_forwards),
 		cmocka_unit_test(test_fake_checks_dispatch),
+		cmocka_unit_test(test_checks_print_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
