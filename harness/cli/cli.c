@@ -247,6 +247,12 @@ int cli_load(const char *path, struct scenario **scn, struct plan **plan)
 	return CLI_EXIT_PASS;
 }
 
+const char *cli_esc(const char *s, char *buf, size_t len)
+{
+	util_escape(s, strlen(s), buf, len);
+	return buf;
+}
+
 static void cli_on_signal(int sig)
 {
 	lab_stop_flag = sig; /* which one, for the error message */

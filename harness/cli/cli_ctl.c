@@ -53,6 +53,7 @@ int cli_validate(int argc, char **argv)
 int cli_down(int argc, char **argv)
 {
 	struct cli_opts o;
+	char esc[512];
 	int first, code, ret, killed = 0;
 
 	code = cli_parse("down", argc, argv, &o, &first);
@@ -80,7 +81,7 @@ int cli_down(int argc, char **argv)
 		util_err("down: %s: %s", argv[first], strerror(-ret));
 		return CLI_EXIT_LAB;
 	}
-	printf("stopped run %s\n", argv[first]);
+	printf("stopped run %s\n", cli_esc(argv[first], esc, sizeof(esc)));
 	return CLI_EXIT_PASS;
 }
 

@@ -86,7 +86,7 @@ int cli_run(int argc, char **argv)
 	struct lab *lab = NULL;
 	struct checks_summary sum = { 0 };
 	json_t *res = NULL, *checks = NULL, *vms = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
-	char errbuf[1100] = "";
+	char errbuf[1100] = "", esc[4096];
 	int ret, code = CLI_EXIT_LAB, wret = 0;
 
 	code = cli_prepare("run", argc, argv, &o, &scn, &plan);
@@ -162,7 +162,8 @@ int cli_run(int argc, char **argv)
 		util_err("%s", errbuf);
 	printf("run %s: %s (%d passed, %d failed, %d inconclusive) — %s/result.json%s\n",
 	       lab_run_id(lab), code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" :
-	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive, lab_results_dir(lab),
+	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive,
+	       cli_esc(lab_results_dir(lab), esc, sizeof(esc)),
 	       wret < 0 ? " (not written)" : "");
 cleanup:
 	json_decref(flows);
@@ -196,7 +197,7 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	struct checks_summary sum = { 0 };
 	struct timeval tv = { .tv_sec = 10 };
 	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL, *vms, *vm;
-	char req[64] = "", dir[700], *text = NULL;
+	char req[64] = "", dir[700], esc[4 * sizeof(dir)], *text = NULL;
 	size_t text_len = 0, off = 0, i;
 	FILE *out;
 	ssize_t n;
@@ -278,7 +279,8 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	if (!wret)
 		wret = result_write(dir, res);
 	if (wret < 0) {
-		fprintf(out, "could not write %s/result.json: %s\n", dir, strerror(-wret));
+		fprintf(out, "could not write %s/result.json: %s\n", cli_esc(dir, esc, sizeof(esc)),
+			strerror(-wret));
 		code = CLI_EXIT_LAB;
 	}
 	if (checks)
@@ -293,7 +295,7 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	fprintf(out, "check %s #%d: %s (%d passed, %d failed, %d inconclusive) — %s/result.json\n"
 		"exit %d\n", lab_run_id(lab), *serial, code == CLI_EXIT_PASS ? "PASS" :
 		code == CLI_EXIT_FAIL ? "FAIL" : "LAB FAILURE", sum.passed, sum.failed,
-		sum.inconclusive, dir, code);
+		sum.inconclusive, cli_esc(dir, esc, sizeof(esc)), code);
 	fclose(out);
 	while (off < text_len) {
 		n = write(fd, text + off, text_len - off);
