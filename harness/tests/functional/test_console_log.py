@@ -66,7 +66,10 @@ def test_default_cap_is_recorded_when_not_given(tmp_path, lab_results):
     assert vm["console_log_max"] == 4 * 1024 * 1024
     assert vm["console_log_cut"] is False and vm["console_log_dropped"] == 0
     assert vm["console_log_error"] is None
-    assert 0 < vm["console_log_kept"] == (lab_results / run_id / "a.console.log").stat().st_size
+    # the log grows after the check by what the shutdown prints, never cut
+    size = (lab_results / run_id / "a.console.log").stat().st_size
+    assert 0 < vm["console_log_kept"] <= size < 4 * 1024 * 1024
+    assert "console log cut" not in (lab_results / run_id / "a.console.log").read_text(errors="replace")
 
 
 @pytest.fixture
