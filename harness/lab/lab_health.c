@@ -16,7 +16,6 @@
 
 #define LAB_HEALTH_QMP_MS   2000
 #define LAB_HEALTH_AGENT_MS 2000   /* agent_conn_exec() may wait 5 s beyond */
-#define LAB_HEALTH_DYING_MS 1000   /* from a closed agent socket to a zombie QEMU */
 
 const char *lab_health_name(enum lab_vm_health h)
 {
@@ -176,7 +175,7 @@ static int lab_health_how(struct lab_vm *vm, char *how, size_t len)
 	return 1;
 }
 
-int lab_health_dead_during(struct lab *lab, const char *what)
+int lab_health_dead_during(struct lab *lab, const char *what, int wait_ms)
 {
 	struct pollfd p[64];
 	char how[64];
@@ -187,8 +186,8 @@ int lab_health_dead_during(struct lab *lab, const char *what)
 	for (i = 0; i < lab->n_vms && n < UTIL_ARRAY_SIZE(p); i++)
 		if (lab->vms[i].t[LAB_PHASE_AGENT] && lab->vms[i].pid > 0 && lab->vms[i].pidfd >= 0)
 			p[n++] = (struct pollfd){ .fd = lab->vms[i].pidfd, .events = POLLIN };
-	if (n)
-		poll(p, n, LAB_HEALTH_DYING_MS);
+	if (n && wait_ms > 0)
+		poll(p, n, wait_ms);
 	for (i = 0; i < lab->n_vms; i++) {
 		struct lab_vm *vm = &lab->vms[i];
 

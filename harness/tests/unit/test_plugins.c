@@ -165,7 +165,11 @@ const struct plan *lab_plugin_plan(const struct lab *lab)
 	return ((const struct fake_lab *)(const void *)lab)->plan;
 }
 int lab_health_require(struct lab *lab, const char *name) { (void)lab; (void)name; return 0; }
-int lab_health_dead_during(struct lab *lab, const char *what) { (void)lab; (void)what; return 0; }
+int lab_health_dead_during(struct lab *lab, const char *what, int wait_ms)
+{
+	(void)lab; (void)what; (void)wait_ms;
+	return 0;
+}
 int lab_vm_pause(struct lab *lab, const char *name, int on) { (void)lab; (void)name; (void)on; return 0; }
 const char *lab_error(const struct lab *lab) { (void)lab; return "fake"; }
 
