@@ -309,6 +309,44 @@ static int cli_exec_args(int argc, char **argv, struct cli_opts *o, const char *
 	return 0;
 }
 
+/* After exec failed on VM (its entry in the run's state when exec began): is
+ * its QEMU gone? The agent socket closes a moment before the supervisor
+ * reaps it and records how it ended, so wait a little for that record.
+ * 1 with OUT "QEMU (pid N) exited (killed by signal 9)", else 0. */
+static int cli_exec_vm_gone(const struct cli_opts *o, const char *vmname, json_t *vm,
+			    char *out, size_t len)
+{
+	pid_t pid = (pid_t)json_integer_value(json_object_get(vm, "pid"));
+	struct cli_find f;
+	int i, st;
+
+	if (pid <= 0)
+		return 0;
+	for (i = 0; i < 20; i++) {
+		const char *died = NULL;
+		json_t *v;
+		size_t k;
+
+		memset(&f, 0, sizeof(f));
+		f.want = o->run_id;
+		run_state_list(o->run_root, cli_find_one, &f);
+		json_array_foreach(json_object_get(f.state, "vms"), k, v)
+			if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", vmname))
+				died = json_string_value(json_object_get(v, "died"));
+		if (died)
+			snprintf(out, len, "QEMU (pid %d) exited (%s)", (int)pid, died);
+		json_decref(f.state);
+		if (died)
+			return 1;
+		st = util_proc_state(pid);
+		if (st != 'Z' && st != 0 && i >= 5)
+			return 0;   /* alive after half a second: not what failed */
+		usleep(100 * 1000);
+	}
+	snprintf(out, len, "QEMU (pid %d) exited", (int)pid);
+	return 1;
+}
+
 int cli_exec(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -317,7 +355,7 @@ int cli_exec(int argc, char **argv)
 	struct agent_exec_result r = { 0 };
 	json_t *state = NULL, *vm = NULL;
 	const char *vmname = NULL;
-	char err[256] = "";
+	char err[256] = "", gone[128];
 	int first, code, ret, attach_ms;
 
 	code = cli_exec_args(argc, argv, &o, &vmname, &first);
@@ -341,13 +379,19 @@ int cli_exec(int argc, char **argv)
 		goto cleanup;
 	}
 	if (ret < 0) {
-		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
+		if (cli_exec_vm_gone(&o, vmname, vm, gone, sizeof(gone)))
+			util_err("exec: vm \"%s\": %s", vmname, gone);
+		else
+			util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
 		goto cleanup;
 	}
 	ret = agent_conn_exec(c, (const char *const *)&argv[first], o.timeout_s * 1000, NULL, 0,
 			      &r, err, sizeof(err));
 	if (ret < 0) {
-		util_err("exec: vm \"%s\": %s%s%s", vmname, strerror(-ret), err[0] ? ": " : "", err);
+		if (cli_exec_vm_gone(&o, vmname, vm, gone, sizeof(gone)))
+			util_err("exec: vm \"%s\": %s while the command ran", vmname, gone);
+		else
+			util_err("exec: vm \"%s\": %s%s%s", vmname, strerror(-ret), err[0] ? ": " : "", err);
 		goto cleanup;
 	}
 	if (r.out_len && fwrite(r.out, 1, r.out_len, stdout) != r.out_len)

@@ -69,3 +69,29 @@ def test_vm_killed_during_a_check_is_named(tmp_path, lab_results):
     row = res["checks"][0]
     assert row["verdict"] == "error" and want in row["evidence"], row
     assert leftovers(rid) == []
+
+
+def test_vm_killed_during_exec_is_named(lab_results):
+    """`uvmlab exec` whose VM dies under the command says so, exit 3, not the
+    agent socket's errno."""
+    from framework.lab import scenario, uvmlab
+    r = uvmlab("up", scenario("pair"), results=lab_results, check_code=0)
+    rid = r.out.strip()
+    env = dict(os.environ, UVMLAB_PROGRESS="0")
+    p = subprocess.Popen([UVMLAB, "exec", "--run", rid, "a", "--", "sleep", "60"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(3)
+        assert p.poll() is None, p.communicate()
+        os.kill(qemu_pid(rid, "a"), signal.SIGKILL)
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 3, out + err
+    assert len(err.strip().splitlines()) == 1, err
+    assert 'exec: vm "a": QEMU (pid ' in err and "exited (killed by signal 9)" in err, err
+    uvmlab("down", rid, check_code=0)
+    assert leftovers(rid) == []
