@@ -75,9 +75,9 @@ int util_escape(const char *s, size_t len, char *out, size_t out_len)
 		const char *piece = tmp;
 
 		n = 1;
-		if (c == '\n' || c == '\r' || c == '\t' || c == '\\') {
+		if (c == '\n' || c == '\r' || c == '\t') {
 			tmp[0] = '\\';
-			tmp[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : '\\';
+			tmp[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
 			n = 2;
 		} else if (c >= 0x20 && c < 0x7f) {
 			tmp[0] = (char)c;

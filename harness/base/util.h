@@ -21,12 +21,14 @@ int util_progress_enabled(void);
  * text holding a newline or ESC cannot split the line or reach the terminal. */
 
 /* Copy LEN bytes of S into OUT (OUT_LEN bytes, always NUL-terminated when
- * OUT_LEN > 0) so that it is one printable line: \n, \r, \t and \\ as
- * those two-character escapes, every other control byte (C0, DEL), every C1
+ * OUT_LEN > 0) so that it is one printable line: \n, \r and \t as those
+ * two-character escapes, every other control byte (C0, DEL), every C1
  * control (U+0080..U+009F) and every byte that is not part of valid UTF-8 as
- * \xHH; printable ASCII and valid UTF-8 pass unchanged. An escape or UTF-8
- * sequence is never cut: on truncation the output ends with "..." where room
- * allows. Returns 0, or -ENOSPC when truncated. Pure. */
+ * \xHH; printable ASCII (a backslash too) and valid UTF-8 pass unchanged, so
+ * escaping twice changes nothing: a message may hold text escaped already
+ * (lab_error(), a quoted scenario value). An escape or UTF-8 sequence is
+ * never cut: on truncation the output ends with "..." where room allows.
+ * Returns 0, or -ENOSPC when truncated. Pure. */
 int util_escape(const char *s, size_t len, char *out, size_t out_len);
 
 /* mkdir -p with MODE. 0 or negative errno. */

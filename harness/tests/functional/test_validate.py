@@ -103,3 +103,13 @@ def test_a_file_that_is_no_scenario_is_not_quoted(tmp_path, content):
     for word in ("root", "not-a-real-hash", "secret-token"):
         assert word not in said, r.err
     assert "not a scenario" in r.err or "found a " in r.err, r.err
+
+
+def test_quoted_value_is_escaped_once(tmp_path):
+    """The value is quoted with its own escapes; escaping the line for the
+    terminal must not double them."""
+    path = tmp_path / "q.yaml"
+    path.write_text('name: "a\\"b\\tc"\nvms: { a: }\n')
+    r = uvmlab("validate", path, check_code=2)
+    assert r.err == f'{path}:1:7: scenario: name: invalid name "a\\"b\\x09c": use 1..32 ' \
+        "characters a-z, 0-9 or '-'\n", repr(r.err)

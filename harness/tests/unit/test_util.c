@@ -142,7 +142,7 @@ static void test_escape_controls(void **state)
 	escape_is("plain text: ok", 14, 64, "plain text: ok", 0);
 	escape_is("a\nb", 3, 64, "a\\nb", 0);
 	escape_is("\x1b[31mred", 8, 64, "\\x1b[31mred", 0);
-	escape_is("t\tr\r\\", 5, 64, "t\\tr\\r\\\\", 0);
+	escape_is("t\tr\r\\", 5, 64, "t\\tr\\r\\", 0);
 	escape_is("nul\0x", 5, 64, "nul\\x00x", 0);
 	escape_is("\x7f", 1, 64, "\\x7f", 0);
 	/* valid UTF-8 passes; C1 controls, stray bytes, overlong forms do not */
@@ -152,6 +152,20 @@ static void test_escape_controls(void **state)
 	escape_is("\xc0\xaf", 2, 64, "\\xc0\\xaf", 0);
 	escape_is("\xed\xa0\x80", 3, 64, "\\xed\\xa0\\x80", 0);
 	escape_is("", 0, 1, "", 0);
+}
+
+/* Messages carry text escaped already (lab_error(), quoted values): a second
+ * pass must not double the backslashes. */
+static void test_escape_is_idempotent(void **state)
+{
+	const char in[] = "f\nile\x1b[1m \"q\\\"\" \xe2\x80\x94 \xff";
+	char once[128], twice[128];
+
+	(void)state;
+	assert_int_equal(util_escape(in, sizeof(in) - 1, once, sizeof(once)), 0);
+	assert_int_equal(util_escape(once, strlen(once), twice, sizeof(twice)), 0);
+	assert_string_equal(once, twice);
+	assert_string_equal(once, "f\\nile\\x1b[1m \"q\\\"\" \xe2\x80\x94 \\xff");
 }
 
 /* Truncation never leaves half an escape or half a UTF-8 character. */
@@ -182,6 +196,7 @@ int main(void)
 						dir_teardown),
 		cmocka_unit_test(test_proc_state),
 		cmocka_unit_test(test_escape_controls),
+		cmocka_unit_test(test_escape_is_idempotent),
 		cmocka_unit_test(test_escape_truncates_whole_pieces),
 	};
 
