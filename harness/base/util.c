@@ -34,6 +34,93 @@ int util_progress_enabled(void)
 	return isatty(STDERR_FILENO);
 }
 
+/* Length of the valid UTF-8 sequence at S (N bytes left) that is neither a
+ * C1 control nor a surrogate nor overlong; 0 when there is none. */
+static size_t util_utf8_len(const uint8_t *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, i;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if (cp < 0xa0 || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+int util_escape(const char *s, size_t len, char *out, size_t out_len)
+{
+	const uint8_t *u = (const uint8_t *)s;
+	size_t i = 0, o = 0, n, k, starts[4] = { 0 }; /* where the last pieces began */
+	char tmp[5];
+
+	if (out_len == 0)
+		return -ENOSPC;
+	while (i < len) {
+		uint8_t c = u[i];
+		const char *piece = tmp;
+
+		n = 1;
+		if (c == '\n' || c == '\r' || c == '\t') {
+			tmp[0] = '\\';
+			tmp[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+			n = 2;
+		} else if (c >= 0x20 && c < 0x7f) {
+			tmp[0] = (char)c;
+		} else if (c >= 0x80 && (n = util_utf8_len(u + i, len - i)) > 0) {
+			piece = s + i;
+		} else {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+			n = 4;
+		}
+		if (o + n >= out_len) {
+			/* "..." replaces whole pieces, never half an escape; pieces
+			 * are at most 4 bytes, so the last 4 starts are enough */
+			for (k = 0; k < 4 && o + 4 > out_len && o > 0; k++)
+				o = starts[k];
+			if (o + 4 <= out_len) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			out[o] = '\0';
+			return -ENOSPC;
+		}
+		memmove(starts + 1, starts, sizeof(starts) - sizeof(starts[0]));
+		starts[0] = o;
+		memcpy(out + o, piece, n);
+		o += n;
+		i += piece == tmp ? 1 : n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* One message line on stderr, escaped (see util.h). */
+static void util_vmsg(const char *fmt, va_list ap)
+{
+	char raw[4096], esc[8192];
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	util_escape(raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, esc, sizeof(esc));
+	fprintf(stderr, "uvmlab: %s\n", esc);
+}
+
 void util_progress(const char *fmt, ...)
 {
 	va_list ap;
@@ -41,9 +128,7 @@ void util_progress(const char *fmt, ...)
 	if (!util_progress_enabled())
 		return;
 	va_start(ap, fmt);
-	fputs("uvmlab: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	util_vmsg(fmt, ap);
 	va_end(ap);
 }
 
@@ -52,9 +137,7 @@ void util_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("uvmlab: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	util_vmsg(fmt, ap);
 	va_end(ap);
 }
 

@@ -17,6 +17,19 @@ uint64_t util_mono_ns(void);
 void util_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void util_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int util_progress_enabled(void);
+/* Both escape their whole message with util_escape(): a file name or guest
+ * text holding a newline or ESC cannot split the line or reach the terminal. */
+
+/* Copy LEN bytes of S into OUT (OUT_LEN bytes, always NUL-terminated when
+ * OUT_LEN > 0) so that it is one printable line: \n, \r and \t as those
+ * two-character escapes, every other control byte (C0, DEL), every C1
+ * control (U+0080..U+009F) and every byte that is not part of valid UTF-8 as
+ * \xHH; printable ASCII (a backslash too) and valid UTF-8 pass unchanged, so
+ * escaping twice changes nothing: a message may hold text escaped already
+ * (lab_error(), a quoted scenario value). An escape or UTF-8 sequence is
+ * never cut: on truncation the output ends with "..." where room allows.
+ * Returns 0, or -ENOSPC when truncated. Pure. */
+int util_escape(const char *s, size_t len, char *out, size_t out_len);
 
 /* mkdir -p with MODE. 0 or negative errno. */
 int util_mkdir_p(const char *path, mode_t mode);

@@ -37,6 +37,23 @@ void checks_verdict_record(json_t *row, struct checks_summary *sum, enum checks_
 		sum->failed++;
 }
 
+/* From a closed agent socket to a zombie QEMU: how long a failed check waits
+ * to see whether a VM died under it. */
+#define CHECKS_DYING_MS 1000
+
+/* A verdict recorded with checks_verdict_record() (V: its name, NULL for
+ * none) becomes an error: the counts follow. */
+static void checks_verdict_retract(struct checks_summary *sum, const char *v)
+{
+	if (v && !strcmp(v, "pass"))
+		sum->passed--;
+	else if (v && !strcmp(v, "inconclusive"))
+		sum->inconclusive--;
+	else if (v && !strcmp(v, "fail"))
+		sum->failed--;
+	sum->errors++;
+}
+
 /* A VM the check needs that is dead or hung is named so, before any verdict. */
 static int checks_need_vm(struct lab *lab, const char *name, json_t *row, struct checks_summary *sum)
 {
@@ -54,12 +71,31 @@ static int checks_one(struct lab *lab, const struct plan *plan, const struct scn
 		      json_t *row, struct checks_summary *sum)
 {
 	int ret = checks_need_vm(lab, c->from.name, row, sum);
+	const char *verdict;
+	char what[100];
+	int err;
 
 	if (!ret)
 		ret = checks_need_vm(lab, c->to.name, row, sum);
 	if (ret < 0)
+		return ret;   /* the row names the dead or hung VM already */
+	ret = check_get(c->kind)->run(lab, plan, c, row, sum);
+	verdict = json_string_value(json_object_get(row, "verdict"));
+	if (ret >= 0 && verdict && !strcmp(verdict, "pass"))
 		return ret;
-	return check_get(c->kind)->run(lab, plan, c, row, sum);
+	/* Name a VM that died under the check, not what its agent socket said;
+	 * a failed verdict over a dead VM is no evidence either. An error may
+	 * come a moment before the QEMU is a zombie: wait for that moment. */
+	err = ret < 0 || !verdict || !strcmp(verdict, "error");
+	snprintf(what, sizeof(what), "check \"%s\"", c->name);
+	if (lab_health_dead_during(lab, what, err ? CHECKS_DYING_MS : 0) < 0) {
+		if (!verdict || strcmp(verdict, "error"))
+			checks_verdict_retract(sum, verdict);
+		json_object_set_new(row, "verdict", json_string("error"));
+		json_object_set_new(row, "evidence", json_string(lab_error(lab)));
+		ret = -ECHILD;
+	}
+	return ret;
 }
 
 int checks_prepare_vm(struct lab *lab, struct lab_vm *vm)
@@ -184,8 +220,16 @@ void checks_print(FILE *f, json_t *checks)
 	if (!json_array_size(checks))
 		return;
 	fprintf(f, "%-28s %-12s %s\n", "CHECK", "VERDICT", "EVIDENCE");
-	json_array_foreach(checks, i, row)
+	json_array_foreach(checks, i, row) {
+		/* evidence may quote what a guest said: one escaped line a row */
+		const char *ev = json_string_value(json_object_get(row, "evidence")) ?: "";
+		size_t n = strlen(ev) * 4 + 4;
+		char *esc = malloc(n);
+
+		if (esc)
+			util_escape(ev, strlen(ev), esc, n);
 		fprintf(f, "%-28s %-12s %s\n", json_string_value(json_object_get(row, "name")),
-			json_string_value(json_object_get(row, "verdict")),
-			json_string_value(json_object_get(row, "evidence")) ?: "");
+			json_string_value(json_object_get(row, "verdict")), esc ? esc : "(out of memory)");
+		free(esc);
+	}
 }

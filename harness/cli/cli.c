@@ -32,7 +32,9 @@ void cli_usage(FILE *f)
 "                     process in the run's cgroup (uvmlab/RUN-ID) is killed;\n"
 "                     prints the run's containment record (exit 1 if breached)\n"
 "  down --all         stop every run on this host, orphans of killed runs included\n"
-"  status             list runs on this host and their VMs\n"
+"  status             list runs on this host and their VMs: running, stopped,\n"
+"                     or died (how its QEMU ended: killed by signal N, exited\n"
+"                     with status N)\n"
 "  check              run the scenario's checks in a lab kept up by `up` and judge\n"
 "                     its flows since it came up (--run ID when several run);\n"
 "                     results in RESULTS/<run-id>/check-N/; exit codes as run;\n"
@@ -41,7 +43,9 @@ void cli_usage(FILE *f)
 "                     run CMD in VM of a running lab (--run ID when several run);\n"
 "                     options may come before or after VM; without --, CMD\n"
 "                     starts at the first word after VM that is not an option\n"
-"  console VM         print VM's serial console log (-f follows it)\n"
+"  console VM         print VM's serial console log (-f follows it); a log keeps\n"
+"                     at most lab.console_log_max bytes (default 4M), then ends\n"
+"                     with a line saying how much was dropped\n"
 "  validate FILE      check a scenario file without running anything\n"
 "  plan FILE          print the address plan without running anything: per VM\n"
 "                     and NIC its network, MAC, address, tap, vsock CID and\n"
@@ -231,7 +235,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 int cli_load(const char *path, struct scenario **scn, struct plan **plan)
 {
 	struct scn_diag diag;
-	char line[1400];
+	char line[1400], esc[4 * sizeof(line)];
 	int ret;
 
 	memset(&diag, 0, sizeof(diag));
@@ -247,11 +251,19 @@ int cli_load(const char *path, struct scenario **scn, struct plan **plan)
 		}
 	}
 	if (ret < 0) {
+		/* the file name is the user's, any byte: one line still */
 		scn_diag_format(&diag, line, sizeof(line));
-		fprintf(stderr, "%s\n", line);
+		util_escape(line, strlen(line), esc, sizeof(esc));
+		fprintf(stderr, "%s\n", esc);
 		return CLI_EXIT_USAGE;
 	}
 	return CLI_EXIT_PASS;
+}
+
+const char *cli_esc(const char *s, char *buf, size_t len)
+{
+	util_escape(s, strlen(s), buf, len);
+	return buf;
 }
 
 static void cli_on_signal(int sig)

@@ -45,6 +45,11 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
  * CLI_EXIT_USAGE (or CLI_EXIT_LAB for an unreadable file that exists). */
 int cli_load(const char *path, struct scenario **scn, struct plan **plan);
 
+/* S escaped for a message line (util_escape()) into BUF of LEN bytes; returns
+ * BUF. For file names and other user text on stdout (util_err() escapes by
+ * itself). */
+const char *cli_esc(const char *s, char *buf, size_t len);
+
 struct lab_opts;
 /* Fill LO (lab.h) from the command-line options O. */
 void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo);

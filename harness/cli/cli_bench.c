@@ -39,7 +39,7 @@ int cli_bench(int argc, char **argv)
 	struct plan *plan = NULL;
 	struct lab *lab = NULL;
 	json_t *res = NULL, *metrics = NULL;
-	char **rest = NULL;
+	char **rest = NULL, esc[4096];
 	int i, n = 0, first, code, ret;
 
 	int vsock = argc >= 2 && !strcmp(argv[1], "vsock");
@@ -129,7 +129,7 @@ int cli_bench(int argc, char **argv)
 		bench_vsock_print(stdout, metrics, ratios);
 	else
 		bench_boot_print(stdout, metrics);
-	printf("bench %s: %s/result.json\n", lab_run_id(lab), lab_results_dir(lab));
+	printf("bench %s: %s/result.json\n", lab_run_id(lab), cli_esc(lab_results_dir(lab), esc, sizeof(esc)));
 cleanup:
 	json_decref(ratios);
 	json_decref(metrics);

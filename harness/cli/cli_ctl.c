@@ -30,6 +30,7 @@ int cli_validate(int argc, char **argv)
 	struct cli_opts o;
 	struct scenario *scn = NULL;
 	struct plan *plan = NULL;
+	char name[4096];
 	int first, code;
 
 	code = cli_parse("validate", argc, argv, &o, &first);
@@ -40,9 +41,11 @@ int cli_validate(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	code = cli_load(argv[first], &scn, &plan);
-	if (!code)
-		printf("%s: ok (%zu networks, %zu VMs, %zu checks)\n", argv[first],
+	if (!code) {
+		util_escape(argv[first], strlen(argv[first]), name, sizeof(name));
+		printf("%s: ok (%zu networks, %zu VMs, %zu checks)\n", name,
 		       scn->n_networks, scn->n_vms, scn->n_checks);
+	}
 	plan_free(plan);
 	scenario_free(scn);
 	return code;
@@ -94,6 +97,7 @@ int cli_down(int argc, char **argv)
 {
 	struct cli_opts o;
 	struct cli_down_run find = { 0 };
+	char esc[512];
 	int first, code, ret, killed = 0;
 
 	code = cli_parse("down", argc, argv, &o, &first);
@@ -123,7 +127,7 @@ int cli_down(int argc, char **argv)
 		util_err("down: %s: %s", argv[first], strerror(-ret));
 		return CLI_EXIT_LAB;
 	}
-	printf("stopped run %s\n", argv[first]);
+	printf("stopped run %s\n", cli_esc(argv[first], esc, sizeof(esc)));
 	return find.results_dir[0] ? cli_down_containment(find.results_dir) : CLI_EXIT_PASS;
 }
 
@@ -132,16 +136,29 @@ static int cli_status_one(const struct run_state_info *info, void *arg)
 	json_t *vms = info->state ? json_object_get(info->state, "vms") : NULL, *vm;
 	size_t i;
 
+	char scn[4 * sizeof(info->scenario)];
+
 	(*(int *)arg)++;
-	printf("%s  %s  supervisor %d %s\n", info->id, info->scenario[0] ? info->scenario : "?",
-	       (int)info->supervisor, info->alive ? "running" : "gone (orphan: `uvmlab down --all`)");
+	util_escape(info->scenario[0] ? info->scenario : "?", info->scenario[0] ? strlen(info->scenario) : 1,
+		    scn, sizeof(scn));
+	printf("%s  %s  supervisor %d %s\n", info->id, scn, (int)info->supervisor, info->alive ? "running" : "gone (orphan: `uvmlab down --all`)");
 	json_array_foreach(vms, i, vm) {
 		json_int_t pid = json_integer_value(json_object_get(vm, "pid"));
 		json_int_t st = json_integer_value(json_object_get(vm, "starttime"));
 		int alive = pid > 0 && util_proc_starttime((pid_t)pid) == (uint64_t)st;
+		const char *died = json_string_value(json_object_get(vm, "died"));
+		char how[160], pidbuf[16];
 
-		printf("  vm %-16s pid %-8d %s\n", json_string_value(json_object_get(vm, "name")),
-		       (int)pid, alive ? "running" : "stopped");
+		/* the supervisor records a QEMU that ended on its own; without a
+		 * record, a gone QEMU was stopped by uvmlab (or its supervisor died) */
+		if (alive)
+			snprintf(how, sizeof(how), "running");
+		else if (died)
+			snprintf(how, sizeof(how), "died: QEMU %.100s", died);
+		else
+			snprintf(how, sizeof(how), "%s", info->alive ? "stopped" : "gone with its supervisor");
+		printf("  vm %-16s pid %-8s %s\n", json_string_value(json_object_get(vm, "name")),
+		       pid > 0 ? (snprintf(pidbuf, sizeof(pidbuf), "%d", (int)pid), pidbuf) : "-", how);
 	}
 	return 0;
 }
@@ -338,6 +355,44 @@ static int cli_exec_args(int argc, char **argv, struct cli_opts *o, const char *
 	return 0;
 }
 
+/* After exec failed on VM (its entry in the run's state when exec began): is
+ * its QEMU gone? The agent socket closes a moment before the supervisor
+ * reaps it and records how it ended, so wait a little for that record.
+ * 1 with OUT "QEMU (pid N) exited (killed by signal 9)", else 0. */
+static int cli_exec_vm_gone(const struct cli_opts *o, const char *vmname, json_t *vm,
+			    char *out, size_t len)
+{
+	pid_t pid = (pid_t)json_integer_value(json_object_get(vm, "pid"));
+	struct cli_find f;
+	int i, st;
+
+	if (pid <= 0)
+		return 0;
+	for (i = 0; i < 20; i++) {
+		const char *died = NULL;
+		json_t *v;
+		size_t k;
+
+		memset(&f, 0, sizeof(f));
+		f.want = o->run_id;
+		run_state_list(o->run_root, cli_find_one, &f);
+		json_array_foreach(json_object_get(f.state, "vms"), k, v)
+			if (!strcmp(json_string_value(json_object_get(v, "name")) ?: "", vmname))
+				died = json_string_value(json_object_get(v, "died"));
+		if (died)
+			snprintf(out, len, "QEMU (pid %d) exited (%s)", (int)pid, died);
+		json_decref(f.state);
+		if (died)
+			return 1;
+		st = util_proc_state(pid);
+		if (st != 'Z' && st != 0 && i >= 5)
+			return 0;   /* alive after half a second: not what failed */
+		usleep(100 * 1000);
+	}
+	snprintf(out, len, "QEMU (pid %d) exited", (int)pid);
+	return 1;
+}
+
 int cli_exec(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -346,7 +401,7 @@ int cli_exec(int argc, char **argv)
 	struct agent_exec_result r = { 0 };
 	json_t *state = NULL, *vm = NULL;
 	const char *vmname = NULL;
-	char err[256] = "";
+	char err[256] = "", gone[128];
 	int first, code, ret, attach_ms;
 
 	code = cli_exec_args(argc, argv, &o, &vmname, &first);
@@ -370,13 +425,19 @@ int cli_exec(int argc, char **argv)
 		goto cleanup;
 	}
 	if (ret < 0) {
-		util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
+		if (cli_exec_vm_gone(&o, vmname, vm, gone, sizeof(gone)))
+			util_err("exec: vm \"%s\": %s", vmname, gone);
+		else
+			util_err("exec: vm \"%s\": agent: %s", vmname, strerror(-ret));
 		goto cleanup;
 	}
 	ret = agent_conn_exec(c, (const char *const *)&argv[first], o.timeout_s * 1000, NULL, 0,
 			      &r, err, sizeof(err));
 	if (ret < 0) {
-		util_err("exec: vm \"%s\": %s%s%s", vmname, strerror(-ret), err[0] ? ": " : "", err);
+		if (cli_exec_vm_gone(&o, vmname, vm, gone, sizeof(gone)))
+			util_err("exec: vm \"%s\": %s while the command ran", vmname, gone);
+		else
+			util_err("exec: vm \"%s\": %s%s%s", vmname, strerror(-ret), err[0] ? ": " : "", err);
 		goto cleanup;
 	}
 	if (r.out_len && fwrite(r.out, 1, r.out_len, stdout) != r.out_len)

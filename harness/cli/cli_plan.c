@@ -84,11 +84,11 @@ static json_t *cli_plan_json(const char *path, const struct plan *plan)
 static void cli_plan_text(FILE *f, const char *path, const struct plan *plan)
 {
 	const struct scenario *scn = plan->scn;
-	char a[16], sub[24], mac[18], gw[16];
+	char a[16], sub[24], mac[18], gw[16], esc[4096];
 	size_t i, k;
 
-	fprintf(f, "plan %s (%s): %zu network(s), %zu VM(s)\n", scn->name, path, plan->n_nets,
-		plan->n_vms);
+	fprintf(f, "plan %s (%s): %zu network(s), %zu VM(s)\n", scn->name,
+		cli_esc(path, esc, sizeof(esc)), plan->n_nets, plan->n_vms);
 	if (plan->n_nets) {
 		fprintf(f, "\n%-12s %-18s %-15s %s\n", "NETWORK", "SUBNET", "BRIDGE", "INTERNET GATEWAY");
 		for (i = 0; i < plan->n_nets; i++) {

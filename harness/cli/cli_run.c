@@ -89,7 +89,7 @@ int cli_run(int argc, char **argv)
 	struct checks_summary sum = { 0 };
 	json_t *res = NULL, *checks = NULL, *vms = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
 	json_t *contain = NULL;
-	char errbuf[1100] = "";
+	char errbuf[1100] = "", esc[4096];
 	int ret, code = CLI_EXIT_LAB, wret = 0, breaches = 0;
 
 	code = cli_prepare("run", argc, argv, &o, &scn, &plan);
@@ -182,7 +182,8 @@ int cli_run(int argc, char **argv)
 		util_err("%s", errbuf);
 	printf("run %s: %s (%d passed, %d failed, %d inconclusive) — %s/result.json%s\n",
 	       lab_run_id(lab), code == CLI_EXIT_PASS ? "PASS" : code == CLI_EXIT_FAIL ? "FAIL" :
-	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive, lab_results_dir(lab),
+	       "LAB FAILURE", sum.passed, sum.failed, sum.inconclusive,
+	       cli_esc(lab_results_dir(lab), esc, sizeof(esc)),
 	       wret < 0 ? " (not written)" : "");
 cleanup:
 	json_decref(contain);
@@ -216,9 +217,9 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	int *serial = &st->serial, since_last, since;
 	struct checks_summary sum = { 0 };
 	struct timeval tv = { .tv_sec = 10 };
-	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
-	char req[64] = "", dir[700], *text = NULL;
-	size_t text_len = 0, off = 0;
+	json_t *res = NULL, *checks = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL, *vms, *vm;
+	char req[64] = "", dir[700], esc[4 * sizeof(dir)], *text = NULL;
+	size_t text_len = 0, off = 0, i;
 	FILE *out;
 	ssize_t n;
 	int ret, code, wret;
@@ -270,7 +271,16 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	       sum.failed || sum.inconclusive ? CLI_EXIT_FAIL : CLI_EXIT_PASS;
 	res = result_new(lab_run_id(lab), lab_started_at(lab), plan->scn);
 	/* as in a run's result.json: boot timelines, router filters read back */
-	json_object_set_new(res, "vms", lab_vms_json(lab));
+	vms = lab_vms_json(lab);
+	json_object_set_new(res, "vms", vms);
+	/* the supervisor's own warning went to a log on the same full disk */
+	json_array_foreach(vms, i, vm) {
+		const char *why = json_string_value(json_object_get(vm, "console_log_error"));
+
+		if (why)
+			fprintf(out, "warning: vm \"%s\": its console log is incomplete: %s\n",
+				json_string_value(json_object_get(vm, "name")), why);
+	}
 	if (checks) {
 		json_object_set(res, "checks", checks);
 		json_object_set_new(res, "summary", checks_summary_json(&sum));
@@ -290,7 +300,8 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	if (!wret)
 		wret = result_write(dir, res);
 	if (wret < 0) {
-		fprintf(out, "could not write %s/result.json: %s\n", dir, strerror(-wret));
+		fprintf(out, "could not write %s/result.json: %s\n", cli_esc(dir, esc, sizeof(esc)),
+			strerror(-wret));
 		code = CLI_EXIT_LAB;
 	}
 	if (checks)
@@ -305,7 +316,7 @@ static void cli_up_check(struct lab *lab, int fd, void *arg)
 	fprintf(out, "check %s #%d: %s (%d passed, %d failed, %d inconclusive) — %s/result.json\n"
 		"exit %d\n", lab_run_id(lab), *serial, code == CLI_EXIT_PASS ? "PASS" :
 		code == CLI_EXIT_FAIL ? "FAIL" : "LAB FAILURE", sum.passed, sum.failed,
-		sum.inconclusive, dir, code);
+		sum.inconclusive, cli_esc(dir, esc, sizeof(esc)), code);
 	fclose(out);
 	while (off < text_len) {
 		n = write(fd, text + off, text_len - off);
@@ -435,9 +446,10 @@ int cli_up(int argc, char **argv)
 		ssize_t n = read(p[0], buf + got, sizeof(buf) - 1 - got);
 
 		if (n < 0 && errno == EINTR) {
-			/* Ctrl-C while starting: the supervisor tears its lab down. */
+			/* Ctrl-C while starting: the supervisor tears its lab down
+			 * and reports the signal that came, so pass that one on. */
 			if (lab_stop_flag)
-				kill(pid, SIGTERM);
+				kill(pid, (int)lab_stop_flag);
 			continue;
 		}
 		if (n <= 0)

@@ -124,11 +124,16 @@ static int lab_save_state(struct lab *lab)
 	for (i = 0; i < lab->n_vms; i++) {
 		const struct lab_vm *vm = &lab->vms[i];
 
-		json_array_append_new(vms, json_pack("{s:s,s:i,s:I,s:s,s:s,s:I}",
+		json_t *o = json_pack("{s:s,s:i,s:I,s:s,s:s,s:I}",
 			"name", vm->pvm->name, "pid", (int)vm->pid,
 			"starttime", (json_int_t)vm->starttime,
 			"agent_sock", vm->agent_path, "console_log", vm->console_log,
-			"uid", (json_int_t)vm->uid));
+			"uid", (json_int_t)vm->uid);
+
+		/* how a QEMU that ended on its own ended, for `uvmlab status` */
+		if (o && vm->died[0])
+			json_object_set_new(o, "died", json_string(vm->died));
+		json_array_append_new(vms, o);
 	}
 	st = json_pack("{s:s,s:s,s:s,s:s,s:{s:i,s:I},s:o}",
 		"run_id", lab->run_id, "scenario", lab->plan->scn->path,
@@ -513,6 +518,11 @@ int lab_supervise(struct lab *lab, lab_control_fn fn, void *arg)
 			break;
 		}
 		ret = lab_poll(lab, 1000);
+		if (lab->state_dirty) {
+			lab->state_dirty = 0;
+			if (lab_save_state(lab) < 0)
+				util_err("%s: could not record a VM's death in state.json", lab->run_dir);
+		}
 		if (ret < 0 && ret != -ECHILD)
 			break;
 		for (alive = 0, i = 0; i < lab->n_vms; i++)

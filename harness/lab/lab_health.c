@@ -3,6 +3,7 @@
 #include "lab/lab_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,6 +144,59 @@ int lab_health_require(struct lab *lab, const char *name)
 			return 0;
 		lab_set_err(lab, "vm \"%s\" is %s: %s", vm->pvm->name, lab_health_name(h), vm->health_why);
 		return h == LAB_VM_HEALTH_DEAD ? -ECHILD : -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* How VM's QEMU ended, "killed by signal 9" or "exited with status 1";
+ * 0 when it has not (yet). Looks without reaping, as above. */
+static int lab_health_how(struct lab_vm *vm, char *how, size_t len)
+{
+	siginfo_t si;
+	int st;
+
+	if (vm->pid > 0) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)vm->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || !si.si_pid)
+			return 0;
+		if (si.si_code == CLD_EXITED)
+			snprintf(how, len, "exited with status %d", si.si_status);
+		else
+			snprintf(how, len, "killed by signal %d", si.si_status);
+		return 1;
+	}
+	if (!vm->last_pid)
+		return 0;
+	st = vm->exit_status;
+	if (WIFSIGNALED(st))
+		snprintf(how, len, "killed by signal %d", WTERMSIG(st));
+	else
+		snprintf(how, len, "exited with status %d", WEXITSTATUS(st));
+	return 1;
+}
+
+int lab_health_dead_during(struct lab *lab, const char *what, int wait_ms)
+{
+	struct pollfd p[64];
+	char how[64];
+	size_t i, n = 0;
+
+	/* the agent's socket closes a moment before its QEMU is a zombie:
+	 * give a dying one that moment */
+	for (i = 0; i < lab->n_vms && n < UTIL_ARRAY_SIZE(p); i++)
+		if (lab->vms[i].t[LAB_PHASE_AGENT] && lab->vms[i].pid > 0 && lab->vms[i].pidfd >= 0)
+			p[n++] = (struct pollfd){ .fd = lab->vms[i].pidfd, .events = POLLIN };
+	if (n && wait_ms > 0)
+		poll(p, n, wait_ms);
+	for (i = 0; i < lab->n_vms; i++) {
+		struct lab_vm *vm = &lab->vms[i];
+
+		if (!vm->t[LAB_PHASE_AGENT] || vm->state == LAB_VM_EXITED ||
+		    !lab_health_how(vm, how, sizeof(how)))
+			continue;
+		lab_health_vm(vm, 1); /* health and health_why for result.json */
+		lab_set_err(lab, "vm \"%s\": QEMU exited (%s) during %s", vm->pvm->name, how, what);
+		return -ECHILD;
 	}
 	return 0;
 }

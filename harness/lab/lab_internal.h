@@ -68,8 +68,16 @@ struct lab_vm {
 	int64_t cpu_user_ms, cpu_sys_ms;
 	int qemu_version[3];
 	int exit_status;             /* wait status, when EXITED */
+	char died[48];               /* "killed by signal 9": QEMU ended on its own, not by lab_vm_stop() */
 	int bare;                    /* next start is a bare QEMU (bench baseline) */
 	char **sh_argv;              /* bare: sh -c 'exec "$@"' sh ARGV... */
+	/* the console log: at most con_max bytes are kept (lab.console_log_max) */
+	uint64_t con_kept;           /* bytes written to console_log */
+	uint64_t con_dropped;        /* bytes read but not kept: past the cap or after an error */
+	uint32_t con_max;
+	int con_cut;                 /* con_kept reached con_max */
+	int con_err;                 /* errno of a failed log write (the log is closed), 0 = none */
+	int con_nl;                  /* the last byte kept was a newline (or none kept) */
 	char last_line[256];         /* last complete console line */
 	char partial[256];
 	size_t partial_len;
@@ -119,6 +127,7 @@ struct lab {
 	struct lab_service *svc;     /* the registry's services, in start order */
 	size_t n_svc;
 	int up_started, down_done;
+	int state_dirty;             /* a VM died: state.json must say so (lab_supervise) */
 	uint64_t t_start_wall_ns;
 	char started_at[32];
 	uint32_t helper_uid;         /* the run's helpers (backends, fixtures): uid = gid, 0 = none */

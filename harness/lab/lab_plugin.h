@@ -113,6 +113,12 @@ int lab_vm_pause(struct lab *lab, const char *name, int on);
  * `vm "b" is dead: QEMU (pid 412) died: killed by signal 9`. Names that are
  * no VM of the lab are left to the caller (0). */
 int lab_health_require(struct lab *lab, const char *name);
+/* After an operation WHAT (`check "a-b"`) failed: was it because a VM that
+ * had come up died? Waits up to WAIT_MS for a QEMU that is exiting (its
+ * sockets close a moment before it is a zombie), then -ECHILD with
+ * lab_error() `vm "a": QEMU exited (killed by signal 9) during WHAT` for the
+ * first dead VM, or 0 (lab_error() untouched) when all live. */
+int lab_health_dead_during(struct lab *lab, const char *what, int wait_ms);
 
 /* --- what roles record on a VM ----------------------------------------- */
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,13 +36,20 @@ const char *lab_phase_name(enum lab_phase p)
 	return p < LAB_PHASE_COUNT ? lab_phase_names[p] : "?";
 }
 
+/* The error names files and quotes guest text: escaped here, once, so it
+ * stays one line wherever it is printed or recorded. */
 void lab_set_err(struct lab *lab, const char *fmt, ...)
 {
+	char raw[sizeof(lab->err)];
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(lab->err, sizeof(lab->err), fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	util_escape(raw, (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw) - 1, lab->err, sizeof(lab->err));
 }
 
 enum lab_phase lab_vm_last_phase(const struct lab_vm *vm)
@@ -384,6 +392,11 @@ int lab_vm_start(struct lab_vm *vm)
 	unlink(vm->console_log);
 	unlink(vm->qemu_log);
 	vm->console_log_fd = util_open_new(vm->console_log, 0);
+	vm->con_kept = vm->con_dropped = 0;
+	vm->con_cut = vm->con_err = 0;
+	vm->con_nl = 1;
+	vm->con_max = lab->plan->scn->console_log_max ? lab->plan->scn->console_log_max :
+		      SCN_CONSOLE_LOG_MAX;
 	logfd = util_open_new(vm->qemu_log, 0);
 	if (vm->console_log_fd < 0 || logfd < 0) {
 		ret = vm->console_log_fd < 0 ? vm->console_log_fd : logfd;
@@ -458,16 +471,61 @@ cleanup:
 	return ret;
 }
 
+/* Write what the cap and an earlier error allow of BUF to the console log;
+ * count the rest as dropped. A failed write (a full disk) is said once and
+ * recorded (con_err), never silent. */
+static void lab_vm_console_keep(struct lab_vm *vm, const char *buf, size_t n)
+{
+	uint64_t room = vm->con_kept < vm->con_max ? vm->con_max - vm->con_kept : 0;
+	size_t take = n < room ? n : (size_t)room, off = 0;
+
+	if (take < n)
+		vm->con_cut = 1;
+	if (vm->console_log_fd < 0)
+		take = 0;
+	while (off < take) {
+		ssize_t w = write(vm->console_log_fd, buf + off, take - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			vm->con_err = w < 0 ? errno : ENOSPC;
+			util_err("vm \"%s\": writing %s: %s; the rest of its console is dropped",
+				 vm->pvm->name, vm->console_log, strerror(vm->con_err));
+			close(vm->console_log_fd);
+			vm->console_log_fd = -1;
+			break;
+		}
+		off += (size_t)w;
+	}
+	vm->con_kept += off;
+	vm->con_dropped += n - off;
+	if (off)
+		vm->con_nl = buf[off - 1] == '\n';
+}
+
+/* The log's last line once the VM is gone: how much the cap left out. */
+static void lab_vm_console_notice(struct lab_vm *vm)
+{
+	if (vm->console_log_fd < 0 || !vm->con_cut)
+		return;
+	if (dprintf(vm->console_log_fd, "%s[uvmlab] console log cut at %" PRIu64 " bytes; %" PRIu64
+		    " more bytes dropped\n", vm->con_nl ? "" : "\n", vm->con_kept, vm->con_dropped) < 0) {
+		vm->con_err = errno;
+		util_err("vm \"%s\": writing %s: %s", vm->pvm->name, vm->console_log,
+			 strerror(vm->con_err));
+	}
+}
+
 /* Keep the console log and remember the last complete line: when a boot
- * hangs, that line is what the user needs to see. */
+ * hangs, that line is what the user needs to see. Past the cap the console
+ * is still read to the end (the guest must not block on a full socket) and
+ * the last line still followed. */
 static void lab_vm_console_bytes(struct lab_vm *vm, const char *buf, size_t n)
 {
 	size_t i;
 
-	if (vm->console_log_fd >= 0 && write(vm->console_log_fd, buf, n) < 0) {
-		close(vm->console_log_fd);
-		vm->console_log_fd = -1;
-	}
+	lab_vm_console_keep(vm, buf, n);
 	for (i = 0; i < n; i++) {
 		char c = buf[i];
 
@@ -508,6 +566,12 @@ static int lab_vm_on_exit(struct lab_vm *vm)
 	vm->exit_status = st;
 	lab_vm_close_fd(vm, &vm->pidfd);
 	if (vm->state == LAB_VM_BOOTING || vm->state == LAB_VM_READY) {
+		/* for `uvmlab status`: died, not stopped by us */
+		if (WIFEXITED(st))
+			snprintf(vm->died, sizeof(vm->died), "exited with status %d", WEXITSTATUS(st));
+		else
+			snprintf(vm->died, sizeof(vm->died), "killed by signal %d", WTERMSIG(st));
+		vm->lab->state_dirty = 1;
 		if (WIFEXITED(st))
 			snprintf(what, sizeof(what), "QEMU exited with status %d (see %s)",
 				 WEXITSTATUS(st), vm->qemu_log);
@@ -714,6 +778,7 @@ void lab_vm_close(struct lab_vm *vm)
 	lab_vm_close_fd(vm, &vm->con_fd);
 	lab_vm_close_fd(vm, &vm->mark_fd);
 	lab_vm_close_fd(vm, &vm->pidfd);
+	lab_vm_console_notice(vm);
 	lab_vm_close_fd(vm, &vm->console_log_fd);
 	for (i = 0; i < PLAN_MAX_NICS; i++)
 		if (vm->tap_fds[i] >= 0) {
@@ -737,6 +802,7 @@ void lab_vm_reset(struct lab_vm *vm)
 	vm->cpu_user_ms = vm->cpu_sys_ms = 0;
 	vm->last_line[0] = '\0';
 	vm->partial_len = 0;
+	vm->died[0] = '\0';
 	vm->state = LAB_VM_PENDING;
 }
 
@@ -842,6 +908,13 @@ json_t *lab_vm_json(const struct lab_vm *vm)
 	json_object_set_new(o, "argv", argv);
 	json_object_set_new(o, "boot", boot);
 	json_object_set_new(o, "console_log", json_string(vm->console_log));
+	/* what of the console was kept: the cap, and a write that failed */
+	json_object_set_new(o, "console_log_max", json_integer((json_int_t)vm->con_max));
+	json_object_set_new(o, "console_log_kept", json_integer((json_int_t)vm->con_kept));
+	json_object_set_new(o, "console_log_cut", json_boolean(vm->con_cut));
+	json_object_set_new(o, "console_log_dropped", json_integer((json_int_t)vm->con_dropped));
+	json_object_set_new(o, "console_log_error", vm->con_err ? json_string(strerror(vm->con_err)) :
+			    json_null());
 	if (pvm->scn->has_filter)
 		/* ruleset: what the router's kernel held once applied (null: never applied) */
 		json_object_set_new(o, "filter", json_pack("{s:s,s:I,s:o,s:o}",

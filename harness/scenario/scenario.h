@@ -168,6 +168,8 @@ struct scn_limits {
 	uint32_t pids;              /* 1..SCN_LIMIT_PIDS_MAX, threads included */
 	uint32_t cpus_milli;        /* CPUs x 1000, 10..1024000 */
 };
+/* Bytes of a VM's console log kept when lab.console_log_max is not given. */
+#define SCN_CONSOLE_LOG_MAX (4u << 20)
 
 /* The whole file. */
 struct scenario {
@@ -176,11 +178,12 @@ struct scenario {
 	char *description;          /* optional */
 	uint8_t sha256[32];         /* of the file's bytes */
 
-	/* lab: { accel, machine, boot_timeout, limits } */
+	/* lab: { accel, machine, boot_timeout, limits, console_log_max } */
 	enum scn_accel accel;       /* default auto */
 	enum scn_machine machine;   /* default microvm */
 	uint32_t boot_timeout_s;    /* default 0 = plan decides */
 	struct scn_limits limits;   /* lab.limits: the run's cgroup */
+	uint32_t console_log_max;   /* bytes kept per console log; 0 = SCN_CONSOLE_LOG_MAX */
 
 	struct scn_network *networks;
 	size_t n_networks;

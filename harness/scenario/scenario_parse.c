@@ -13,6 +13,7 @@
  *       memory: 4G              16M..1T, digits + K|M|G|T (binary)
  *       pids: 2048              processes and threads, 1..4194304
  *       cpus: 1.5               0.01..1024, at most 3 decimals
+ *     console_log_max: 4M       bytes kept of each VM's console, 4K..1G
  *   networks:                   optional mapping NAME -> { subnet, SERVICE-KEY? }
  *     lan: { subnet: 198.18.1.0/24 }   NAME [a-z][a-z0-9-]{0,11}; subnet required,
  *                               prefix 16..30, inside 198.18.0.0/15, host bits
@@ -53,6 +54,11 @@
  * empty mapping or sequence where one is expected. YAML aliases and tags are
  * refused: aliases would let a tiny file expand enormously and neither adds
  * anything a scenario needs. One document per file; an empty file is an error.
+ *
+ * A file whose top level is not a mapping holding "name" or "vms" is not a
+ * scenario: its error names the position and what was found (a string, a
+ * mapping without those keys), never the file's text, so that a link to a
+ * secret file does not make uvmlab print it.
  *
  * Errors: the first one wins, at the most precise node (1-based line:col from
  * libyaml's 0-based marks), rendered by scn_diag_format() as
@@ -250,6 +256,8 @@ static const struct scn_key scenario_parse_lab_keys[] = {
 	{ .name = "boot_timeout", .parse = scn_key_u32, .at = SCN_AT(struct scenario, boot_timeout_s),
 	  .min = 5, .max = 3600, .what = "seconds" },
 	{ .name = "limits", .parse = scenario_parse_limits },
+	{ .name = "console_log_max", .parse = scn_key_size,
+	  .at = SCN_AT(struct scenario, console_log_max), .min = 4096, .max = 1u << 30 },
 };
 
 static int scenario_parse_lab(struct scn_parse *p, const struct scn_key *k, const char *where,
@@ -472,15 +480,37 @@ static const struct scn_key scenario_parse_top_keys[] = {
 	{ .name = "policy", .parse = scenario_parse_policy },
 };
 
+/* Does the top-level mapping ROOT hold "name" or "vms"? A file that has
+ * neither is not a scenario (a link to /etc/shadow parses as YAML too), and
+ * its text is never quoted back: the error names the position only. */
+static int scenario_parse_looks_like_scenario(const struct scn_node *root)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < root->n_kids; i += 2) {
+		const struct scn_node *k = root->kids[i];
+
+		if (k->kind == SCN_NODE_SCALAR && strlen(k->str) == k->len &&
+		    (!strcmp(k->str, "name") || !strcmp(k->str, "vms")))
+			return 1;
+	}
+	return 0;
+}
+
 static int scenario_parse_top(struct scn_parse *p, const struct scn_node *root)
 {
 	if (root->kind != SCN_NODE_MAP) {
-		char found[300];
+		/* the kind only: a scalar here is some other file's text */
+		const char *found = root->kind == SCN_NODE_SEQ ? "a sequence" :
+				    scn_yaml_is_null(root) ? "null" :
+				    scn_yaml_is_int(root) ? "an integer" : "a string";
 
-		scn_yaml_found(root, found, sizeof(found));
 		return scn_diag_set(p->diag, root->loc,
 				    "a scenario must be a mapping at the top level, found %s", found);
 	}
+	if (!scenario_parse_looks_like_scenario(root))
+		return scn_diag_set(p->diag, root->loc, "not a scenario: the top-level mapping has "
+				    "neither \"name\" nor \"vms\" (its text is not quoted)");
 	return scn_schema_walk(p, root, scenario_parse_top_keys, SCN_COUNT(scenario_parse_top_keys),
 			       "scenario", p->scn, NULL, root->loc);
 }

@@ -242,6 +242,59 @@ int scn_key_u16(struct scn_parse *p, const struct scn_key *k, const char *where,
 	return rc;
 }
 
+/* A size in bytes: a decimal integer, or one with a K, M or G suffix
+ * (KiB, MiB, GiB), in MIN..MAX bytes. Messages show limits the same way. */
+static void scn_schema_fmt_size(uint32_t v, char *out, size_t len)
+{
+	static const char sfx[] = "GMK";
+	int i;
+
+	for (i = 0; i < 3 && v; i++) {
+		uint32_t unit = 1u << (10 * (3 - i));
+
+		if (v % unit == 0) {
+			snprintf(out, len, "%" PRIu32 "%c", v / unit, sfx[i]);
+			return;
+		}
+	}
+	snprintf(out, len, "%" PRIu32, v);
+}
+
+int scn_key_size(struct scn_parse *p, const struct scn_key *k, const char *where,
+		 const struct scn_node *key, const struct scn_node *val, void *obj)
+{
+	char q[256], lo[16], hi[16];
+	uint64_t v = 0, mult = 1;
+	size_t i, digits;
+
+	(void)key;
+	if (val->kind != SCN_NODE_SCALAR || scn_yaml_is_null(val))
+		return scn_schema_type_error(p, val, where, k->name, "a size (bytes, or a number with K, M or G)");
+	for (digits = 0; digits < val->len && val->str[digits] >= '0' && val->str[digits] <= '9'; digits++)
+		;
+	if (digits + 1 == val->len) {
+		char c = val->str[digits];
+
+		mult = c == 'K' ? 1ull << 10 : c == 'M' ? 1ull << 20 : c == 'G' ? 1ull << 30 : 0;
+	} else if (digits != val->len) {
+		mult = 0;
+	}
+	if (digits == 0 || mult == 0)
+		return scn_schema_type_error(p, val, where, k->name, "a size (bytes, or a number with K, M or G)");
+	for (i = 0; i < digits && v <= UINT32_MAX; i++)   /* saturates: out of range */
+		v = v * 10 + (uint64_t)(val->str[i] - '0');
+	v = v > UINT32_MAX / mult ? (uint64_t)UINT32_MAX + 1 : v * mult;
+	if (v < k->min || v > k->max) {
+		scn_diag_quote(val->str, val->len, q, sizeof(q));
+		scn_schema_fmt_size(k->min, lo, sizeof(lo));
+		scn_schema_fmt_size(k->max, hi, sizeof(hi));
+		return scn_diag_set(p->diag, val->loc, "%s: %s: %.*s is out of range (%s..%s bytes)",
+				    where, k->name, (int)(strlen(q) - 2), q + 1, lo, hi);
+	}
+	*(uint32_t *)scn_schema_at(obj, k->at) = (uint32_t)v;
+	return 0;
+}
+
 static int scn_schema_enum(struct scn_parse *p, const struct scn_node *n, const char *where,
 			   const char *key, const struct scn_names *t, unsigned int *out)
 {

@@ -90,6 +90,10 @@ int scn_key_enum(struct scn_parse *p, const struct scn_key *k, const char *where
 		 const struct scn_node *key, const struct scn_node *val, void *obj);
 int scn_key_bool(struct scn_parse *p, const struct scn_key *k, const char *where,
 		 const struct scn_node *key, const struct scn_node *val, void *obj);
+/* size: uint32_t bytes from "65536", "64K", "8M" or "1G" (binary units), in
+ * min..max bytes. */
+int scn_key_size(struct scn_parse *p, const struct scn_key *k, const char *where,
+		 const struct scn_node *key, const struct scn_node *val, void *obj);
 /* Accepts the key and parses nothing: the caller reads the value from SEEN. */
 int scn_key_later(struct scn_parse *p, const struct scn_key *k, const char *where,
 		  const struct scn_node *key, const struct scn_node *val, void *obj);

@@ -70,6 +70,51 @@ def test_sigint_during_boot_leaves_nothing(lab_results):
         assert leftovers(rid) == []
 
 
+def test_sigint_to_up_while_starting_names_sigint(lab_results):
+    """Ctrl-C reaches the `up` parent; the supervisor must report the signal
+    that came, not the one the parent happened to pass on."""
+    env = dict(os.environ, UVMLAB_RESULTS=str(lab_results), UVMLAB_PROGRESS="0")
+    before = set(run_id_dirs())
+    out = open(lab_results / "up.out", "w+")
+    p = subprocess.Popen([UVMLAB, "up", str(scenario("pair"))], env=env, stdout=out,
+                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: set(run_id_dirs()) - before, 60, "the run directory")
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    out.seek(0)
+    said = out.read()
+    assert p.returncode == 3, said
+    assert "interrupted by signal 2 (Interrupt)" in said, said
+    assert "signal 15" not in said, said
+    for rid in set(run_id_dirs()) - before:
+        wait_until(lambda: rid not in run_id_dirs(), 60, "the interrupted run to go away")
+        assert leftovers(rid) == []
+
+
+def test_status_tells_a_killed_vm_from_a_running_one(lab_results):
+    """A QEMU that died under a live lab is not "stopped": status says how it ended."""
+    r = uvmlab("up", scenario("pair"), results=lab_results, check_code=0)
+    run_id = r.out.strip()
+    with open(f"{RUN_ROOT}/{run_id}/state.json") as f:
+        pids = {v["name"]: v["pid"] for v in json.load(f)["vms"]}
+    os.kill(pids["a"], signal.SIGKILL)
+
+    def line_of(vm):
+        st = uvmlab("status", check_code=0)
+        mine = st.out.split(run_id, 1)[1].split("\n\n")[0]
+        return next(l for l in mine.splitlines() if l.strip().startswith(f"vm {vm} "))
+    wait_until(lambda: "killed by signal 9" in line_of("a"), 30, "status to see a's death")
+    assert "died" in line_of("a") and "stopped" not in line_of("a"), line_of("a")
+    assert line_of("b").rstrip().endswith("running"), line_of("b")
+    uvmlab("down", run_id, check_code=0)
+    assert leftovers(run_id) == []
+
+
 def test_reaper_spares_bystanders_that_name_the_run(lab_results):
     """An orphaned run is reaped by its namespaces, not by a command-line
     match alone: a process on the host that merely names a file of the run

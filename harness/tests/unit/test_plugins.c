@@ -165,6 +165,11 @@ const struct plan *lab_plugin_plan(const struct lab *lab)
 	return ((const struct fake_lab *)(const void *)lab)->plan;
 }
 int lab_health_require(struct lab *lab, const char *name) { (void)lab; (void)name; return 0; }
+int lab_health_dead_during(struct lab *lab, const char *what, int wait_ms)
+{
+	(void)lab; (void)what; (void)wait_ms;
+	return 0;
+}
 int lab_vm_pause(struct lab *lab, const char *name, int on) { (void)lab; (void)name; (void)on; return 0; }
 const char *lab_error(const struct lab *lab) { (void)lab; return "fake"; }
 
@@ -354,6 +359,26 @@ static void test_fake_checks_dispatch(void **state)
 	scenario_free(scn);
 }
 
+/* Evidence may carry what a guest said: the verdict table stays one line a row. */
+static void test_checks_print_escapes(void **state)
+{
+	json_t *rows = json_pack("[{s:s,s:s,s:s}]", "name", "a-b", "verdict", "fail",
+				 "evidence", "guest said \"x\ny\x1b[2J\"");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	checks_print(f, rows);
+	fclose(f);
+	assert_non_null(strstr(text, "guest said \"x\\ny\\x1b[2J\"\n"));
+	assert_null(strchr(text, '\x1b'));
+	assert_int_equal(strchr(strchr(text, '\n') + 1, '\n') - text + 1, (long)len);
+	free(text);
+	json_decref(rows);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_fake_role_reserves),
 		cmocka_unit_test(test_fake_role_forwards),
 		cmocka_unit_test(test_fake_checks_dispatch),
+		cmocka_unit_test(test_checks_print_escapes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

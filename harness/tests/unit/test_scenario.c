@@ -666,6 +666,42 @@ static void test_distance_and_quote(void **state)
 	assert_non_null(strstr(q, "...\""));
 }
 
+/* lab.console_log_max: bytes or K/M/G (1024-based), 4K..1G, default 0. */
+static void test_console_log_max(void **state)
+{
+	static const struct { const char *v; uint32_t want; } ok[] = {
+		{ "4096", 4096 }, { "64K", 65536 }, { "8M", 8u << 20 }, { "1G", 1u << 30 },
+		{ "0008K", 8192 },
+	};
+	static const char *const bad[] = { "1K", "4095", "2G", "8MB", "8k", "M", "-4K", "4 K",
+					   "99999999999999999999G", "4294967296", "[1]", "~" };
+	struct scenario *scn = NULL;
+	struct scn_diag diag;
+	char buf[200], line[1400];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		int n = snprintf(buf, sizeof(buf), "name: x\nlab: { console_log_max: %s }\nvms: { a: }\n",
+				 ok[i].v);
+
+		assert_int_equal(scenario_parse("t.yaml", buf, (size_t)n, &scn, &diag), 0);
+		assert_int_equal(scn->console_log_max, ok[i].want);
+		scenario_free(scn);
+		scn = NULL;
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int n = snprintf(buf, sizeof(buf), "name: x\nlab: { console_log_max: %s }\nvms: { a: }\n",
+				 bad[i]);
+
+		parse_bad(buf, (size_t)n, &diag, line, sizeof(line));
+		assert_non_null(strstr(line, "t.yaml:2:25: lab: console_log_max: "));
+	}
+	assert_int_equal(scenario_parse("t.yaml", "name: x\nvms: { a: }\n", 20, &scn, &diag), 0);
+	assert_int_equal(scn->console_log_max, 0);
+	scenario_free(scn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_run_limits),
 		cmocka_unit_test(test_distance_and_quote),
+		cmocka_unit_test(test_console_log_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -125,6 +125,67 @@ static void test_proc_state(void **state)
 	assert_int_equal(util_proc_state(pid), 0);
 }
 
+static void escape_is(const char *in, size_t len, size_t out_len, const char *want, int want_rc)
+{
+	char out[64];
+
+	memset(out, 'Z', sizeof(out));
+	assert_true(out_len <= sizeof(out));
+	assert_int_equal(util_escape(in, len, out, out_len), want_rc);
+	assert_string_equal(out, want);
+}
+
+/* Messages name files and quote guest text: each stays one printable line. */
+static void test_escape_controls(void **state)
+{
+	(void)state;
+	escape_is("plain text: ok", 14, 64, "plain text: ok", 0);
+	escape_is("a\nb", 3, 64, "a\\nb", 0);
+	escape_is("\x1b[31mred", 8, 64, "\\x1b[31mred", 0);
+	escape_is("t\tr\r\\", 5, 64, "t\\tr\\r\\", 0);
+	escape_is("nul\0x", 5, 64, "nul\\x00x", 0);
+	escape_is("\x7f", 1, 64, "\\x7f", 0);
+	/* valid UTF-8 passes; C1 controls, stray bytes, overlong forms do not */
+	escape_is("run \xe2\x80\x94 ok", 10, 64, "run \xe2\x80\x94 ok", 0);
+	escape_is("\xc2\x9b" "2J", 4, 64, "\\xc2\\x9b2J", 0);
+	escape_is("\xff\xe2\x80", 3, 64, "\\xff\\xe2\\x80", 0);
+	escape_is("\xc0\xaf", 2, 64, "\\xc0\\xaf", 0);
+	escape_is("\xed\xa0\x80", 3, 64, "\\xed\\xa0\\x80", 0);
+	escape_is("", 0, 1, "", 0);
+}
+
+/* Messages carry text escaped already (lab_error(), quoted values): a second
+ * pass must not double the backslashes. */
+static void test_escape_is_idempotent(void **state)
+{
+	const char in[] = "f\nile\x1b[1m \"q\\\"\" \xe2\x80\x94 \xff";
+	char once[128], twice[128];
+
+	(void)state;
+	assert_int_equal(util_escape(in, sizeof(in) - 1, once, sizeof(once)), 0);
+	assert_int_equal(util_escape(once, strlen(once), twice, sizeof(twice)), 0);
+	assert_string_equal(once, twice);
+	assert_string_equal(once, "f\\nile\\x1b[1m \"q\\\"\" \xe2\x80\x94 \\xff");
+}
+
+/* Truncation never leaves half an escape or half a UTF-8 character. */
+static void test_escape_truncates_whole_pieces(void **state)
+{
+	char out[4];
+
+	(void)state;
+	escape_is("abcdefgh", 8, 8, "abcd...", -ENOSPC);
+	escape_is("abcdefg", 7, 8, "abcdefg", 0);
+	escape_is("abc\x1b" "defgh", 9, 8, "abc...", -ENOSPC);
+	escape_is("ab\x1b" "cdefgh", 9, 8, "ab...", -ENOSPC);
+	escape_is("abcd\xe2\x80\x94", 7, 8, "abcd\xe2\x80\x94", 0);
+	escape_is("abcde\xe2\x80\x94", 8, 8, "abcd...", -ENOSPC);
+	escape_is("abcdef\n", 7, 9, "abcdef\\n", 0);
+	escape_is("abcdef\n", 7, 8, "abcd...", -ENOSPC);
+	escape_is("abcdef", 6, 3, "", -ENOSPC);
+	assert_int_equal(util_escape("x", 1, out, 0), -ENOSPC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +195,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_file_temp_is_not_followed, dir_setup,
 						dir_teardown),
 		cmocka_unit_test(test_proc_state),
+		cmocka_unit_test(test_escape_controls),
+		cmocka_unit_test(test_escape_is_idempotent),
+		cmocka_unit_test(test_escape_truncates_whole_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
