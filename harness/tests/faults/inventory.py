@@ -87,13 +87,23 @@ class Scope:
         self.run_ids = set()
         self.pids = {}        # pid -> (starttime, cmdline when first seen)
         self.netns = set()    # "net:[inode]"
+        # the Tracker's thread and the test both read and add
+        self.lock = threading.RLock()
 
     def needles(self):
+        with self.lock:
+            return self._needles()
+
+    def _needles(self):
         n = [self.results.rstrip("/") + "/"]
         n += [f"{self.run_root}/{rid}" for rid in self.run_ids]
         return n
 
     def add_run(self, rid):
+        with self.lock:
+            self._add_run(rid)
+
+    def _add_run(self, rid):
         self.run_ids.add(rid)
         try:
             with open(Path(self.run_root) / rid / "state.json") as f:
@@ -108,6 +118,10 @@ class Scope:
                 self.note(p)
 
     def note(self, pid):
+        with self.lock:
+            self._note(pid)
+
+    def _note(self, pid):
         if pid in self.pids or pid == os.getpid():
             return
         st = proc_starttime(pid)
@@ -123,6 +137,10 @@ class Scope:
 
     def poll(self):
         """Record descendants of our live processes and processes naming our folders."""
+        with self.lock:
+            self._poll()
+
+    def _poll(self):
         ppid = proc_ppid_map()
         kids = {}
         for p, pp in ppid.items():
@@ -152,8 +170,14 @@ class Scope:
         except OSError:
             pass
 
+    def ids(self):
+        with self.lock:
+            return set(self.run_ids)
+
     def alive(self):
-        return {p: v for p, v in self.pids.items() if proc_starttime(p) == v[0]}
+        with self.lock:
+            pids = dict(self.pids)
+        return {p: v for p, v in pids.items() if proc_starttime(p) == v[0]}
 
 
 class Tracker:
@@ -251,6 +275,7 @@ def cgroup_dirs():
 def snapshot(scope):
     """The inventory of what SCOPE's run could own, now."""
     scope.poll()
+    ids = scope.ids()
     inv = {k: set() for k in ("processes", "netns", "links", "tc", "bpf", "pins", "sockets",
                               "mounts", "memfds", "files", "cgroups")}
     alive = scope.alive()
@@ -269,7 +294,7 @@ def snapshot(scope):
                 inv["netns"].add(f"{ns} held by pid {d} ({cmdline(int(d))[:80]})")
     if os.path.isdir("/run/netns"):
         for n in os.listdir("/run/netns"):
-            if any(rid in n for rid in scope.run_ids):
+            if any(rid in n for rid in ids):
                 inv["netns"].add(f"/run/netns/{n}")
     links = root_links()
     for name, l in links.items():
@@ -278,8 +303,8 @@ def snapshot(scope):
     inv["tc"] = tc_filters(links)
     inv["bpf"] = bpf_progs_held_by(set(alive))
     inv["pins"] = {p for p in bpf_pins()
-                   if "uvmlab" in p or any(rid in p for rid in scope.run_ids)}
-    needles = scope.needles() + [rid for rid in scope.run_ids]
+                   if "uvmlab" in p or any(rid in p for rid in ids)}
+    needles = scope.needles() + [rid for rid in ids]
     try:
         with open("/proc/net/unix") as f:
             for line in f:
@@ -305,7 +330,7 @@ def snapshot(scope):
                     inv["memfds"].add(f"pid {p} fd {fd}: {t}")
         except OSError:
             pass
-    for rid in scope.run_ids:
+    for rid in ids:
         d = Path(scope.run_root) / rid
         if d.exists():
             inv["files"].add(f"{d}/ ({', '.join(sorted(os.listdir(d)))})")
@@ -315,7 +340,7 @@ def snapshot(scope):
                (f.startswith(".") and "tmp" in f):
                 inv["files"].add(os.path.join(base, f))
     for c in cgroup_dirs():
-        if any(rid in c for rid in scope.run_ids):
+        if any(rid in c for rid in ids):
             inv["cgroups"].add(c)
     return inv
 

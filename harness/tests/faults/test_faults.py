@@ -106,7 +106,7 @@ class Fault:
                 p.kill()
                 p.wait(10)
         for root in (self.run_root, RUN_ROOT2):
-            for rid in self.scope.run_ids:
+            for rid in self.scope.ids():
                 if (Path(root) / rid).exists():
                     subprocess.run([lab.UVMLAB, "down", rid], capture_output=True, timeout=60,
                                    env=dict(os.environ, UVMLAB_RUN_ROOT=root))
@@ -147,7 +147,7 @@ def expect_signalled(f, p, r, sig, took):
     assert took < BOUND_S, f"{took:.1f}s\n{r}"
     if sig == signal.SIGKILL:
         assert r.code == -signal.SIGKILL, str(r)
-        for rid in f.scope.run_ids:
+        for rid in f.scope.ids():
             if (Path(f.run_root) / rid).exists():
                 d = lab.uvmlab("down", rid, timeout=60)
                 assert d.code == 0, str(d)
@@ -291,7 +291,7 @@ def test_vsockd_kill_boot(fault, case):
         fault.sleep(0.0, 3.0)
     else:
         lab.wait_until(lambda: any(Path(fault.run_root, rid, "a", "vsock.sock").exists()
-                                   for rid in list(fault.scope.run_ids)), 30, "vsock.sock")
+                                   for rid in fault.scope.ids()), 30, "vsock.sock")
     fault.inject(v, signal.SIGKILL)
     t0 = time.monotonic()
     out, err = p.communicate(timeout=BOUND_S)
