@@ -129,9 +129,18 @@ static int lab_internet_holder(struct lab_internet *in)
 		goto cleanup;
 	}
 	if (pid == 0) {
+		int null;
+
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(126);
+		/* It outlives `uvmlab up`: holding the caller's stdout or stderr
+		 * would keep a `$(uvmlab up ...)` or a pipe reader waiting for EOF
+		 * as long as the lab runs. */
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+		    dup2(null, STDERR_FILENO) < 0)
+			_exit(1);
 		/* the internet's side of its veth stays off IPv6 like the lab's links */
 		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1 || c != 'y')
