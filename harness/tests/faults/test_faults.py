@@ -67,7 +67,7 @@ class Fault:
         self.scope.add_run(rid)
         return rid
 
-    def child(self, name, timeout=30, under=None):
+    def child(self, name, timeout=30, under=None, exclude=()):
         """PID of our process whose argv[0] ends in NAME (waits for it)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -76,7 +76,7 @@ class Fault:
                 argv0 = inventory.cmdline(pid).split(" ", 1)[0]
                 rest = inventory.cmdline(pid)
                 if (argv0.endswith(name) or (name.endswith(".py") and name in rest)) and \
-                   (under is None or under in rest):
+                   (under is None or under in rest) and pid not in exclude:
                     return pid
             time.sleep(0.02)
         raise AssertionError(f"no {name} process of the run within {timeout}s")
@@ -267,9 +267,17 @@ def live_check_fault(fault, what, sig, needles):
     assert r.code == 3 and took < BOUND_S, f"{took:.1f}s\n{r}"
     for n in needles(target):
         assert n in r.out, f"{n!r} not in\n{r}"
-    d, took = fault.call("down", rid)
-    assert d.code == 0 and took < BOUND_S, str(d)
+    down_after(fault, rid)
     fault.finish()
+
+
+def down_after(fault, rid):
+    """`down` of a lab whose fault may have ended it already: a supervisor
+    whose every VM died tears the lab down by itself."""
+    d, took = fault.call("down", rid)
+    assert took < BOUND_S, str(d)
+    gone = not (Path(fault.run_root) / rid).exists()
+    assert d.code == 0 or (gone and d.code == 2 and "no run" in d.err), str(d)
 
 
 def test_qemu_kill_check(fault, case):
@@ -355,9 +363,7 @@ def two_labs(fault, sibling_root):
     sib = fault.up(run_root=sibling_root)
     sib_qemu = json.loads((Path(sibling_root) / sib / "state.json").read_text())["vms"][0]["pid"]
     p = fault.start("run", "--boot-timeout", BOOT_TIMEOUT, SOLO)
-    q = fault.child("qemu-system-x86_64", under=fault.run_root + "/")
-    while q == sib_qemu:
-        q = fault.child("qemu-system-x86_64", under=fault.run_root + "/")
+    q = fault.child("qemu-system-x86_64", under=fault.run_root + "/", exclude={sib_qemu})
     fault.sleep(0.0, 3.0)
     fault.inject(q, signal.SIGKILL)
     out, err = p.communicate(timeout=BOUND_S)
@@ -413,3 +419,22 @@ def test_agent_flood(fault, case):
     d, _ = fault.call("down", rid)
     assert d.code == 0, str(d)
     fault.finish()
+
+
+# --- known findings --------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="known finding (issue #17): a SIGINT to `uvmlab up` "
+                   "is reported as signal 15, the SIGTERM the client forwards to its supervisor")
+def test_sigint_to_up_is_named_sigint(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    f = Fault(None, results)
+    try:
+        p = f.start("up", SOLO)
+        f.child("qemu-system-x86_64")
+        os.kill(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=BOUND_S)
+        assert p.returncode == 3, f"exit {p.returncode}\n{out}\n{err}"
+        one_line(err, "interrupted by signal 2")
+    finally:
+        f.cleanup()
