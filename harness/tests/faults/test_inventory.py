@@ -8,6 +8,8 @@ from pathlib import Path
 import inventory
 from framework import lab
 
+LINK = "uvlinvtest%d" % (os.getpid() % 100000)
+
 
 def test_inventory_sees_what_is_left(tmp_path):
     results = tmp_path / "results"
@@ -30,6 +32,11 @@ def test_inventory_sees_what_is_left(tmp_path):
             ["unshare", "--net", "--", "/usr/bin/python3", "-c",
              "import os, time; fd = os.memfd_create('uvmlab-left'); time.sleep(120)",
              str(run_dir)])
+        # a link in the root namespace with uvmlab's names, a tc filter on it
+        subprocess.run(["ip", "link", "add", LINK, "type", "bridge"], check=True)
+        subprocess.run(["tc", "qdisc", "add", "dev", LINK, "clsact"], check=True)
+        subprocess.run(["tc", "filter", "add", "dev", LINK, "ingress", "protocol", "all",
+                        "u32", "match", "u32", "0", "0", "flowid", "1:1"], check=True)
         mnt = run_dir / "mnt"
         mnt.mkdir()
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "none", str(mnt)], check=True)
@@ -37,10 +44,12 @@ def test_inventory_sees_what_is_left(tmp_path):
                                    for fd in os.listdir(f"/proc/{holder.pid}/fd")), 10, "memfd")
         time.sleep(0.2)
         left = "\n".join(inventory.diff(before, inventory.snapshot(scope)))
-        for kind in ("processes:", "netns:", "sockets:", "mounts:", "memfds:", "files:"):
+        for kind in ("processes:", "netns:", "sockets:", "mounts:", "memfds:", "files:",
+                     "links:", "tc:"):
             assert kind in left, f"{kind} not reported in:\n{left}"
         assert "result.json.tmp" in left and "left.sock" in left, left
     finally:
+        subprocess.run(["ip", "link", "del", LINK], capture_output=True)
         if mnt is not None:
             subprocess.run(["umount", str(mnt)])
         if holder is not None:
