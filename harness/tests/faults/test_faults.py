@@ -255,7 +255,8 @@ def test_qemu_stop_boot(fault, case):
     out, err = p.communicate(timeout=BOUND_S)
     assert time.monotonic() - t0 < 15 + 20
     assert p.returncode == 3, f"exit {p.returncode}\n{out}\n{err}"
-    one_line(err, 'vm "a"')
+    # the cause, not only the timeout it led to
+    one_line(err, f'vm "a": QEMU (pid {q}) is stopped')
     fault.finish()
 
 
