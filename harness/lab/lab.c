@@ -343,7 +343,8 @@ int lab_prepare(struct lab *lab)
 
 /* A boot fails on what QEMU or the lab saw first (the QMP handshake, the
  * agent's HELLO), which is often a symptom: QEMU could not reach a backend
- * daemon that had died, or QEMU itself was killed while we read from it.
+ * daemon that had died, or QEMU itself was killed while we read from it, or
+ * stopped (SIGSTOP) so that the boot could only time out.
  * Name the cause first and keep the symptom after it, on one line. */
 static void lab_up_blame(struct lab *lab)
 {
@@ -362,7 +363,13 @@ static void lab_up_blame(struct lab *lab)
 		for (i = 0; i < lab->n_vms; i++) {
 			struct lab_vm *vm = &lab->vms[i];
 
-			if (vm->state != LAB_VM_FAILED || lab_health_vm(vm, 1) != LAB_VM_HEALTH_DEAD)
+			enum lab_vm_health h;
+
+			/* reaped by the event loop: the symptom is the exit already */
+			if (vm->state != LAB_VM_FAILED || vm->pid <= 0)
+				continue;
+			h = lab_health_vm(vm, 1);
+			if (h != LAB_VM_HEALTH_DEAD && h != LAB_VM_HEALTH_HUNG)
 				continue;
 			if (strstr(symptom, vm->health_why)) {
 				snprintf(lab->err, sizeof(lab->err), "%s", symptom);
