@@ -45,6 +45,7 @@ import time
 from pathlib import Path
 
 UVMLAB_LINK = re.compile(r"^(br-|vm\d+n\d+|uvl|uvmlab)")
+RUN_ID = re.compile(r"/(\d{8}-\d{6}-[a-z0-9-]+-[0-9a-f]{8})/")
 # the namespace the suite runs in (the host's) is nobody's to leave behind
 HOST_NS = os.readlink("/proc/self/ns/net")
 
@@ -283,6 +284,7 @@ def snapshot(scope):
         inv["processes"].add(f"pid {p}: {cmd}")
     # namespaces: any process on the host still inside one of ours
     if scope.netns:
+        holders = {}
         for d in os.listdir("/proc"):
             if not d.isdigit() or int(d) == os.getpid():
                 continue
@@ -291,7 +293,16 @@ def snapshot(scope):
             except OSError:
                 continue
             if ns in scope.netns:
-                inv["netns"].add(f"{ns} held by pid {d} ({cmdline(int(d))[:80]})")
+                holders.setdefault(ns, []).append(int(d))
+        for ns, pids in holders.items():
+            # nsfs inode numbers are reused: a namespace of another run,
+            # created once ours was gone, may carry the same one; its
+            # processes name that run's folder
+            others = {m for p in pids for m in RUN_ID.findall(cmdline(p))} - ids
+            if others:
+                continue
+            for p in pids:
+                inv["netns"].add(f"{ns} held by pid {p} ({cmdline(p)[:80]})")
     if os.path.isdir("/run/netns"):
         for n in os.listdir("/run/netns"):
             if any(rid in n for rid in ids):

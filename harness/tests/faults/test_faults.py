@@ -282,7 +282,27 @@ def down_after(fault, rid):
 
 
 def test_qemu_kill_check(fault, case):
-    live_check_fault(fault, "qemu-system-x86_64", signal.SIGKILL, lambda pid: ['vm "a" is dead'])
+    """The only VM of a lab kept up is killed, then or during a `check`. Its
+    supervisor, every VM gone, tears the lab down by itself; a `check` that
+    came first names the dead VM, one that came later finds the supervisor
+    gone (exit 3) or no run at all (exit 2)."""
+    rid = fault.up()
+    q = fault.child("qemu-system-x86_64")
+    p = fault.start("check", "--run", rid)
+    fault.sleep(0.0, 1.0)
+    fault.inject(q, signal.SIGKILL)
+    t0 = time.monotonic()
+    out, err = p.communicate(timeout=BOUND_S)
+    assert time.monotonic() - t0 < BOUND_S
+    r = lab.Completed(p.returncode, out, err)
+    if r.code != 0:   # 0: the check was over before the kill
+        assert r.code in (2, 3), str(r)
+        text = (r.out + r.err)
+        assert 'vm "a" is dead' in text or "supervisor" in text or "no such run" in text, str(r)
+    lab.wait_until(lambda: not (Path(fault.run_root) / rid).exists(), 30,
+                   "the supervisor to tear the lab down")
+    down_after(fault, rid)
+    fault.finish()
 
 
 def test_qemu_stop_check(fault, case):
@@ -338,8 +358,9 @@ def test_results_full(fault, case, tmp_path):
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "none", str(mnt)],
                    check=True)
     try:
-        # case 0: full to the last byte; else a few KiB left, gone mid-run
-        left = 0 if case.index == 0 else case.rng.randrange(4, 64) * 1024
+        # case 0: full to the last byte; else 1 or 2 KiB left, gone mid-run
+        # (room for the run folder's first files, none for result.json)
+        left = 0 if case.index == 0 else case.rng.randrange(1, 3) * 1024
         subprocess.run(["dd", "if=/dev/zero", f"of={mnt}/filler", "bs=4k"], capture_output=True)
         if left:
             size = os.path.getsize(mnt / "filler")
