@@ -40,7 +40,9 @@ EXTRA_ALL :=
 help:
 	@echo "make                 build uvmlab and the guest images"
 	@echo "make deps            install the Debian packages uvmlab needs (root)"
-	@echo "make test            unit tests (ASan/UBSan), fuzzers (bounded), integration tests"
+	@echo "make test            unit tests (ASan/UBSan), fuzzers (bounded), integration tests,"
+	@echo "                     a sample of the fault suite (FAULT_SAMPLE=10 cases)"
+	@echo "make test-faults     the whole fault-injection suite (UVMLAB_FAULT_SEED=S replays)"
 	@echo "make scenario-NAME   run scenarios/NAME.yaml (e.g. make scenario-pair)"
 	@echo "make install         put uvmlab on PATH ($(PREFIX)/bin)"
 

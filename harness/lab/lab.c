@@ -405,6 +405,54 @@ int lab_prepare(struct lab *lab)
 	return ret;
 }
 
+/* A boot fails on what QEMU or the lab saw first (the QMP handshake, the
+ * agent's HELLO), which is often a symptom: QEMU could not reach a backend
+ * daemon that had died, or QEMU itself was killed while we read from it, or
+ * stopped (SIGSTOP) so that the boot could only time out.
+ * Name the cause first and keep the symptom after it, on one line. */
+static void lab_up_blame(struct lab *lab)
+{
+	char symptom[sizeof(lab->err)], cause[sizeof(lab->err)];
+	const char *rest;
+	size_t i, n;
+	int tries;
+
+	snprintf(symptom, sizeof(symptom), "%s", lab->err);
+	/* a socket reset can reach us a moment before its process is a zombie */
+	for (tries = 0; tries < 10; tries++) {
+		if (lab_service_dead(lab, cause, sizeof(cause))) {
+			lab_set_err(lab, "%.500s; then %.500s", cause, symptom);
+			return;
+		}
+		for (i = 0; i < lab->n_vms; i++) {
+			struct lab_vm *vm = &lab->vms[i];
+
+			enum lab_vm_health h;
+
+			/* reaped by the event loop: the symptom is the exit already */
+			if (vm->state != LAB_VM_FAILED || vm->pid <= 0)
+				continue;
+			h = lab_health_vm(vm, 1);
+			if (h != LAB_VM_HEALTH_DEAD && h != LAB_VM_HEALTH_HUNG)
+				continue;
+			if (strstr(symptom, vm->health_why)) {
+				snprintf(lab->err, sizeof(lab->err), "%s", symptom);
+				return;
+			}
+			/* the symptom names the VM already: 'vm "a": no valid HELLO ...' */
+			n = strlen(vm->pvm->name);
+			rest = symptom;
+			if (!strncmp(rest, "vm \"", 4) && !strncmp(rest + 4, vm->pvm->name, n) &&
+			    !strncmp(rest + 4 + n, "\": ", 3))
+				rest += 4 + n + 3;
+			lab_set_err(lab, "vm \"%s\": %s; then %.700s", vm->pvm->name, vm->health_why, rest);
+			return;
+		}
+		usleep(20 * 1000);
+	}
+	snprintf(lab->err, sizeof(lab->err), "%s", symptom);
+}
+
 static int lab_up_steps(struct lab *lab)
 {
 	size_t not_ready = 1;
@@ -427,6 +475,8 @@ static int lab_up_steps(struct lab *lab)
 		if (ret < 0)
 			break;
 	}
+	if (ret < 0 && ret != -EINTR)
+		lab_up_blame(lab);
 	if (!ret)
 		ret = roles_start_services(lab, checks_prepare_vm);
 	if (!ret)

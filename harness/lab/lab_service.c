@@ -153,6 +153,23 @@ int lab_service_health(struct lab *lab, char *msg, size_t len, size_t *off)
 	return ret;
 }
 
+int lab_service_dead(struct lab *lab, char *msg, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < lab->n_svc; i++) {
+		struct lab_service *s = &lab->svc[i];
+
+		if (!s->wanted || !s->started || !s->ops->health)
+			continue;
+		if (s->ops->health(lab, s->state) == -EPIPE) {
+			snprintf(msg, len, "%s", lab->err);
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void lab_service_stop_all(struct lab *lab)
 {
 	size_t i;

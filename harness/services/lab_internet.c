@@ -139,8 +139,10 @@ static int lab_internet_holder(struct lab_internet *in, uint32_t uid)
 		c = unshare(CLONE_NEWNET) == 0 && netns_link_disable_ipv6() == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1 || c != 'y')
 			_exit(1);
-		/* It only holds the namespace: none of the supervisor's files
-		 * (`uvmlab up`'s stdout, its BPF objects), and no root. */
+		/* It only holds the namespace, and outlives `uvmlab up`: none of
+		 * the supervisor's files (`uvmlab up`'s stdout, which would keep a
+		 * `$(uvmlab up ...)` waiting for EOF as long as the lab runs; its
+		 * BPF objects), and no root. */
 		null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, STDIN_FILENO);

@@ -65,4 +65,18 @@ pytest: $(BUILD)/uvmlab guests $(EXTRA_ALL)
 	$(Q)cd harness/tests && UVMLAB=$(abspath $(BUILD)/uvmlab) UVMLAB_BUILD=$(abspath $(BUILD)) \
 		$(PYTHON) -m pytest -ra $(PYTEST_ARGS)
 
-test: unit fuzz pytest
+# Fault injection (harness/tests/faults/README.md): uvmlab, QEMU, the
+# backends and fixtures killed or stopped mid-run, a full results
+# filesystem, two labs at once, floods. `make test-faults` runs the whole
+# set; `make test` a sample of FAULT_SAMPLE cases chosen by the seed across
+# kinds. UVMLAB_FAULT_SEED=S replays a run (the seed is printed).
+FAULT_SAMPLE ?= 10
+FAULT_PYTEST = cd harness/tests && UVMLAB=$(abspath $(BUILD)/uvmlab) UVMLAB_BUILD=$(abspath $(BUILD)) \
+	UVMLAB_FAULT_SAMPLE=$(1) $(PYTHON) -m pytest -ra faults $(PYTEST_ARGS)
+.PHONY: test-faults test-faults-sample
+test-faults: $(BUILD)/uvmlab guests $(EXTRA_ALL)
+	$(Q)$(call FAULT_PYTEST,)
+test-faults-sample: $(BUILD)/uvmlab guests $(EXTRA_ALL)
+	$(Q)$(call FAULT_PYTEST,$(FAULT_SAMPLE))
+
+test: unit fuzz pytest test-faults-sample

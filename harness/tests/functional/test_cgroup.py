@@ -229,8 +229,16 @@ def test_up_whose_supervisor_is_killed_while_starting_leaves_nothing(lab_results
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         def started():
+            # the VM folders exist from the id lease on, before the cgroup:
+            # wait for the state that names both the cgroup and a QEMU
             new = set(run_id_dirs()) - before
-            return new and os.path.exists(f"{RUN_ROOT}/{next(iter(new))}/a")
+            if not new:
+                return False
+            try:
+                st = state_of(next(iter(new)))
+            except (OSError, ValueError):
+                return False
+            return bool(st.get("cgroups")) and any(v.get("pid", 0) > 0 for v in st["vms"])
         wait_until(started, 60, "the run to start its first VM")
         run_id = next(iter(set(run_id_dirs()) - before))
         st = state_of(run_id)
