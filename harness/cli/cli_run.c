@@ -79,6 +79,24 @@ static int cli_prepare(const char *cmd, int argc, char **argv, struct cli_opts *
 	return CLI_EXIT_PASS;
 }
 
+/* "the console log of vm "a" is incomplete: No space left on device", for
+ * every VM whose console log could not be written, into BUF ("" if none). */
+static void cli_console_errors(json_t *vms, char *buf, size_t len)
+{
+	size_t i, off = 0;
+	json_t *vm;
+
+	buf[0] = '\0';
+	json_array_foreach(vms, i, vm) {
+		const char *why = json_string_value(json_object_get(vm, "console_log_error"));
+
+		if (why && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%sthe console log of vm \"%s\" is "
+						"incomplete: %s", off ? "; " : "",
+						json_string_value(json_object_get(vm, "name")), why);
+	}
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct cli_opts o;
@@ -89,7 +107,7 @@ int cli_run(int argc, char **argv)
 	struct checks_summary sum = { 0 };
 	json_t *res = NULL, *checks = NULL, *vms = NULL, *flows = NULL, *matrix = NULL, *fcheck = NULL;
 	json_t *contain = NULL;
-	char errbuf[1100] = "", esc[4096];
+	char errbuf[1100] = "", esc[4096], console_err[600] = "";
 	int ret, code = CLI_EXIT_LAB, wret = 0, breaches = 0;
 
 	code = cli_prepare("run", argc, argv, &o, &scn, &plan);
@@ -166,10 +184,16 @@ int cli_run(int argc, char **argv)
 	lab_down(lab);
 	result_finish(res, code, errbuf[0] ? errbuf : NULL);
 	wret = result_write(lab_results_dir(lab), res);
+	cli_console_errors(vms, console_err, sizeof(console_err));
 	if (wret < 0) {
-		/* a run whose record is lost did not pass, whatever its checks said */
-		util_err("run: could not write %s/result.json: %s", lab_results_dir(lab), strerror(-wret));
+		/* a run whose record is lost did not pass, whatever its checks said;
+		 * one line, with what else the full disk cost */
+		util_err("run: could not write %s/result.json: %s%s%s%s", lab_results_dir(lab),
+			 strerror(-wret), console_err[0] ? " (and " : "", console_err,
+			 console_err[0] ? ")" : "");
 		code = CLI_EXIT_LAB;
+	} else if (console_err[0]) {
+		printf("warning: %s\n", console_err);
 	}
 	if (checks)
 		checks_print(stdout, checks);

@@ -15,7 +15,8 @@
 #include "base/util.h"
 
 #define LAB_HEALTH_QMP_MS   2000
-#define LAB_HEALTH_AGENT_MS 2000   /* agent_conn_exec() may wait 5 s beyond */
+#define LAB_HEALTH_AGENT_MS 5000   /* agent_conn_exec() may wait 5 s beyond; 2 s was
+                                    * seen to fail a healthy guest on a loaded host */
 
 const char *lab_health_name(enum lab_vm_health h)
 {

@@ -205,6 +205,32 @@ void lab_ids_release(const char *dir, const uint32_t *ids, size_t n)
 	}
 }
 
+void lab_ids_release_owned(const char *dir, const char *owner)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[600], *buf = NULL, *sp;
+		size_t len = 0;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (util_read_file(path, 512, &buf, &len) < 0)
+			continue;
+		/* "PID STARTTIME OWNER\n": the owner is the third field */
+		sp = strchr(buf, ' ');
+		sp = sp ? strchr(sp + 1, ' ') : NULL;
+		if (sp && !strncmp(sp + 1, owner, strlen(owner)) && sp[1 + strlen(owner)] == '\n')
+			unlink(path);
+		free(buf);
+	}
+	closedir(d);
+}
+
 /* Async-signal-safe: called between fork and exec. Groups first (they need
  * CAP_SETGID), then the gid, the uid last: all three of each set, so
  * nothing can switch back, and the capability sets empty on their own. */

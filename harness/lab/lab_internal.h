@@ -185,6 +185,9 @@ int lab_ids_pick(uint32_t base, uint32_t count, size_t n, lab_ids_busy_fn busy, 
 int lab_ids_alloc(const char *dir, const char *owner, size_t n, uint32_t *out);
 /* Give the leases back (ids of 0 are skipped). */
 void lab_ids_release(const char *dir, const uint32_t *ids, size_t n);
+/* Release every lease in DIR whose owner (run id) is OWNER: the reaper of a
+ * killed run. */
+void lab_ids_release_owned(const char *dir, const char *owner);
 /* In a forked child before exec (async-signal-safe): setgroups(GROUPS),
  * setresgid(GID x3), setresuid(UID x3). 0 or negative errno (the caller
  * must _exit: a half-dropped child must never exec). */

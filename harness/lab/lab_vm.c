@@ -490,8 +490,11 @@ static void lab_vm_console_keep(struct lab_vm *vm, const char *buf, size_t n)
 			continue;
 		if (w <= 0) {
 			vm->con_err = w < 0 ? errno : ENOSPC;
-			util_err("vm \"%s\": writing %s: %s; the rest of its console is dropped",
-				 vm->pvm->name, vm->console_log, strerror(vm->con_err));
+			/* progress now; the run's last word (result.json's
+			 * console_log_error, or the one error line of a run whose
+			 * result could not be written) says it for the record */
+			util_progress("vm \"%s\": writing %s: %s; the rest of its console is dropped",
+				      vm->pvm->name, vm->console_log, strerror(vm->con_err));
 			close(vm->console_log_fd);
 			vm->console_log_fd = -1;
 			break;

@@ -14,6 +14,7 @@
 
 #include "base/util.h"
 #include "lab/cgroup.h"
+#include "lab/lab_internal.h"
 
 int run_state_save(const char *dir, json_t *state)
 {
@@ -263,6 +264,9 @@ int run_state_reap(const char *root, const char *id, int timeout_ms, int *killed
 	if (n > 0)
 		run_state_sleep_ms(100); /* let the kernel release their sockets */
 	needle[strlen(needle) - 1] = '\0';
+	/* the unprivileged ids a killed supervisor leased go back now, not at
+	 * the next run's sweep */
+	lab_ids_release_owned(LAB_IDS_DIR, id);
 	ret = util_rm_rf(needle);
 	return ret;
 }

@@ -139,7 +139,31 @@ def leftovers(run_id=None):
         found.append(f"mounts remain: {lab_mounts()}")
     if run_id and run_cgroups(run_id):
         found.append(f"cgroups remain: {run_cgroups(run_id)}")
+    if run_id and run_leases(run_id):
+        found.append(f"unprivileged id leases remain: {run_leases(run_id)}")
     return found
+
+
+IDS_DIR = "/run/uvmlab-ids"
+
+
+def run_leases(run_id):
+    """Lease files (PID STARTTIME OWNER) of RUN_ID's unprivileged ids."""
+    out = []
+    try:
+        names = os.listdir(IDS_DIR)
+    except FileNotFoundError:
+        return out
+    for n in names:
+        if not n.isdigit():
+            continue
+        try:
+            fields = open(os.path.join(IDS_DIR, n)).read().split()
+        except OSError:
+            continue
+        if len(fields) == 3 and fields[2] == run_id:
+            out.append(n)
+    return sorted(out)
 
 
 def wait_until(pred, timeout, what):

@@ -99,6 +99,28 @@ static void test_leases_are_exclusive_and_stale_ones_reused(void **state)
 	lab_ids_release(dir, b, 2);
 }
 
+/* The reaper of a killed run gives back exactly that run's leases. */
+static void test_release_owned(void **state)
+{
+	const char *dir = *state;
+	uint32_t a[2], b[1];
+	char path[600];
+
+	assert_int_equal(lab_ids_alloc(dir, "run-a", 2, a), 0);
+	assert_int_equal(lab_ids_alloc(dir, "run-ab", 1, b), 0);
+	lab_ids_release_owned(dir, "run-a");
+	snprintf(path, sizeof(path), "%s/%u", dir, a[0]);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/%u", dir, a[1]);
+	assert_int_equal(access(path, F_OK), -1);
+	/* a run id that only starts like it keeps its own */
+	snprintf(path, sizeof(path), "%s/%u", dir, b[0]);
+	assert_int_equal(access(path, F_OK), 0);
+	lab_ids_release_owned(dir, "run-ab");
+	assert_int_equal(access(path, F_OK), -1);
+	lab_ids_release_owned("/nonexistent-uvmlab-ids", "run-a"); /* no folder: nothing */
+}
+
 /* QEMU walks the run root by path as its own uid: a root-owned run root
  * gets o+x, a folder above it that others cannot search is named. */
 static void test_run_root_made_searchable_or_named(void **state)
@@ -165,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_pick_full_range_is_an_error),
 		cmocka_unit_test_setup_teardown(test_leases_are_exclusive_and_stale_ones_reused, dir_setup,
 						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_release_owned, dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_run_root_made_searchable_or_named, dir_setup,
 						dir_teardown),
 		cmocka_unit_test(test_drop_is_for_good),
