@@ -70,7 +70,7 @@ pytest: $(BUILD)/uvmlab guests $(EXTRA_ALL)
 # filesystem, two labs at once, floods. `make test-faults` runs the whole
 # set; `make test` a sample of FAULT_SAMPLE cases chosen by the seed across
 # kinds. UVMLAB_FAULT_SEED=S replays a run (the seed is printed).
-FAULT_SAMPLE ?= 10
+FAULT_SAMPLE ?= 6
 FAULT_PYTEST = cd harness/tests && UVMLAB=$(abspath $(BUILD)/uvmlab) UVMLAB_BUILD=$(abspath $(BUILD)) \
 	UVMLAB_FAULT_SAMPLE=$(1) $(PYTHON) -m pytest -ra faults $(PYTEST_ARGS)
 .PHONY: test-faults test-faults-sample

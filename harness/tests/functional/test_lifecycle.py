@@ -133,13 +133,25 @@ def test_reaper_spares_bystanders_that_name_the_run(lab_results):
         os.kill(supervisor_pid(run_id), signal.SIGKILL)
         uvmlab("down", run_id, check_code=0)
         assert bystander.poll() is None, "down killed a host process that only named the run"
-        assert not any(os.path.exists(f"/proc/{p}") and p != bystander.pid for p in qemus)
+        # killed: gone, or a zombie until init reaps it (the supervisor that
+        # was their parent is dead); the kernel may take a moment to free them
+        wait_until(lambda: all(_dead(p) for p in qemus if p != bystander.pid), 10,
+                   "the lab's QEMUs to be killed")
         assert run_id not in run_id_dirs()
         assert recorded and len(recorded) == 1  # the lab's own; pair has no internet
     finally:
         bystander.kill()
         bystander.wait()
     assert leftovers(run_id) == []
+
+
+def _dead(pid):
+    """PID has exited: no such process, or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
 
 
 def test_up_killed_before_it_announces_leaves_no_lab(lab_results):
