@@ -420,7 +420,7 @@ static void lab_up_blame(struct lab *lab)
 	snprintf(symptom, sizeof(symptom), "%s", lab->err);
 	/* a socket reset can reach us a moment before its process is a zombie */
 	for (tries = 0; tries < 10; tries++) {
-		if (lab_service_dead(lab, cause, sizeof(cause))) {
+		if (lab_service_dead(lab, 0, cause, sizeof(cause))) {
 			lab_set_err(lab, "%.500s; then %.500s", cause, symptom);
 			return;
 		}
@@ -449,6 +449,12 @@ static void lab_up_blame(struct lab *lab)
 			return;
 		}
 		usleep(20 * 1000);
+	}
+	/* no death anywhere: a backend that is alive but does not answer is the
+	 * best lead left (after the VMs: a killed QEMU breaks its pipe too) */
+	if (lab_service_dead(lab, 1, cause, sizeof(cause))) {
+		lab_set_err(lab, "%.500s; then %.500s", cause, symptom);
+		return;
 	}
 	snprintf(lab->err, sizeof(lab->err), "%s", symptom);
 }

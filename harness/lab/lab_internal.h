@@ -145,10 +145,11 @@ int lab_service_vm_taps(struct lab_vm *vm);
 void lab_service_netns(const struct lab *lab, json_t *netns);
 /* health() of each wanted service; the messages joined into MSG. */
 int lab_service_health(struct lab *lab, char *msg, size_t len, size_t *off);
-/* Whether a started service's health() says it is gone (-EPIPE): then 1,
- * with its message (e.g. how the daemon died) in MSG; lab->err is
- * overwritten. 0 when every service is there. */
-int lab_service_dead(struct lab *lab, char *msg, size_t len);
+/* Whether a started service's health() says it is gone (-EPIPE), or with
+ * OR_SILENT also alive but not answering (any other error): then 1, with
+ * its message (e.g. how the daemon died) in MSG; lab->err is overwritten.
+ * 0 when every service is there. */
+int lab_service_dead(struct lab *lab, int or_silent, char *msg, size_t len);
 void lab_service_stop_all(struct lab *lab);     /* lab_down(), reverse order */
 void lab_service_destroy(struct lab *lab);      /* lab_destroy() */
 

@@ -153,16 +153,18 @@ int lab_service_health(struct lab *lab, char *msg, size_t len, size_t *off)
 	return ret;
 }
 
-int lab_service_dead(struct lab *lab, char *msg, size_t len)
+int lab_service_dead(struct lab *lab, int or_silent, char *msg, size_t len)
 {
 	size_t i;
+	int ret;
 
 	for (i = 0; i < lab->n_svc; i++) {
 		struct lab_service *s = &lab->svc[i];
 
 		if (!s->wanted || !s->started || !s->ops->health)
 			continue;
-		if (s->ops->health(lab, s->state) == -EPIPE) {
+		ret = s->ops->health(lab, s->state);
+		if (ret == -EPIPE || (or_silent && ret < 0)) {
 			snprintf(msg, len, "%s", lab->err);
 			return 1;
 		}
