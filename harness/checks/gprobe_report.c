@@ -105,8 +105,11 @@ static int gprobe_parse_if(json_t *o, struct gprobe_if *ifc, const char *where, 
 	rc = gprobe_str(o, "name", ifc->name, sizeof(ifc->name), GPROBE_NAME_CHARS, where, err, errlen);
 	if (!rc)
 		rc = gprobe_str(o, "mac", mac, sizeof(mac), "0123456789abcdefABCDEF:", where, err, errlen);
-	if (!rc && gprobe_mac(mac, ifc->mac))
+	/* "": a link type without an Ethernet-style address (the lab kernel's
+	 * built-in sit0/tunl0/ip6tnl0); such an interface matches no MAC */
+	if (!rc && mac[0] && gprobe_mac(mac, ifc->mac))
 		rc = gprobe_fail(err, errlen, "%s.mac: not a MAC address", where);
+	ifc->has_mac = !rc && mac[0];
 	return rc;
 }
 
@@ -271,7 +274,7 @@ const struct gprobe_if *gprobe_report_if_by_mac(const struct gprobe_report *r, c
 	size_t i;
 
 	for (i = 0; i < r->n_ifs; i++)
-		if (!memcmp(r->ifs[i].mac, mac, 6))
+		if (r->ifs[i].has_mac && !memcmp(r->ifs[i].mac, mac, 6))
 			return &r->ifs[i];
 	return NULL;
 }

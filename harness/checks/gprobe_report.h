@@ -34,6 +34,7 @@ struct gprobe_if {
 	uint32_t ifindex;
 	char name[16];
 	uint8_t mac[6];
+	int has_mac;          /* 0: no Ethernet-style address ("" in the report: sit0, tunl0) */
 };
 
 struct gprobe_owner {

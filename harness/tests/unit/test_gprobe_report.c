@@ -56,6 +56,28 @@ static void test_parse_strict(void **state)
 	gprobe_report_free(&r);
 }
 
+/* The lab kernel builds in sit0/tunl0/ip6tnl0: the probe reports them with
+ * "mac":"" and such an interface must parse yet match no address, not even
+ * all zeros (which lo has). */
+static void test_parse_interface_without_mac(void **state)
+{
+	static const char text[] = "{\"format\":\"uvmlab-gprobe/1\",\"kernel\":\"6.1.0-test\","
+		"\"interfaces\":[{\"ifindex\":1,\"name\":\"lo\",\"mac\":\"00:00:00:00:00:00\"},"
+		"{\"ifindex\":2,\"name\":\"sit0\",\"mac\":\"\"}],"
+		"\"seen\":0,\"lost\":0,\"xdp_redirects\":0,\"truncated\":false,\"tx\":[]}";
+	static const uint8_t zero[6] = { 0 };
+	struct gprobe_report r = parse_ok(text);
+
+	(void)state;
+	assert_int_equal(r.n_ifs, 2);
+	assert_false(r.ifs[1].has_mac);
+	assert_true(r.ifs[0].has_mac);
+	assert_int_equal(gprobe_report_if_by_mac(&r, zero)->ifindex, 1);
+	r.ifs[0].has_mac = 0;
+	assert_null(gprobe_report_if_by_mac(&r, zero));
+	gprobe_report_free(&r);
+}
+
 static int judge_attr_empty(const char *text, uint32_t ifindex, const char *const *users, size_t nu,
 			    const char *const *procs, size_t np, int allow_empty, char *ev, size_t evlen,
 			    size_t *n_findings)
@@ -337,6 +359,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_strict),
+		cmocka_unit_test(test_parse_interface_without_mac),
 		cmocka_unit_test(test_attribution_strict_passes),
 		cmocka_unit_test(test_attribution_other_process_fails),
 		cmocka_unit_test(test_attribution_forwarded_and_kernel_fail),
