@@ -195,10 +195,6 @@ static int lab_check_images(struct lab *lab)
 	char path[1200];
 	size_t i;
 
-	if (access(lab->kernel, R_OK) < 0) {
-		lab_set_err(lab, "guest kernel %s missing: build the images with `make guests`", lab->kernel);
-		return -ENOENT;
-	}
 	for (i = 0; i < lab->n_vms; i++) {
 		const struct scn_vm *sv = lab->vms[i].pvm->scn;
 
@@ -208,12 +204,14 @@ static int lab_check_images(struct lab *lab)
 			lab_set_err(lab, "guest image %s missing: build the images with `make guests`", path);
 			return -ENOENT;
 		}
-		if (sv->kernel != SCN_KERNEL_LAB)
-			continue;
 		lab_vm_kernel_path(&lab->vms[i], path, sizeof(path));
 		if (access(path, R_OK) < 0) {
-			lab_set_err(lab, "vm \"%s\": lab kernel %s missing: build it with `make lab-kernel`",
-				    sv->name, path);
+			if (sv->kernel == SCN_KERNEL_LAB)
+				lab_set_err(lab, "vm \"%s\": lab kernel %s missing: build it with `make lab-kernel`"
+					    " (or set kernel: stock)", sv->name, path);
+			else
+				lab_set_err(lab, "vm \"%s\": stock kernel %s missing: build the images with "
+					    "`make guests`", sv->name, path);
 			return -ENOENT;
 		}
 	}
