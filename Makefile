@@ -38,10 +38,12 @@ SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 EXTRA_ALL :=
 
 help:
-	@echo "make                 build uvmlab and the guest images"
+	@echo "make                 build uvmlab, the guest images and the lab kernel"
+	@echo "                     (first time on a machine: ~20 min on 2 cores, then cached)"
+	@echo "make lab-kernel      only the lab kernel (guests/kernel/README.md)"
 	@echo "make deps            install the Debian packages uvmlab needs (root)"
 	@echo "make test            unit tests (ASan/UBSan), fuzzers (bounded), integration tests,"
-	@echo "                     a sample of the fault suite (FAULT_SAMPLE=10 cases)"
+	@echo "                     a sample of the fault suite (FAULT_SAMPLE=6 cases)"
 	@echo "make test-faults     the whole fault-injection suite (UVMLAB_FAULT_SEED=S replays)"
 	@echo "make scenario-NAME   run scenarios/NAME.yaml (e.g. make scenario-pair)"
 	@echo "make install         put uvmlab on PATH ($(PREFIX)/bin)"

@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: MIT
 # kernel.mk: the lab kernel (PVH vmlinux + bzImage) built from Debian's linux-source and lab.config.
 #
-# Not in EXTRA_ALL: a cold build takes many minutes, so plain `make` and
-# `make test` never start one. The builder caches each kernel outside the tree
-# (/var/cache/uvmlab/kernels/<key>/), so after the first build on a machine
-# `make lab-kernel` only copies the cached files.
+# Part of `make` (EXTRA_ALL): every role boots the lab kernel by default. The
+# first build on a machine takes minutes and prints its progress; the builder
+# caches each kernel outside the tree (/var/cache/uvmlab/kernels/<key>/, key =
+# hash of its inputs), so every later `make`, in any clone, only copies the
+# cached files.
 
 LAB_KERNEL_OUTPUTS := $(BUILD)/guests/lab-vmlinux $(BUILD)/guests/lab-bzImage \
                       $(BUILD)/guests/lab-kernel.json
 LAB_KERNEL_BUILDER := guests/kernel/build-kernel
+EXTRA_ALL += $(LAB_KERNEL_OUTPUTS)
 
 .PHONY: lab-kernel lab-kernel-relock
 lab-kernel: $(LAB_KERNEL_OUTPUTS)

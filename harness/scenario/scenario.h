@@ -37,7 +37,7 @@ enum scn_accel { SCN_ACCEL_AUTO = 0, SCN_ACCEL_KVM, SCN_ACCEL_TCG };
 enum scn_machine { SCN_MACHINE_MICROVM = 0, SCN_MACHINE_Q35, SCN_MACHINE_PC };
 enum scn_expect { SCN_EXPECT_ALLOWED = 0, SCN_EXPECT_BLOCKED };
 enum scn_proto { SCN_PROTO_ICMP = 0, SCN_PROTO_TCP, SCN_PROTO_UDP, SCN_PROTO_ANY };
-enum scn_kernel { SCN_KERNEL_STOCK = 0, SCN_KERNEL_LAB };     /* Debian's kernel / our lab kernel */
+enum scn_kernel { SCN_KERNEL_LAB = 0, SCN_KERNEL_STOCK };     /* our lab kernel (default) / Debian's */
 enum scn_boot { SCN_BOOT_BZIMAGE = 0, SCN_BOOT_PVH };         /* compressed bzImage / vmlinux via PVH */
 enum scn_console { SCN_CONSOLE_ON = 0, SCN_CONSOLE_OFF };
 

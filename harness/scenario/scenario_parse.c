@@ -28,7 +28,7 @@
  *       machine: microvm|q35|pc default: lab.machine
  *       memory: 256             MiB, 64..16384; 0 = default
  *       vcpus: 1                1..16
- *       kernel: stock|lab       default stock (lab: built by `make lab-kernel`)
+ *       kernel: lab|stock       default lab (built by `make`); stock: Debian's
  *       boot: bzimage|pvh       default bzimage for stock, pvh for lab; pvh needs lab
  *       console: on|off         default on (off: no serial console output)
  *       initramfs_pad: 0        MiB of incompressible padding appended to the initramfs

@@ -30,13 +30,13 @@ def _uptime(run_id):
 def test_guest_clock_keeps_the_hosts_rate(lab_results):
     r = uvmlab("up", scenario("pair"), results=lab_results, check_code=0)
     run_id = r.out.strip()
+    src = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
     try:
-        clock = uvmlab("exec", "--run", run_id, "a", "--", "cat",
-                       "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-                       timeout=120, check_code=0).out.strip()
+        first = uvmlab("exec", "--run", run_id, "a", "--", "cat", src, timeout=120, check_code=0).out.strip()
         h0, g0, l0 = _uptime(run_id)
         time.sleep(SPAN_S)
         h1, g1, l1 = _uptime(run_id)
+        clock = uvmlab("exec", "--run", run_id, "a", "--", "cat", src, timeout=120, check_code=0).out.strip()
     finally:
         uvmlab("down", run_id)
     host, guest = h1 - h0, g1 - g0
@@ -44,6 +44,12 @@ def test_guest_clock_keeps_the_hosts_rate(lab_results):
     slack = (l0 + l1) / 2
     print(f"guest clock: {clock}; {guest:.3f} s in the guest over {host:.3f} s on the host "
           f"(ratio {guest / host:.4f}, exec latency {l0:.3f}/{l1:.3f} s)")
+    # The kernel first registers the TSC as "tsc-early" (the rate from
+    # tsc_early_khz) and hands over to "tsc", the same counter at the same
+    # rate, once its refinement work has run about a second later: the lab
+    # kernel can be ready before that. Either way the clock is the TSC, and
+    # the handover has happened by the end of the span.
+    assert first in ("tsc-early", "tsc"), first
     assert clock == "tsc", clock
     assert abs(guest - host) <= 0.05 * host + slack, (guest, host, slack)
     assert leftovers(run_id) == []
