@@ -86,6 +86,13 @@ void cli_usage(FILE *f)
 "  --since-last          check: judge only the flows recorded since the previous\n"
 "                        check (their new packets); the first judges all since\n"
 "                        up. Guest probe checks still cover the whole run\n"
+"  --timing wall|virtual run, up, bench boot: virtual runs every guest under\n"
+"                        TCG with -icount (1 ns per instruction, no sleeping):\n"
+"                        guest clocks count what the guest executed, not how\n"
+"                        busy the host is, so bench boot's guest-clock phases\n"
+"                        repeat on a loaded machine (wall, the default: the\n"
+"                        accelerator as chosen). Slower than plain TCG; not\n"
+"                        with --accel kvm\n"
 "  --no-flows            run, up: skip the eBPF flow recorder on the lab's ports\n"
 "                        (no flow matrix; a scenario policy is then not judged)\n"
 "                        and the containment egress recorder (the check that no\n"
@@ -122,7 +129,7 @@ void cli_usage(FILE *f)
 
 enum { OPT_ACCEL = 256, OPT_BOOT_TIMEOUT, OPT_IMAGES, OPT_RESULTS, OPT_RUN_ROOT, OPT_QEMU,
        OPT_RUN, OPT_TIMEOUT, OPT_ALL, OPT_NO_FLOWS, OPT_JSON,
-       OPT_SINCE_LAST };
+       OPT_SINCE_LAST, OPT_TIMING };
 
 static int cli_uint(const char *cmd, const char *opt, const char *s, uint32_t *out)
 {
@@ -173,6 +180,7 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "since-last", no_argument, NULL, OPT_SINCE_LAST },
+		{ "timing", required_argument, NULL, OPT_TIMING },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -219,6 +227,13 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 		case OPT_NO_FLOWS: o->no_flows = 1; break;
 		case OPT_JSON: o->json = 1; break;
 		case OPT_SINCE_LAST: o->since_last = 1; break;
+		case OPT_TIMING:
+			if (strcmp(optarg, "wall") && strcmp(optarg, "virtual")) {
+				util_err("%s: --timing wants wall or virtual, not \"%s\"", cmd, optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o->timing_virtual = !strcmp(optarg, "virtual");
+			break;
 		case 'f': o->follow = 1; break;
 		case 'h':
 			cli_usage(stdout);
@@ -227,6 +242,10 @@ int cli_parse(const char *cmd, int argc, char **argv, struct cli_opts *o, int *o
 			util_err("%s: unknown option \"%s\" (see uvmlab --help)", cmd, argv[optind - 1]);
 			return CLI_EXIT_USAGE;
 		}
+	}
+	if (o->timing_virtual && o->accel == SCN_ACCEL_KVM) {
+		util_err("%s: --timing virtual runs guests under TCG with -icount: not with --accel kvm", cmd);
+		return CLI_EXIT_USAGE;
 	}
 	*optind_out = optind;
 	return CLI_EXIT_PASS;

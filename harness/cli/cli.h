@@ -31,6 +31,7 @@ struct cli_opts {
 	int no_flows;             /* run --no-flows: no eBPF flow recorder */
 	int json;                 /* plan --json */
 	int since_last;           /* check --since-last */
+	int timing_virtual;       /* --timing virtual: TCG with -icount */
 	char images_buf[4096];    /* storage behind the default images_dir */
 };
 

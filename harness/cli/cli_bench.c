@@ -109,8 +109,9 @@ int cli_bench(int argc, char **argv)
 	json_object_set_new(res, "accelerator", lab_accel_json(lab));
 	json_object_set_new(res, "cgroup", lab_cgroup_json(lab));
 	json_object_set_new(res, "images", lab_images_json(lab));
-	json_object_set_new(res, "bench", json_pack("{s:s,s:i,s:i,s:b}", "kind", vsock ? "vsock" : "boot",
-		"repeat", (int)bo.repeat, "warmup", vsock ? 0 : (int)bo.warmup, "bare", !vsock && bo.bare));
+	json_object_set_new(res, "bench", json_pack("{s:s,s:i,s:i,s:b,s:s}", "kind", vsock ? "vsock" : "boot",
+		"repeat", (int)bo.repeat, "warmup", vsock ? 0 : (int)bo.warmup, "bare", !vsock && bo.bare,
+		"timing", o.timing_virtual ? "virtual" : "wall"));
 	json_object_set_new(res, "vms", lab_vms_json(lab));
 	if (ratios)
 		json_object_set(res, "ratios", ratios);

@@ -30,6 +30,7 @@ void cli_lab_opts(const struct cli_opts *o, struct lab_opts *lo)
 	lo->qemu_bin = o->qemu_bin;
 	lo->accel = o->accel;
 	lo->boot_timeout_s = o->boot_timeout_s;
+	lo->timing_virtual = o->timing_virtual;
 }
 
 static void cli_print_timelines(FILE *f, json_t *vms)

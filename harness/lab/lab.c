@@ -325,6 +325,7 @@ int lab_poll(struct lab *lab, int timeout_ms)
 int lab_prepare(struct lab *lab)
 {
 	struct accel_probe_cfg pcfg;
+	enum scn_accel want;
 	char initrd[1200];
 	int ret;
 
@@ -365,8 +366,22 @@ int lab_prepare(struct lab *lab)
 	snprintf(initrd, sizeof(initrd), "%s/%s.cpio", lab->images_dir, role_get(0)->image);
 	pcfg = (struct accel_probe_cfg){ .qemu_bin = lab->opts.qemu_bin, .kernel = lab->kernel,
 		.initrd = initrd, .cache_dir = lab->opts.run_root };
-	ret = accel_probe_choose(lab->opts.accel >= 0 ? (enum scn_accel)lab->opts.accel :
-				 lab->plan->scn->accel, &pcfg, &lab->accel);
+	want = lab->opts.accel >= 0 ? (enum scn_accel)lab->opts.accel : lab->plan->scn->accel;
+	if (lab->opts.timing_virtual) {
+		/* virtual time exists only where QEMU counts instructions */
+		if (want == SCN_ACCEL_KVM) {
+			lab_set_err(lab, "--timing virtual runs guests under TCG with -icount; the accelerator "
+				    "asked for is kvm (drop --accel kvm / accel: kvm)");
+			return -EINVAL;
+		}
+		lab->accel.id = QEMU_ACCEL_TCG_ICOUNT;
+		lab->accel.requested = want;
+		snprintf(lab->accel.reason, sizeof(lab->accel.reason),
+			 "--timing virtual: TCG counting instructions (-icount), guest clocks in virtual time");
+		ret = 0;
+	} else {
+		ret = accel_probe_choose(want, &pcfg, &lab->accel);
+	}
 	if (ret < 0) {
 		lab_set_err(lab, "accelerator: %s", lab->accel.reason);
 		return ret;
@@ -378,6 +393,8 @@ int lab_prepare(struct lab *lab)
 			      plan_default_boot_timeout_s(lab->accel.id == QEMU_ACCEL_KVM);
 	if (lab->accel.id == QEMU_ACCEL_TCG)
 		lab->tsc_khz = util_host_tsc_khz();
+	else if (lab->accel.id == QEMU_ACCEL_TCG_ICOUNT)
+		lab->tsc_khz = QEMU_ICOUNT_TSC_KHZ;
 	lab->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (lab->epfd < 0) {
 		ret = -errno;

@@ -31,6 +31,7 @@ struct lab_opts {
 	const char *qemu_bin;      /* default "qemu-system-x86_64" */
 	int accel;                 /* -1: from scenario; else enum scn_accel */
 	uint32_t boot_timeout_s;   /* 0: from plan/default */
+	int timing_virtual;        /* guests under TCG -icount (qemu_accel.c) */
 	/* host services (services/service.h); NULL: services_registry() */
 	const struct service_ops *const *services;
 	size_t n_services;

@@ -38,6 +38,34 @@ static int qemu_accel_tcg_cmdline(char *buf, size_t len, uint64_t tsc_khz)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Virtual time: TCG counting instructions (-icount). shift=0 makes every
+ * guest instruction 1 ns of virtual time; sleep=off lets an idle vCPU jump
+ * to its next timer instead of waiting for the host clock, and align=off
+ * never slows the guest to wall-clock speed. Guest time then depends on what
+ * the guest executes, not on how busy the host is: boot phases measured on
+ * the guest's clock repeat across runs on a loaded machine. -icount makes
+ * TCG single-threaded (it is incompatible with MTTCG). */
+#define QEMU_ICOUNT_SHIFT 0
+static int qemu_accel_icount_args(struct qemu_argv *a)
+{
+	int ret = qemu_accel_tcg_args(a);
+
+	if (!ret)
+		ret = qemu_argv_add(a, "-icount");
+	if (!ret)
+		ret = qemu_argv_add(a, "shift=%d,align=off,sleep=off", QEMU_ICOUNT_SHIFT);
+	return ret;
+}
+
+/* Under -icount the guest TSC counts virtual nanoseconds (QEMU's elapsed
+ * ticks are the instruction counter's clock): 1 GHz, whatever the host's
+ * rate. The kernel is told so, and to trust it, as under plain TCG. */
+static int qemu_accel_icount_cmdline(char *buf, size_t len, uint64_t tsc_khz)
+{
+	(void)tsc_khz;
+	return qemu_accel_tcg_cmdline(buf, len, QEMU_ICOUNT_TSC_KHZ);
+}
+
 static int qemu_accel_kvm_args(struct qemu_argv *a)
 {
 	int ret = qemu_argv_add(a, "-accel");
@@ -67,6 +95,13 @@ static const struct qemu_accel_ops qemu_accel_tcg = {
 	.add_cmdline = qemu_accel_tcg_cmdline,
 };
 
+static const struct qemu_accel_ops qemu_accel_icount = {
+	.id = QEMU_ACCEL_TCG_ICOUNT,
+	.name = "tcg-icount",
+	.add_args = qemu_accel_icount_args,
+	.add_cmdline = qemu_accel_icount_cmdline,
+};
+
 static const struct qemu_accel_ops qemu_accel_kvm = {
 	.id = QEMU_ACCEL_KVM,
 	.name = "kvm",
@@ -77,6 +112,7 @@ static const struct qemu_accel_ops qemu_accel_kvm = {
 static const struct qemu_accel_ops *const qemu_accels[] = {
 	&qemu_accel_tcg,
 	&qemu_accel_kvm,
+	&qemu_accel_icount,
 };
 
 const struct qemu_accel_ops *qemu_accel_get(enum qemu_accel_id id)

@@ -40,7 +40,11 @@ struct qemu_machine_ops {
 const struct qemu_machine_ops *qemu_machine_get(enum scn_machine id);
 
 /* Accelerator variant. */
-enum qemu_accel_id { QEMU_ACCEL_TCG = 0, QEMU_ACCEL_KVM };
+/* QEMU_ACCEL_TCG_ICOUNT is TCG in virtual time (--timing virtual): never a
+ * probe's choice, only what a lab on TCG switches to when asked. */
+enum qemu_accel_id { QEMU_ACCEL_TCG = 0, QEMU_ACCEL_KVM, QEMU_ACCEL_TCG_ICOUNT };
+/* The guest TSC rate under -icount: one tick per virtual nanosecond. */
+#define QEMU_ICOUNT_TSC_KHZ 1000000u
 struct qemu_accel_ops {
 	enum qemu_accel_id id;
 	const char *name;

@@ -263,6 +263,30 @@ def config_rows(configs):
     return rows
 
 
+def guest_clock_rows(boot_runs):
+    """Per configuration: the agent's start and ready on the guest's own clock
+    (virtual time when the run used --timing virtual), median and CV."""
+    rows = []
+    for _, res, boots in boot_runs:
+        timing = res.get("bench", {}).get("timing", "wall")
+        for c in boots:
+            g = c.get("summary", {}).get("guest_clock")
+            if not g:
+                continue
+            i, r = g.get("init_start", {}), g.get("agent_ready", {})
+            rows.append([c["vm"], timing, str(r.get("n", 0)),
+                         f"{i.get('median', 0):.1f}", f"{100 * i.get('cv', 0):.2f}%",
+                         f"{r.get('median', 0):.1f}", f"{100 * r.get('cv', 0):.2f}%"])
+    return rows
+
+
+GUEST_HEAD = ["config", "timing", "n", "agent start ms", "CV", "agent ready ms", "CV"]
+GUEST_NOTE = ("On the guest's clock, from the kernel's clock start. With timing *virtual* "
+              "(`--timing virtual`: TCG -icount, 1 ns per instruction) it counts what the guest "
+              "executed, so it repeats on a loaded host; with *wall* it is the guest's TSC at the "
+              "host's rate.")
+
+
 HEAD = ["config", "machine", "kernel", "boot", "initramfs MiB", "console", "n",
         "median ready ms", "95% CI", "CV", "uvmlab/bare", "first bottleneck"]
 
@@ -344,6 +368,9 @@ def boot_section(boot_runs, hf, alone):
     md += [f"{hm} Configurations", "", md_table(HEAD, config_rows(configs)), ""]
     md += ["Phases: " + "; ".join(f"*{k}* = {v}" for k, v in SEGMENT_HELP.items()) + ".", ""]
     md += [f"{hm} First bottleneck per configuration", ""] + bottlenecks + [""]
+    grows = guest_clock_rows(boot_runs)
+    if grows:
+        md += [f"{hm} Phases on the guest clock", "", md_table(GUEST_HEAD, grows), "", GUEST_NOTE, ""]
     md += [f"{hm} Plots", "", "![phases](phases.png)", "", "![distribution](distribution.png)", ""]
     md += hf_md
     md += ["Raw samples, with every parameter that shaped them, are in each run's result.json.", ""]
@@ -355,7 +382,11 @@ def boot_section(boot_runs, hf, alone):
     doc += [f"</ul><h{h}>Configurations</h{h}>", h_table(HEAD, config_rows(configs))]
     doc += [f"<h{h}>First bottleneck per configuration</h{h}><ul>"]
     doc += [f"<li>{html.escape(b[2:].replace('**', ''))}</li>" for b in bottlenecks]
-    doc += [f"</ul><h{h}>Plots</h{h}>", img_tag("phases.png", plots["phases.png"]),
+    doc += ["</ul>"]
+    if grows:
+        doc += [f"<h{h}>Phases on the guest clock</h{h}>", h_table(GUEST_HEAD, grows),
+                f"<p>{html.escape(GUEST_NOTE.replace('*', '').replace('`', ''))}</p>"]
+    doc += [f"<h{h}>Plots</h{h}>", img_tag("phases.png", plots["phases.png"]),
             img_tag("distribution.png", plots["distribution.png"])]
     doc += hf_doc
     doc += ["<p>Raw samples, with every parameter that shaped them, are in each run's result.json.</p>"]

@@ -130,6 +130,28 @@ static void test_q35_kvm(void **state)
 	assert_null(strstr(cmdline, "uvmlab.forward"));
 }
 
+/* --timing virtual: TCG counting instructions, and a guest told that its TSC
+ * runs at the instruction clock's 1 GHz, not at the host's rate the spec
+ * carries. */
+static void test_microvm_icount(void **state)
+{
+	struct fixture *f = *state;
+	const char *cmdline;
+
+	f->spec.vm = plan_find_vm(f->plan, "r");
+	f->spec.machine = qemu_machine_get(f->spec.vm->machine);
+	f->spec.accel = qemu_accel_get(QEMU_ACCEL_TCG_ICOUNT);
+	assert_non_null(f->spec.accel);
+	assert_string_equal(f->spec.accel->name, "tcg-icount");
+	assert_int_equal(qemu_argv_build(&f->spec, &f->argv), 0);
+	assert_string_equal(after(&f->argv, "-accel", 0), "tcg");
+	assert_string_equal(after(&f->argv, "-icount", 0), "shift=0,align=off,sleep=off");
+	assert_null(after(&f->argv, "-icount", 1));
+	cmdline = after(&f->argv, "-append", 0);
+	assert_non_null(strstr(cmdline, " tsc_early_khz=1000000 tsc=reliable "));
+	assert_null(strstr(cmdline, "2445000"));
+}
+
 static void test_bare_and_quiet(void **state)
 {
 	struct fixture *f = *state;
@@ -158,6 +180,7 @@ static void test_pc_and_machine_table(void **state)
 	assert_string_equal(qemu_machine_get(SCN_MACHINE_PC)->virtio_bus, "pci");
 	assert_string_equal(qemu_machine_get(SCN_MACHINE_MICROVM)->virtio_bus, "device");
 	assert_string_equal(qemu_accel_get(QEMU_ACCEL_KVM)->name, "kvm");
+	assert_int_equal(qemu_accel_get(QEMU_ACCEL_TCG)->id, QEMU_ACCEL_TCG);
 	assert_null(qemu_machine_get((enum scn_machine)42));
 }
 
@@ -192,6 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_microvm_tcg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_q35_kvm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_microvm_icount, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bare_and_quiet, setup, teardown),
 		cmocka_unit_test(test_pc_and_machine_table),
 		cmocka_unit_test_setup_teardown(test_cmdline_overflow, setup, teardown),
